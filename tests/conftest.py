@@ -1,0 +1,28 @@
+"""Shared fixtures: every engine test runs on each backend; hypothesis profiles."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinynet as tn
+
+# CI: derandomized (the same examples every run) and no deadline (shared machines are noisy).
+settings.register_profile("ci", derandomize=True, deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+# A long search, by hand: HYPOTHESIS_PROFILE=stress python -m pytest tests/test_gradients.py
+settings.register_profile("stress", deadline=None, max_examples=1000,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session", params=["numpy", "strict", "cupy"])
+def be(request) -> tn.Backend:
+    """The backend under test. CuPy is skipped, with the reason, where it cannot run."""
+    try:
+        return tn.get_backend(request.param)
+    except tn.BackendUnavailableError as e:
+        pytest.skip(str(e))

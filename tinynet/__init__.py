@@ -1,0 +1,29 @@
+"""tinynet: a small neural-network engine with every gradient written out by hand.
+
+    import tinynet as tn
+    model = tn.create_model([2, 500, 500, 2], seed=0)
+    loss_fn = tn.SoftmaxCrossEntropy()
+    opt = tn.SGD(model, lr=0.01)
+"""
+from . import gradcheck
+from .backend import Backend, BackendUnavailableError, get_backend
+from .layers import Linear, ReLU
+from .losses import SoftmaxCrossEntropy
+from .model import Sequential, create_model, parameters
+from .optim import SGD
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "BackendUnavailableError",
+    "Linear",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "SoftmaxCrossEntropy",
+    "create_model",
+    "get_backend",
+    "gradcheck",
+    "parameters",
+]

@@ -1,0 +1,191 @@
+"""Where the arrays live: the one place that chooses the array module.
+
+Every other module computes with ``be.xp``, the array namespace of a backend, and
+uses only the subset of functions that NumPy, CuPy and the Python array API
+standard share. Host data goes in through ``be.asarray`` and comes back out
+through ``be.to_numpy``; nothing else crosses between host and device.
+
+Backends:
+    "numpy"   the host, with NumPy (the default).
+    "cupy"    an NVIDIA GPU, with CuPy.
+    "strict"  array-api-strict on a non-host device. It raises on any silent
+              conversion to NumPy, so running the engine on it proves that the
+              GPU path has no hidden host copies.
+
+The default backend is "numpy"; the environment variable ``TINYNET_BACKEND``
+may name another one.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+BACKENDS = ("numpy", "cupy", "strict")
+DTYPES = ("float32", "float64")
+ENV_VAR = "TINYNET_BACKEND"
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested backend cannot run here (for CuPy: not installed, or no GPU)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Backend:
+    """An array namespace plus the device the engine's arrays live on.
+
+    Attributes:
+        name:   "numpy", "cupy" or "strict".
+        xp:     the array namespace the engine computes with.
+        device: the device arrays are placed on (None: the namespace's default).
+    """
+
+    name: str
+    xp: Any
+    device: Any = None
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+    def dtype(self, name: str) -> Any:
+        """The namespace's dtype object for "float32" or "float64"."""
+        if name not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {name!r}")
+        return getattr(self.xp, name)
+
+    def asarray(self, a: Any, dtype: str | None = None) -> Any:
+        """Host data (NumPy arrays, lists, scalars) as an array on this backend.
+
+        a: array-like of any shape -> array of the same shape on the backend's device.
+        dtype: "float32", "float64" or None (keep the data's own dtype).
+        """
+        if self.name == "strict" and isinstance(a, _strict_array_type()):
+            a = a.to_device(self.device)  # already a strict array: move, no host round trip
+        elif self.name != "numpy" and not self.is_array(a):
+            a = np.asarray(a)  # lists and scalars: let NumPy pick the dtype, as on the host
+        xp_dtype = None if dtype is None else self.dtype(dtype)
+        if self.device is None:
+            return self.xp.asarray(a, dtype=xp_dtype)
+        return self.xp.asarray(a, dtype=xp_dtype, device=self.device)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """An explicit copy back to the host: the only way out of the backend.
+
+        a: backend array of any shape -> NumPy array of the same shape and dtype.
+        """
+        if self.name == "cupy":
+            return self.xp.asnumpy(a)
+        if self.name == "strict":
+            return np.asarray(a.to_device(self.xp.Device("CPU_DEVICE")))
+        return np.asarray(a)
+
+    def is_array(self, a: Any) -> bool:
+        """True when ``a`` is an array of this backend, on its device."""
+        if self.name == "numpy":
+            return isinstance(a, np.ndarray)
+        if self.name == "cupy":
+            return isinstance(a, self.xp.ndarray)
+        return isinstance(a, _strict_array_type()) and a.device == self.device
+
+    def arange(self, n: int) -> Any:
+        """0, 1, ..., n-1 as an integer array on the backend's device: shape (n,)."""
+        if self.device is None:
+            return self.xp.arange(n)
+        return self.xp.arange(n, device=self.device)
+
+    def is_integer_dtype(self, dtype: Any) -> bool:
+        """True for signed or unsigned integer dtypes (bool is not an integer here)."""
+        if self.name == "cupy":  # CuPy dtypes are NumPy dtypes
+            return np.issubdtype(dtype, np.integer)
+        return self.xp.isdtype(dtype, "integral")
+
+
+_cache: dict[str, Backend] = {}
+
+
+def get_backend(name: str | Backend | None = None) -> Backend:
+    """The backend called ``name``; None means $TINYNET_BACKEND, else "numpy".
+
+    Raises:
+        ValueError: ``name`` is not one of "numpy", "cupy", "strict".
+        BackendUnavailableError: "cupy" was asked for, and CuPy is not installed
+            or finds no usable GPU (the message says which, and how to fix it).
+    """
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = os.environ.get(ENV_VAR) or "numpy"
+        source = f" (from the environment variable {ENV_VAR})" if os.environ.get(ENV_VAR) else ""
+    else:
+        source = ""
+    if name not in BACKENDS:
+        raise ValueError(
+            f"unknown backend {name!r}{source}; choose one of: {', '.join(BACKENDS)}"
+        )
+    if name not in _cache:
+        _cache[name] = _make(name)
+    return _cache[name]
+
+
+def _make(name: str) -> Backend:
+    if name == "numpy":
+        return Backend("numpy", np)
+    if name == "strict":
+        import array_api_strict
+
+        return Backend("strict", array_api_strict, array_api_strict.Device("device1"))
+    return Backend("cupy", _import_cupy())
+
+
+def _import_cupy() -> Any:
+    """Import CuPy and make sure it can reach a GPU, or explain what is missing."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise BackendUnavailableError(
+            "backend 'cupy' needs CuPy, which is not installed "
+            f"({e}). On a machine with an NVIDIA GPU and CUDA 12, run "
+            "`pip install -e \".[gpu]\"` (installs cupy-cuda12x); "
+            "otherwise use backend='numpy'."
+        ) from e
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDARuntimeError, or a driver that will not load
+        raise BackendUnavailableError(
+            "backend 'cupy': CuPy is installed but no usable NVIDIA GPU was found "
+            f"({type(e).__name__}: {e}). Check that `nvidia-smi` lists a GPU and that "
+            "the driver matches CuPy's CUDA version; otherwise use backend='numpy'."
+        ) from e
+    if count < 1:
+        raise BackendUnavailableError(
+            "backend 'cupy': CuPy is installed but no usable NVIDIA GPU was found "
+            "(the CUDA runtime reports 0 devices). Check `nvidia-smi`; "
+            "otherwise use backend='numpy'."
+        )
+    return cupy
+
+
+def backend_of(a: Any) -> Backend:
+    """The backend that owns array ``a``.
+
+    Raises TypeError, naming the type, for anything that is not a backend array.
+    """
+    if isinstance(a, np.ndarray):
+        return get_backend("numpy")
+    module = type(a).__module__.split(".")[0]
+    if module == "array_api_strict":
+        return get_backend("strict")
+    if module == "cupy":
+        return get_backend("cupy")
+    raise TypeError(
+        f"expected an array of a tinynet backend (numpy, cupy or strict), got "
+        f"{type(a).__name__}; convert host data with tn.get_backend(name).asarray(data)"
+    )
+
+
+def _strict_array_type() -> type:
+    from array_api_strict._array_object import Array
+
+    return Array

@@ -1,0 +1,89 @@
+"""Sequential models: layers applied in order, gradients passed back in reverse."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .backend import Backend
+from .layers import Linear, ReLU
+
+
+class Sequential:
+    """Applies ``layers`` in order. Backward runs them in reverse: the chain rule.
+
+    forward:  x (N, D_0) -> layer 0 -> ... -> layer k -> out (N, D_k)
+    backward: dL/dout (N, D_k) -> layer k.backward -> ... -> layer 0.backward -> dL/dx (N, D_0)
+    """
+
+    def __init__(self, *layers: Any) -> None:
+        for i, layer in enumerate(layers):
+            if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
+                raise TypeError(f"Sequential: argument {i} ({layer!r}) has no forward/backward")
+        self.layers = list(layers)
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+    def forward(self, x: Any) -> Any:
+        """x: (N, D_0) -> output of the last layer: (N, D_k)."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: Any) -> Any:
+        """dL/dout: (N, D_k) -> dL/dx: (N, D_0); each layer stores its own parameter gradients.
+
+        Chain rule: dL/dx_i = J_i^T dL/dx_{i+1}, applied from the last layer to the first.
+        """
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+
+def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
+    """(where, layer, name) for every parameter of a model or of a single layer.
+
+    ``where`` names the layer for messages, e.g. "layers[0] Linear(2->500)".
+    getattr(layer, name) is the parameter, getattr(layer, "d" + name) its gradient.
+    Parameters are looked up anew on every call, so reassigned arrays count.
+    """
+    if isinstance(model, Sequential):
+        for i, layer in enumerate(model.layers):
+            for name in getattr(layer, "param_names", ()):
+                yield f"layers[{i}] {layer!r}", layer, name
+    else:
+        for name in getattr(model, "param_names", ()):
+            yield repr(model), model, name
+
+
+def create_model(
+    sizes: Sequence[int],
+    *,
+    relu_last: bool = False,
+    seed: Any = 0,
+    dtype: str = "float32",
+    backend: str | Backend | None = None,
+    init: str = "torch",
+) -> Sequential:
+    """An MLP: Linear, ReLU, ..., Linear (+ ReLU if relu_last), e.g. sizes=[2, 500, 500, 2].
+
+    All layers draw their weights, in order, from one NumPy Generator seeded with ``seed``,
+    so the same seed gives the same model on every backend.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
+    ):
+        raise ValueError(
+            f"create_model: sizes must list at least two positive integers "
+            f"(inputs, ..., classes), e.g. [2, 500, 500, 2]; got {sizes!r}"
+        )
+    rng = np.random.default_rng(seed)
+    layers: list[Any] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype, backend=backend, init=init))
+        layers.append(ReLU())
+    if not relu_last:
+        layers.pop()  # the last Linear's outputs are the logits: no ReLU after it
+    return Sequential(*layers)
