@@ -19,6 +19,7 @@ a rounding error of about u S / h, where u = 2.2e-16 and S is the size of the te
 into L: an entry smaller than that noise / tol cannot be checked to tol relative, whatever
 backprop does. So eps is at least NOISE_ULPS * u * S / (h * tol), computed for each check
 (reported as ``floor``); below it the comparison is absolute, |a - n| <= tol * floor.
+S is sum|g * y| for a layer, and |g| (1 + |loss| + max|logits|) for a loss.
 
 Kinks: a layer with a non-differentiable point exposes the branch each unit took as a
 boolean ``mask`` (ReLU does). An entry whose +h or -h evaluation flips any mask is
@@ -164,7 +165,11 @@ def check(
         if loss_fn is None:
             scale = float(be.xp.sum(be.xp.abs(upstream * out)))
         else:
-            scale = abs(upstream * float(loss_fn.forward(out, labels)))
+            # log-sum-exp is computed from a sum >= 1 and from logits of size max|z|: its
+            # rounding is ~u (1 + max|z|) however small the loss itself is.
+            loss = float(loss_fn.forward(out, labels))
+            biggest = float(be.xp.max(be.xp.abs(out)))
+            scale = abs(upstream) * (1.0 + abs(loss) + biggest)
         floor = max(eps, NOISE_ULPS * np.finfo(np.float64).eps * scale / (h * tol))
 
         # The analytic pass: forward once, then backward from the upstream gradient.

@@ -1,0 +1,86 @@
+"""Choosing a backend, moving data, and the errors when a backend cannot run."""
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet import backend as backend_module
+
+
+def test_default_is_numpy(monkeypatch):
+    monkeypatch.delenv("TINYNET_BACKEND", raising=False)
+    assert tn.get_backend().name == "numpy"
+    assert tn.get_backend().xp is np
+
+
+def test_environment_variable_changes_the_default(monkeypatch):
+    monkeypatch.setenv("TINYNET_BACKEND", "strict")
+    assert tn.get_backend().name == "strict"
+    assert tn.Linear(2, 3, seed=0).backend.name == "strict"
+
+
+def test_unknown_backend_lists_the_choices(monkeypatch):
+    with pytest.raises(ValueError, match="unknown backend 'jax'.*numpy, cupy, strict"):
+        tn.get_backend("jax")
+    monkeypatch.setenv("TINYNET_BACKEND", "torch")
+    with pytest.raises(ValueError, match="TINYNET_BACKEND"):
+        tn.get_backend()
+
+
+def test_cupy_not_installed_says_so_and_how_to_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` fail
+    monkeypatch.setattr(backend_module, "_cache", {})
+    with pytest.raises(tn.BackendUnavailableError, match="not installed.*pip install") as info:
+        tn.get_backend("cupy")
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_cupy_without_a_gpu_says_so_and_how_to_fix(monkeypatch):
+    def no_device():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(backend_module, "_cache", {})
+    with pytest.raises(tn.BackendUnavailableError, match="installed but no usable NVIDIA GPU.*nvidia-smi"):
+        tn.get_backend("cupy")
+
+
+def test_cupy_with_zero_devices_says_so(monkeypatch):
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 0)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(backend_module, "_cache", {})
+    with pytest.raises(tn.BackendUnavailableError, match="0 devices"):
+        tn.get_backend("cupy")
+
+
+def test_round_trip_keeps_values_and_dtype(be):
+    host = np.arange(6, dtype=np.float32).reshape(2, 3)
+    a = be.asarray(host)
+    assert be.is_array(a)
+    back = be.to_numpy(a)
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, host)
+    assert be.to_numpy(be.asarray(host, dtype="float64")).dtype == np.float64
+
+
+def test_asarray_rejects_unknown_dtypes(be):
+    with pytest.raises(ValueError, match="float32.*float64"):
+        be.asarray([1.0], dtype="float16")
+
+
+def test_strict_refuses_silent_host_conversion():
+    """The reason the strict backend exists: any hidden np.asarray on its arrays raises."""
+    be = tn.get_backend("strict")
+    a = be.asarray(np.ones(3))
+    with pytest.raises(RuntimeError, match="NumPy"):
+        np.asarray(a)
+
+
+def test_backend_of_rejects_non_arrays():
+    with pytest.raises(TypeError, match="list.*asarray"):
+        backend_module.backend_of([1.0, 2.0])

@@ -1,0 +1,109 @@
+"""Bad input gets a clear error naming what is wrong, never a deep traceback or a wrong number."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+
+def test_wrong_feature_count_names_the_layer_and_both_shapes(be):
+    layer = tn.Linear(2, 500, seed=0, backend=be)
+    with pytest.raises(ValueError, match=r"Linear\(2->500\).*\(N, 2\).*\(4, 3\)"):
+        layer.forward(be.asarray(np.zeros((4, 3)), dtype="float32"))
+
+
+def test_wrong_feature_count_inside_a_model(be):
+    model = tn.create_model([2, 5, 2], seed=0, backend=be)
+    with pytest.raises(ValueError, match=r"Linear\(2->5\).*\(N, 2\).*\(1, 7\)"):
+        model.forward(be.asarray(np.zeros((1, 7)), dtype="float32"))
+
+
+def test_one_dimensional_input_is_refused(be):
+    with pytest.raises(ValueError, match=r"batch of rows.*\(2,\)"):
+        tn.Linear(2, 3, seed=0, backend=be).forward(be.asarray(np.zeros(2), dtype="float32"))
+
+
+def test_input_dtype_mismatch_is_refused(be):
+    layer = tn.Linear(2, 3, seed=0, backend=be)  # float32
+    with pytest.raises(TypeError, match="float32 weights.*float64 input"):
+        layer.forward(be.asarray(np.zeros((1, 2)), dtype="float64"))
+
+
+def test_host_array_on_a_device_backend_is_refused():
+    be = tn.get_backend("strict")
+    layer = tn.Linear(2, 3, seed=0, backend=be)
+    with pytest.raises(TypeError, match="'strict' backend.*ndarray.*asarray"):
+        layer.forward(np.zeros((1, 2), dtype=np.float32))
+
+
+def logits_on(be, n=3, c=4):
+    return be.asarray(np.zeros((n, c)), dtype="float32")
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0, 1, 4]), r"label out of range.*0\.\.3 for 4 classes.*0 to 4"),
+        (np.array([0, -1, 2]), r"label out of range.*-1 to 2"),
+        (np.array([0.0, 1.0, 2.0]), r"labels must be integer.*float64"),
+        (np.array([True, False, True]), r"labels must be integer.*bool"),
+        (np.array([0, 1]), r"2 labels for 3 rows"),
+        (np.array([[0, 1, 2]]), r"labels must have shape \(N,\)"),
+    ],
+    ids=["too large", "negative", "float", "bool", "wrong length", "two-dimensional"],
+)
+def test_bad_labels_raise_value_error_saying_label(be, labels, message):
+    with pytest.raises(ValueError, match=message):
+        tn.SoftmaxCrossEntropy().forward(logits_on(be), be.asarray(labels))
+
+
+def test_labels_as_a_list_are_refused_with_the_fix(be):
+    with pytest.raises(TypeError, match="labels must be an integer array.*asarray"):
+        tn.SoftmaxCrossEntropy().forward(logits_on(be), [0, 1, 2])
+
+
+@pytest.mark.parametrize("layer", [tn.ReLU(), tn.SoftmaxCrossEntropy()], ids=repr)
+def test_backward_before_forward_says_so(layer):
+    with pytest.raises(RuntimeError, match="backward was called before forward"):
+        layer.backward(np.zeros((1, 2)))
+
+
+def test_linear_backward_before_forward_says_so(be):
+    layer = tn.Linear(2, 3, seed=0, backend=be)
+    with pytest.raises(RuntimeError, match=r"Linear\(2->3\)\.backward was called before forward"):
+        layer.backward(be.asarray(np.zeros((1, 3)), dtype="float32"))
+
+
+def test_upstream_gradient_of_the_wrong_shape_is_refused(be):
+    layer = tn.Linear(2, 3, seed=0, backend=be)
+    layer.forward(be.asarray(np.zeros((4, 2)), dtype="float32"))
+    with pytest.raises(ValueError, match=r"expects dL/dy of shape \(4, 3\).*got \(4, 2\)"):
+        layer.backward(be.asarray(np.zeros((4, 2)), dtype="float32"))
+
+
+@pytest.mark.parametrize("sizes", [[2], [], [2, 0, 2], [2, -3], [2, 2.5], "22"])
+def test_bad_model_sizes(sizes):
+    with pytest.raises(ValueError, match="sizes must list at least two positive integers"):
+        tn.create_model(sizes)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"init": "xavier"}, "unknown init 'xavier'; choose one of: torch, he"),
+    ({"dtype": "float16"}, "dtype must be one of"),
+    ({"backend": "tpu"}, "unknown backend 'tpu'"),
+])
+def test_bad_layer_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tn.Linear(2, 3, **kwargs)
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
+def test_bad_learning_rate(lr):
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        tn.SGD(tn.create_model([2, 2]), lr=lr)
+
+
+def test_step_before_backward_says_so():
+    with pytest.raises(RuntimeError, match=r"layers\[0\] Linear\(2->2\): no gradient dW; call backward"):
+        tn.SGD(tn.create_model([2, 2]), lr=0.1).step()

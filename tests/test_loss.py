@@ -1,0 +1,78 @@
+"""Softmax cross-entropy: values computed by hand, and exact finite answers at extreme logits."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinynet as tn
+
+
+def loss_and_grad(be, logits, labels, dtype="float64"):
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss = loss_fn.forward(be.asarray(np.asarray(logits), dtype=dtype), be.asarray(np.asarray(labels)))
+    return float(loss), be.to_numpy(loss_fn.backward())
+
+
+@pytest.mark.parametrize("c", [2, 3, 5, 10])
+def test_all_zero_logits_give_log_c(be, c):
+    loss, grad = loss_and_grad(be, np.zeros((4, c)), [0, 1, 1, 0])
+    assert loss == pytest.approx(math.log(c), rel=1e-15)
+    expected = (np.full((4, c), 1.0 / c) - np.eye(c)[[0, 1, 1, 0]]) / 4
+    np.testing.assert_allclose(grad, expected, rtol=1e-14, atol=1e-17)
+
+
+def test_hand_computed_value(be):
+    # logits [1, 2, 3], label 2: loss = log(e + e^2 + e^3) - 3
+    loss, grad = loss_and_grad(be, [[1.0, 2.0, 3.0]], [2])
+    assert loss == pytest.approx(math.log(math.e + math.e**2 + math.e**3) - 3.0, rel=1e-14)
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(grad, [p - [0, 0, 1]], rtol=1e-14)
+
+
+def test_mean_over_the_batch(be):
+    one, _ = loss_and_grad(be, [[0.5, -1.0]], [1])
+    two, _ = loss_and_grad(be, [[0.5, -1.0], [0.0, 0.0]], [1, 0])
+    assert two == pytest.approx((one + math.log(2)) / 2, rel=1e-14)
+
+
+def test_upstream_gradient_scales_the_backward(be):
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss_fn.forward(be.asarray(np.array([[0.3, -0.2]])), be.asarray(np.array([0])))
+    np.testing.assert_allclose(be.to_numpy(loss_fn.backward(2.5)), 2.5 * be.to_numpy(loss_fn.backward()), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_extreme_logits_give_exact_finite_answers(be, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow, underflow or divide warning may escape
+        loss, grad = loss_and_grad(be, [[1e4, -1e4], [1e4, -1e4], [-1e4, 1e4]], [0, 1, 1], dtype)
+    # Right: log(1 + e^-20000) = 0. Wrong: 20000. Loss = (0 + 20000 + 0) / 3.
+    assert loss == pytest.approx(20000 / 3, rel=1e-6)
+    np.testing.assert_allclose(grad, [[0, 0], [1 / 3, -1 / 3], [0, 0]], atol=1e-7)
+
+
+@given(logits=hnp.arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(2, 5)),
+                         elements=st.floats(-1e4, 1e4)),
+       dtype=st.sampled_from(["float32", "float64"]), data=st.data())
+def test_loss_and_gradient_are_finite_for_logits_up_to_1e4(logits, dtype, data):
+    be = tn.get_backend("numpy")
+    n, c = logits.shape
+    labels = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, grad = loss_and_grad(be, logits, labels, dtype)
+    assert math.isfinite(loss) and loss >= 0
+    assert np.isfinite(grad).all()
+    # Each row of softmax - onehot sums to 0; each entry lies in [-1/N, 1/N].
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-6 / n)
+    assert (np.abs(grad) <= 1.0 / n + 1e-7).all()
+    # The exact value, computed independently in float64 from the (rounded) inputs.
+    z = logits.astype(dtype).astype(np.float64)
+    exact = np.mean(np.log(np.sum(np.exp(z - z.max(1, keepdims=True)), 1)) + z.max(1) - z[np.arange(n), labels])
+    assert loss == pytest.approx(exact, rel=1e-5 if dtype == "float32" else 1e-12, abs=1e-5)
