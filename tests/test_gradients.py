@@ -113,3 +113,4 @@ def test_float32_model_is_checked_in_float64_and_left_untouched(be):
     for layer, W in zip(model.layers[::2], before):
         assert layer.W.dtype == be.xp.float32
         np.testing.assert_array_equal(be.to_numpy(layer.W), W)
+        assert layer.dW is None  # no float64 gradient left behind for an optimizer to apply

@@ -25,7 +25,8 @@ Kinks: a layer with a non-differentiable point exposes the branch each unit took
 boolean ``mask`` (ReLU does). An entry whose +h or -h evaluation flips any mask is
 skipped and counted, since the difference quotient there straddles two branches.
 
-Parameters are cast to float64 for the check and restored exactly afterwards.
+Parameters are cast to float64 for the check; afterwards every layer is put back exactly
+as it was (parameters, gradients, cached state).
 """
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ def check(
     """
     be = backend_of(x)
     rng = np.random.default_rng(seed)
-    with _float64_parameters(model):
+    with _checking(model, loss_fn):
         inputs = {"x": be.asarray(be.to_numpy(x), dtype="float64")}
         if loss_fn is None:
             out_shape = tuple(model.forward(inputs["x"]).shape)
@@ -277,17 +278,22 @@ def _attr_setter(obj: Any, name: str) -> Callable[[Any], None]:
 
 
 @contextlib.contextmanager
-def _float64_parameters(model: Any) -> Iterator[None]:
-    """Cast every parameter to float64 for the check; put the originals back afterwards."""
-    saved = [(layer, name, getattr(layer, name)) for _, layer, name in parameters(model)]
+def _checking(model: Any, loss_fn: Any) -> Iterator[None]:
+    """Cast every parameter to float64 for the check, and afterwards put every layer (and
+    the loss) back exactly as it was: parameters, gradients and cached forward state."""
+    layers = model.layers if isinstance(model, Sequential) else [model]
+    objects = [obj for obj in [*layers, loss_fn] if obj is not None]
+    saved = [(obj, dict(vars(obj))) for obj in objects]
     try:
-        for layer, name, value in saved:
+        for _, layer, name in parameters(model):
+            value = getattr(layer, name)
             be = backend_of(value)
             setattr(layer, name, be.asarray(be.to_numpy(value), dtype="float64"))
         yield
     finally:
-        for layer, name, value in saved:
-            setattr(layer, name, value)
+        for obj, state in saved:
+            vars(obj).clear()
+            vars(obj).update(state)
 
 
 def format_table(results: list[CheckResult]) -> str:
