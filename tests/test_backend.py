@@ -39,6 +39,13 @@ def test_cupy_not_installed_says_so_and_how_to_fix(monkeypatch):
     assert isinstance(info.value, RuntimeError)
 
 
+def test_strict_without_array_api_strict_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "array_api_strict", None)
+    monkeypatch.setattr(backend_module, "_cache", {})
+    with pytest.raises(tn.BackendUnavailableError, match="array-api-strict.*not installed.*pip install"):
+        tn.get_backend("strict")
+
+
 def test_cupy_without_a_gpu_says_so_and_how_to_fix(monkeypatch):
     def no_device():
         raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")

@@ -111,7 +111,8 @@ def get_backend(name: str | Backend | None = None) -> Backend:
     Raises:
         ValueError: ``name`` is not one of "numpy", "cupy", "strict".
         BackendUnavailableError: "cupy" was asked for, and CuPy is not installed
-            or finds no usable GPU (the message says which, and how to fix it).
+            or finds no usable GPU (the message says which, and how to fix it); or
+            "strict" was asked for without array-api-strict installed.
     """
     if isinstance(name, Backend):
         return name
@@ -133,8 +134,13 @@ def _make(name: str) -> Backend:
     if name == "numpy":
         return Backend("numpy", np)
     if name == "strict":
-        import array_api_strict
-
+        try:
+            import array_api_strict
+        except ImportError as e:
+            raise BackendUnavailableError(
+                f"backend 'strict' needs array-api-strict, which is not installed ({e}); "
+                "run `pip install -e \".[test]\"` (or `pip install array-api-strict`)"
+            ) from e
         return Backend("strict", array_api_strict, array_api_strict.Device("device1"))
     return Backend("cupy", _import_cupy())
 
