@@ -1,0 +1,191 @@
+"""Benchmark: one training step of tinynet against the bound set by its matrix products.
+
+All the arithmetic an MLP step needs is matrix products; everything else (ReLU, bias,
+softmax, the SGD update) is overhead. So the bound is measured, not assumed: the same
+step's matrix products, on the same shapes, timed alone in the same process, interleaved
+with the full steps so that both see the same machine state. Reports medians and the
+ratio step / bound, and writes them as JSON.
+
+    python experiments/bench_step.py                      # numpy, N = 100, 1000, 10000
+    python experiments/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
+    python experiments/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
+
+Where PyTorch is installed, its CPU step on the same model is timed too, as a peer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import tinynet as tn  # noqa: E402
+
+MODEL = [2, 500, 500, 2]
+
+
+def make_problem(be: tn.Backend, n: int, dtype: str):
+    rng = np.random.default_rng(0)
+    model = tn.create_model(MODEL, seed=0, dtype=dtype, backend=be)
+    x = be.asarray(rng.uniform(-1, 1, size=(n, MODEL[0])), dtype=dtype)
+    y = be.asarray(rng.integers(0, MODEL[-1], size=n))
+    return model, x, y
+
+
+def tinynet_step(model, x, y) -> Callable[[], None]:
+    loss_fn = tn.SoftmaxCrossEntropy()
+    opt = tn.SGD(model, lr=1e-6)  # tiny lr: the weights stay put, the work is the same
+
+    def step() -> None:
+        loss_fn.forward(model.forward(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    return step
+
+
+def matmul_bound(be: tn.Backend, model, x) -> Callable[[], None]:
+    """The step's matrix products alone, on its shapes: forward x @ W for every layer, and
+    backward the dW = a.T @ d and da = d @ W.T that backprop needs."""
+    xp = be.xp
+    Ws = [layer.W for layer in model.layers[::2]]
+    acts = [x] + [xp.ones((x.shape[0], W.shape[1]), dtype=x.dtype) for W in Ws[:-1]]
+    outs = [xp.ones((x.shape[0], W.shape[1]), dtype=x.dtype) for W in Ws]
+
+    def products() -> None:
+        for a, W in zip(acts, Ws):
+            a @ W
+        for i in reversed(range(len(Ws))):
+            acts[i].T @ outs[i]
+            if i > 0:  # the input gradient of the first layer is not needed
+                outs[i] @ Ws[i].T
+
+    return products
+
+
+def torch_step(n: int, dtype: str) -> Callable[[], None] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    tdtype = getattr(torch, dtype)
+    layers = []
+    for n_in, n_out in zip(MODEL[:-1], MODEL[1:]):
+        layers += [torch.nn.Linear(n_in, n_out, dtype=tdtype), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    opt = torch.optim.SGD(model.parameters(), lr=1e-6)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.rand(n, MODEL[0], dtype=tdtype) * 2 - 1
+    y = torch.randint(0, MODEL[-1], (n,))
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def timer(be: tn.Backend) -> Callable[[Callable[[], None]], float]:
+    """Seconds for one call; on a GPU, synchronised so the kernels are counted."""
+    if be.name == "cupy":
+        def timed(fn):
+            be.xp.cuda.Device().synchronize()
+            t = time.perf_counter()
+            fn()
+            be.xp.cuda.Device().synchronize()
+            return time.perf_counter() - t
+    else:
+        def timed(fn):
+            t = time.perf_counter()
+            fn()
+            return time.perf_counter() - t
+    return timed
+
+
+def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
+    model, x, y = make_problem(be, n, dtype)
+    candidates = {"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}
+    peer = torch_step(n, dtype) if be.name == "numpy" else None
+    if peer is not None:
+        candidates["torch"] = peer
+    timed = timer(be)
+    for fn in candidates.values():  # warm-up: allocations, BLAS threads, kernel caches
+        for _ in range(3):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(repeats):  # interleaved: each round times every candidate once
+        for name, fn in candidates.items():
+            samples[name].append(timed(fn))
+    row: dict[str, Any] = {"n": n, "dtype": dtype}
+    for name, values in samples.items():
+        row[f"{name}_ms"] = 1e3 * statistics.median(values)
+    row["step_over_bound"] = row["step_ms"] / row["bound_ms"]
+    if "torch_ms" in row:
+        row["step_over_torch"] = row["step_ms"] / row["torch_ms"]
+    return row
+
+
+def machine(be: tn.Backend) -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
+                            "cpus": os.cpu_count(), "backend": be.name, "numpy": np.__version__}
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                        for d in threadpool_info() if d.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    if be.name == "cupy":
+        cp = be.xp
+        info["gpu"] = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        info["cupy"] = cp.__version__
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", default=None, choices=tn.backend.BACKENDS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--repeats", type=int, default=30, help="timed rounds per case (median reported)")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_step.json"))
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or min(args.sizes) < 1:
+        parser.error("--repeats and --sizes must be positive")
+    try:
+        be = tn.get_backend(args.backend)
+    except (ValueError, tn.BackendUnavailableError) as e:
+        parser.error(str(e))
+
+    info = machine(be)
+    print(f"model {MODEL}, backend {be.name}, {info['cpus']} CPUs, BLAS {info['blas']}")
+    rows = []
+    header = f"{'N':>6} {'dtype':<8} {'step ms':>9} {'bound ms':>9} {'step/bound':>10}"
+    has_torch = be.name == "numpy" and torch_step(1, "float32") is not None
+    print(header + (f" {'torch ms':>9} {'step/torch':>10}" if has_torch else ""))
+    for dtype in args.dtypes:
+        for n in args.sizes:
+            row = measure(be, n, dtype, args.repeats)
+            rows.append(row)
+            line = f"{n:>6} {dtype:<8} {row['step_ms']:>9.3f} {row['bound_ms']:>9.3f} {row['step_over_bound']:>10.3f}"
+            if "torch_ms" in row:
+                line += f" {row['torch_ms']:>9.3f} {row['step_over_torch']:>10.3f}"
+            print(line, flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"model": MODEL, "machine": info, "repeats": args.repeats,
+                                    "results": rows}, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
