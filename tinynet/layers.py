@@ -111,7 +111,9 @@ class Linear:
             )
         self._x = x  # (N, n_in), for dW
         self._W = self.W  # (n_in, n_out), for dx: the W this forward really used
-        return x @ self.W + self.b  # (N, n_out)
+        y = x @ self.W  # (N, n_out)
+        y += self.b  # (N, n_out): b added to every row, in place (one fresh (N, n_out) array, not two)
+        return y
 
     def backward(self, dy: Any) -> Any:
         """dy = dL/dy: (N, n_out) -> dL/dx = dy @ W.T: (N, n_in).
@@ -155,6 +157,8 @@ class ReLU:
             raise RuntimeError("ReLU().backward was called before forward")
         check_upstream(self, dy, self.mask.shape)
         xp = backend_of(dy).xp
-        # dy * [x > 0]: the gradient flows only where x > 0. A multiply by the mask as 0/1,
-        # not where(mask, dy, 0): in NumPy 0.25 ms instead of 0.8 ms at (1000, 500) float32.
-        return dy * xp.astype(self.mask, dy.dtype)  # (N, D)
+        # dy * [x > 0]: the gradient flows only where x > 0. Computed as the mask in 0/1,
+        # multiplied by dy in place: one fresh array, and no where(), which NumPy runs 3x slower.
+        dx = xp.astype(self.mask, dy.dtype)  # (N, D), 1.0 where x > 0, else 0.0
+        dx *= dy
+        return dx
