@@ -102,6 +102,11 @@ class Backend:
         return self.xp.isdtype(dtype, "integral")
 
 
+def dtype_name(dtype: Any) -> str:
+    """"float32" or "float64" for a dtype of any backend (their reprs differ)."""
+    return str(dtype).split(".")[-1]
+
+
 _cache: dict[str, Backend] = {}
 
 

@@ -1,0 +1,144 @@
+"""The training loop: histories, divergence, bad data, mini-batches, determinism."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.data import DATASETS, make_dataset
+from tinynet.train import DIVERGENCE_FACTOR, History, train
+
+
+def small_model(be, **kw):
+    return tn.create_model([2, 16, 2], seed=0, backend=be, **kw)
+
+
+def test_history_records_every_step_and_the_measurements(be):
+    data = make_dataset("xor", 40, seed=0, val_fraction=0.25)
+    h = train(small_model(be), data, lr=0.1, steps=50, eval_every=10, backend=be, progress=False)
+    assert h.steps_taken == 50 and h.diverged_at is None and not h.interrupted
+    assert h.eval_steps == [0, 10, 20, 30, 40, 49]
+    for series in (h.train_acc, h.val_acc, h.logits_clipped, h.dead_outputs):
+        assert len(series) == 6 and all(0 <= v <= 1 for v in series)
+    assert list(h.grad_norm) == ["layers[0] Linear(2->16)", "layers[2] Linear(16->2)"]
+    assert list(h.relu_zero) == ["layers[1] ReLU()"]
+    assert h.loss[-1] < h.loss[0]
+
+
+def test_relu_last_model_reports_clipped_logits_and_dead_outputs(be):
+    data = make_dataset("xor", 40, seed=0)
+    model = small_model(be, relu_last=True)
+    h = train(model, data, lr=0.1, steps=5, eval_every=1, backend=be, progress=False)
+    mask = be.to_numpy(model.layers[-1].mask)  # the last ReLU's branch on the last forward
+    assert "layers[3] ReLU()" in h.relu_zero
+    assert h.logits_clipped == h.relu_zero["layers[3] ReLU()"]
+    assert 0 <= h.dead_outputs[-1] <= 1 and mask.shape[1] == 2
+
+
+def test_dead_output_unit_is_counted():
+    """Force output unit 0 below zero for every input: it is clipped everywhere, so dead."""
+    data = make_dataset("xor", 20, seed=0)
+    model = tn.create_model([2, 8, 2], seed=0, relu_last=True, dtype="float64")
+    model.layers[2].b = np.array([-100.0, 0.0])
+    h = train(model, data, lr=1e-6, steps=2, eval_every=1, progress=False)
+    assert h.dead_outputs[0] == pytest.approx(0.5)
+
+
+def test_divergence_stops_the_run_and_records_the_step(be):
+    data = make_dataset("xor", 40, seed=0)
+    h = train(tn.create_model([2, 64, 64, 2], seed=0, backend=be), data, lr=10.0, steps=500,
+              backend=be, progress=False)  # pytest turns any RuntimeWarning into an error
+    assert h.diverged_at is not None and h.steps_taken == h.diverged_at + 1
+    assert not np.isfinite(h.loss[-1]) or h.loss[-1] > DIVERGENCE_FACTOR * h.loss[0]
+
+
+def test_mini_batches_cover_the_data_and_are_seeded(be):
+    data = make_dataset("xor", 30, seed=0)
+    a = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=1)
+    b = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=1)
+    c = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=2)
+    assert a.loss == b.loss and a.loss != c.loss
+
+
+def test_same_seed_same_history_different_seed_different(be):
+    def run(seed):
+        data = make_dataset("random", 30, seed=seed, val_fraction=0.2)
+        model = tn.create_model([2, 16, 2], seed=seed, backend=be)
+        h = train(model, data, lr=0.1, steps=30, backend=be, progress=False)
+        return dataclasses.replace(h, seconds=0.0)
+
+    assert run(3) == run(3)
+    assert run(3).loss != run(4).loss
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: dataclasses.replace(d, x_train=np.where(np.arange(20)[:, None] == 3, np.nan, d.x_train)),
+     "train set: 1 input rows contain NaN or inf"),
+    (lambda d: dataclasses.replace(d, x_val=np.full((5, 2), np.inf)), "val set: 5 input rows contain NaN or inf"),
+    (lambda d: dataclasses.replace(d, y_train=d.y_train[:-1]), "train set: 20 inputs but 19 labels"),
+    (lambda d: dataclasses.replace(d, y_train=d.y_train + 1), "label out of range.*2 outputs"),
+    (lambda d: dataclasses.replace(d, x_train=np.zeros((20, 3))), "3 features.*expects 2"),
+    (lambda d: dataclasses.replace(d, x_train=np.zeros((0, 2)), y_train=np.zeros(0, dtype=int)), "empty"),
+])
+def test_bad_data_is_refused_before_training(mutate, message):
+    data = mutate(make_dataset("xor", 20, seed=0, val_fraction=0.25))
+    with pytest.raises(ValueError, match=message):
+        train(tn.create_model([2, 4, 2]), data, lr=0.1, steps=1, progress=False)
+
+
+def test_ctrl_c_returns_the_history_so_far(monkeypatch):
+    calls = {"n": 0}
+    step = tn.SGD.step
+
+    def interrupt_at_7(self):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise KeyboardInterrupt
+        step(self)
+
+    monkeypatch.setattr(tn.SGD, "step", interrupt_at_7)
+    h = train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=100, eval_every=5, progress=False)
+    assert h.interrupted and h.steps_taken == 7
+
+
+def test_progress_bar_is_quiet_when_not_a_terminal(capsys):
+    train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=5, progress=None)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_datasets_are_seeded_and_split(name):
+    a = make_dataset(name, 50, seed=1, val_fraction=0.2)
+    b = make_dataset(name, 50, seed=1, val_fraction=0.2)
+    c = make_dataset(name, 50, seed=2, val_fraction=0.2)
+    assert a.x_train.shape == (50, 2) and a.x_val.shape == (10, 2)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    assert not np.array_equal(a.x_train, c.x_train)
+    assert set(np.unique(a.y_train)) <= {0, 1}
+    majority = np.bincount(a.y_train).argmax()
+    assert a.majority_baseline == np.mean(a.y_val == majority)
+
+
+def test_xor_labels_follow_the_sign_rule_and_random_labels_do_not():
+    xor = make_dataset("xor", 500, seed=0)
+    np.testing.assert_array_equal(xor.y_train, (xor.x_train[:, 0] * xor.x_train[:, 1] > 0).astype(int))
+    rnd = make_dataset("random", 500, seed=0)
+    agreement = np.mean(rnd.y_train == (rnd.x_train[:, 0] * rnd.x_train[:, 1] > 0))
+    assert 0.4 < agreement < 0.6
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="spiral", n=10), "unknown dataset 'spiral'"),
+    (dict(name="xor", n=0), "positive integer"),
+    (dict(name="xor", n=10, val_fraction=1.0), "val_fraction"),
+])
+def test_bad_dataset_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_dataset(kwargs.pop("name"), kwargs.pop("n"), **kwargs)
+
+
+def test_history_is_plain_data():
+    assert History().as_dict()["loss"] == []

@@ -1,0 +1,115 @@
+"""Figures, drawn from host data only (histories and NumPy arrays), saved as compact PNGs."""
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no window, works on machines without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+DPI = 80
+
+
+def save(fig: Any, path: pathlib.Path) -> None:
+    """Write the figure atomically: a crash never leaves a half-written PNG."""
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def loss_curves(curves: dict[str, Sequence[float]], title: str, path: pathlib.Path,
+                marks: dict[str, int] | None = None) -> None:
+    """Loss per step, log scale; ``marks`` puts an x where a run diverged."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, loss in curves.items():
+        loss = np.asarray(loss, dtype=float)
+        finite = np.where(np.isfinite(loss), loss, np.nan)
+        ax.plot(np.arange(len(loss)), finite, label=label, lw=1.2)
+        if marks and marks.get(label) is not None:
+            step = marks[label]
+            y = finite[step] if np.isfinite(finite[step]) else np.nanmax(finite[: step + 1])
+            ax.plot([step], [y], "kx", ms=9)
+            ax.annotate(f"diverged at step {step}", (step, y), textcoords="offset points", xytext=(8, 0), fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    save(fig, path)
+
+
+def series(lines: dict[str, tuple[Sequence[int], Sequence[float]]], title: str, ylabel: str,
+           path: pathlib.Path, ylim: tuple[float, float] | None = None, hline: float | None = None,
+           hline_label: str = "", logy: bool = False) -> None:
+    """One line per label: (steps, values)."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, (xs, ys) in lines.items():
+        ax.plot(xs, ys, label=label, lw=1.2)
+    if logy:
+        ax.set_yscale("log")
+    if hline is not None:
+        ax.axhline(hline, color="gray", ls="--", lw=1, label=hline_label)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    save(fig, path)
+
+
+def dataset(x: np.ndarray, y: np.ndarray, title: str, path: pathlib.Path) -> None:
+    fig, ax = plt.subplots(figsize=(4, 4))
+    _points(ax, x, y)
+    ax.set_title(title, fontsize=10)
+    save(fig, path)
+
+
+def decision_boundaries(panels: list[tuple[str, np.ndarray]], grid: tuple[np.ndarray, np.ndarray],
+                        x: np.ndarray, y: np.ndarray, path: pathlib.Path) -> None:
+    """Side by side: each model's predicted class over the plane, with the training points."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
+    xs, ys = grid
+    for ax, (title, classes) in zip(axes[0], panels):
+        ax.contourf(xs, ys, classes, levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"], alpha=0.6)
+        _points(ax, x, y)
+        ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+def bars(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str, path: pathlib.Path,
+         hline: float | None = None, hline_label: str = "") -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.bar(range(len(values)), values, color="#6baed6")
+    ax.set_xticks(range(len(values)), labels, fontsize=8)
+    if hline is not None:
+        ax.axhline(hline, color="gray", ls="--", lw=1, label=hline_label)
+        ax.legend(fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    save(fig, path)
+
+
+def scaling(ns: Sequence[int], ms: Sequence[float], title: str, path: pathlib.Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.loglog(ns, ms, "o-")
+    ax.set_xlabel("examples per full batch, N")
+    ax.set_ylabel("time per step (ms)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    save(fig, path)
+
+
+def _points(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
+    for c, color in ((0, "#3182bd"), (1, "#e6550d")):
+        ax.scatter(x[y == c, 0], x[y == c, 1], s=10, c=color, label=f"class {c}", edgecolors="none")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, loc="upper right")

@@ -1,0 +1,229 @@
+"""The training loop: gradient descent with a history that explains what happened.
+
+data -> model -> loss -> backward -> optimizer, once per step. The history records the
+loss at every step and, every ``eval_every`` steps, what a person needs to see why a run
+works or breaks: train and validation accuracy, each Linear layer's gradient norm, the
+fraction of ReLU outputs that are zero, and, when a ReLU follows the last layer, the
+fraction of logits clipped to zero and of output units that get no gradient at all.
+
+A run that diverges (a loss that is not finite, or more than DIVERGENCE_FACTOR times its
+starting value) stops there, and the step is recorded; the arithmetic warnings of the
+diverging steps are the expected symptom, so they are silenced, not shown. Ctrl-C stops a
+run cleanly: the history so far comes back marked ``interrupted``.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend, dtype_name, get_backend
+from .data import Dataset
+from .layers import Linear, ReLU
+from .losses import SoftmaxCrossEntropy
+from .model import Sequential
+from .optim import SGD
+
+DIVERGENCE_FACTOR = 10.0  # a finite loss above 10x its first value counts as diverged
+
+
+@dataclass
+class History:
+    """What one run measured; plain Python lists, ready for JSON and plotting."""
+
+    loss: list[float] = field(default_factory=list)  # one per step taken
+    eval_steps: list[int] = field(default_factory=list)  # steps at which the rest was measured
+    train_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    grad_norm: dict[str, list[float]] = field(default_factory=dict)  # per Linear layer
+    relu_zero: dict[str, list[float]] = field(default_factory=dict)  # per ReLU: fraction of outputs = 0
+    # Fraction of the last Linear's outputs <= 0: clipped to 0 when a ReLU follows it; for a
+    # healthy model, what such a ReLU would clip.
+    logits_clipped: list[float] = field(default_factory=list)
+    dead_outputs: list[float] = field(default_factory=list)  # output units clipped on every example
+    diverged_at: int | None = None  # first step whose loss diverged
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def steps_taken(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def check_dataset(data: Dataset, model: Sequential) -> None:
+    """Refuse data the model cannot learn from, before any step is taken."""
+    for part in ("train", "val"):
+        x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
+        if len(x) != len(y):
+            raise ValueError(f"{part} set: {len(x)} inputs but {len(y)} labels; they must match one to one")
+        if len(x) and not np.isfinite(x).all():
+            bad = int(np.sum(~np.isfinite(x).all(axis=1)))
+            raise ValueError(f"{part} set: {bad} input rows contain NaN or inf; clean or drop them before training")
+    if len(data.x_train) == 0:
+        raise ValueError("the training set is empty")
+    first, last = model.layers[0], [layer for layer in model.layers if isinstance(layer, Linear)][-1]
+    if data.x_train.shape[1] != first.W.shape[0]:
+        raise ValueError(f"the data has {data.x_train.shape[1]} features but the model's first layer "
+                         f"{first!r} expects {first.W.shape[0]}")
+    labels = np.concatenate([data.y_train, data.y_val])
+    if labels.min() < 0 or labels.max() >= last.W.shape[1]:
+        raise ValueError(f"label out of range: labels run from {labels.min()} to {labels.max()} but the "
+                         f"model has {last.W.shape[1]} outputs (classes 0..{last.W.shape[1] - 1})")
+
+
+def train(
+    model: Sequential,
+    data: Dataset,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    eval_every: int | None = None,
+    seed: int = 0,
+    backend: str | Backend | None = None,
+    progress: bool | None = None,
+    desc: str = "training",
+) -> History:
+    """Train ``model`` on ``data`` for ``steps`` steps of SGD and return its History.
+
+    batch_size: None for full-batch gradient descent (what the log did), else mini-batches
+                drawn without replacement, reshuffled each epoch with ``seed``.
+    eval_every: steps between measurements (default: about 200 over the run).
+    progress:   a tqdm bar; None shows it only when stderr is a terminal.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_dataset(data, model)
+    be = get_backend(backend)
+    dtype = dtype_name(model.layers[0].W.dtype)
+    x_train = be.asarray(data.x_train, dtype=dtype)  # (N, D), on the device once
+    y_train = be.asarray(data.y_train)
+    x_val = be.asarray(data.x_val, dtype=dtype)
+    y_val = be.asarray(data.y_val)
+    n = len(data.x_train)
+    eval_every = eval_every or max(1, steps // 200)
+    loss_fn = SoftmaxCrossEntropy()
+    opt = SGD(model, lr=lr, momentum=momentum)
+    rng = np.random.default_rng(seed)
+    order = np.arange(n)
+    history = History()
+    pending: list[Any] = []  # device scalars, brought to the host once per eval interval
+
+    bar = _progress_bar(steps, desc, progress)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for step in range(steps):
+                if batch_size is None or batch_size >= n:
+                    xb, yb = x_train, y_train
+                else:
+                    if (step * batch_size) % n < batch_size:
+                        order = rng.permutation(n)
+                    lo = (step * batch_size) % n
+                    idx = be.asarray(order[lo:lo + batch_size])
+                    xb, yb = be.xp.take(x_train, idx, axis=0), be.xp.take(y_train, idx, axis=0)
+                loss = loss_fn.forward(model.forward(xb), yb)
+                model.backward(loss_fn.backward())
+                pending.append(loss)
+                last = step == steps - 1
+                if step % eval_every == 0 or last:
+                    _measure(history, step, model, x_train, y_train, x_val, y_val, be)
+                if (step + 1) % eval_every == 0 or last:
+                    if _flush(history, pending, bar):
+                        break
+                opt.step()
+    except KeyboardInterrupt:
+        _flush(history, pending, bar)
+        history.interrupted = True
+    finally:
+        bar.close()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _flush(history: History, pending: list[Any], bar: Any) -> bool:
+    """Move the pending losses to the host; True if the run has diverged."""
+    for loss in pending:
+        value = float(loss)
+        history.loss.append(value)
+        first = history.loss[0]
+        if not math.isfinite(value) or value > DIVERGENCE_FACTOR * max(first, 1e-12):
+            history.diverged_at = len(history.loss) - 1
+            pending.clear()
+            return True
+    bar.update(len(pending))
+    if pending:
+        bar.set_postfix(loss=f"{history.loss[-1]:.4g}")
+    pending.clear()
+    return False
+
+
+def _measure(history: History, step: int, model: Sequential, x_train, y_train, x_val, y_val,
+             be: Backend) -> None:
+    """Gradient norms and ReLU statistics of the step just taken, then accuracies."""
+    xp = be.xp
+    history.eval_steps.append(step)
+    for i, layer in enumerate(model.layers):
+        name = f"layers[{i}] {layer!r}"
+        if isinstance(layer, Linear):
+            norm = xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2))
+            history.grad_norm.setdefault(name, []).append(float(norm))
+        elif isinstance(layer, ReLU):
+            zero = 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
+            history.relu_zero.setdefault(name, []).append(zero)
+    # The last Linear's outputs: how many are <= 0, i.e. clipped to 0 when a ReLU follows.
+    last = len(model.layers) - 1
+    if isinstance(model.layers[-1], ReLU):
+        mask = model.layers[-1].mask  # (N, C): True where the logit survived the ReLU
+        history.logits_clipped.append(history.relu_zero[f"layers[{last}] ReLU()"][-1])
+        # An output unit gets no gradient from the batch when it is clipped on every example.
+        alive = xp.any(mask, axis=0)  # (C,)
+        history.dead_outputs.append(1.0 - float(xp.mean(xp.astype(alive, xp.float32))))
+    else:
+        logits = model.forward(x_train)  # (N, C); no ReLU after it, so nothing is clipped
+        history.logits_clipped.append(float(xp.mean(xp.astype(logits <= 0, xp.float32))))
+        history.dead_outputs.append(0.0)
+    history.train_acc.append(accuracy(model, x_train, y_train, be))
+    history.val_acc.append(accuracy(model, x_val, y_val, be) if y_val.shape[0] else float("nan"))
+
+
+def accuracy(model: Sequential, x: Any, y: Any, be: Backend) -> float:
+    """Fraction of rows whose largest output is the label (ties go to the lowest index)."""
+    xp = be.xp
+    predicted = xp.argmax(model.forward(x), axis=1)
+    return float(xp.mean(xp.astype(predicted == y, xp.float32)))
+
+
+def predict_grid(model: Sequential, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Predicted class on a grid of 2-D points, as a host array of shape (len(ys), len(xs))."""
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    dtype = dtype_name(model.layers[0].W.dtype)
+    out = model.forward(be.asarray(points, dtype=dtype))
+    return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(steps: int, desc: str, progress: bool | None) -> Any:
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=steps, desc=desc, unit="step", leave=False, dynamic_ncols=True)
