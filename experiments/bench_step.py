@@ -113,26 +113,33 @@ def timer(be: tn.Backend) -> Callable[[Callable[[], None]], float]:
 
 
 def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
+    """Medians of the step and of its bound, interleaved; then PyTorch's step, on its own.
+
+    PyTorch runs after, not between, tinynet's timings: its thread pool keeps spinning for a
+    while after each call and, on a small machine, slows whatever runs next (measured here:
+    interleaving it made tinynet's step 1.5-2x slower).
+    """
     model, x, y = make_problem(be, n, dtype)
-    candidates = {"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}
+    timed = timer(be)
+    rows: dict[str, Any] = {"n": n, "dtype": dtype}
+    groups = [{"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}]
     peer = torch_step(n, dtype) if be.name == "numpy" else None
     if peer is not None:
-        candidates["torch"] = peer
-    timed = timer(be)
-    for fn in candidates.values():  # warm-up: allocations, BLAS threads, kernel caches
-        for _ in range(3):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):  # interleaved: each round times every candidate once
-        for name, fn in candidates.items():
-            samples[name].append(timed(fn))
-    row: dict[str, Any] = {"n": n, "dtype": dtype}
-    for name, values in samples.items():
-        row[f"{name}_ms"] = 1e3 * statistics.median(values)
-    row["step_over_bound"] = row["step_ms"] / row["bound_ms"]
-    if "torch_ms" in row:
-        row["step_over_torch"] = row["step_ms"] / row["torch_ms"]
-    return row
+        groups.append({"torch": peer})
+    for candidates in groups:
+        for fn in candidates.values():  # warm-up: allocations, BLAS threads, kernel caches
+            for _ in range(3):
+                fn()
+        samples: dict[str, list[float]] = {name: [] for name in candidates}
+        for _ in range(repeats):  # interleaved: each round times every candidate once
+            for name, fn in candidates.items():
+                samples[name].append(timed(fn))
+        for name, values in samples.items():
+            rows[f"{name}_ms"] = 1e3 * statistics.median(values)
+    rows["step_over_bound"] = rows["step_ms"] / rows["bound_ms"]
+    if "torch_ms" in rows:
+        rows["step_over_torch"] = rows["step_ms"] / rows["torch_ms"]
+    return rows
 
 
 def machine(be: tn.Backend) -> dict[str, Any]:

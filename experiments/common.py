@@ -98,6 +98,7 @@ def write_json(path: pathlib.Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(clean(obj), f, separators=(",", ":"), allow_nan=False)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone to read
     os.replace(tmp, path)
 
 

@@ -133,6 +133,7 @@ def test_diagnosis_names_the_change_that_reproduces_the_log():
 def test_committed_log_is_exactly_what_the_committed_results_say():
     results_dir, log = ROOT / "docs" / "results", ROOT / "docs" / "experiments_log.md"
     text = log.read_text()
+    readme = (ROOT / "README.md").read_text()
     assert run_all.render(results_dir, log.parent) == text, "docs/experiments_log.md is stale: run run_all.py --log-only"
     for part, ids in CLAIMS.items():
         results = check_results(results_dir / part, part)
@@ -140,3 +141,4 @@ def test_committed_log_is_exactly_what_the_committed_results_say():
         for c in results["claims"]:
             verdict = "reproduced" if c["reproduced"] else "**not reproduced**"
             assert f"| {part} | `{c['id']}` | {verdict} |" in text
+            assert f"| {part} | `{c['id']}` | {verdict} |" in readme, f"README's results table is stale: {c['id']}"
