@@ -9,7 +9,6 @@ committed log says exactly what the committed results do.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -38,7 +37,7 @@ OBJECTIVES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", default=common.DEFAULT_DATASET)

@@ -73,6 +73,7 @@ def test_bad_flags_end_with_one_line_and_exit_2(argv, message):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path):
