@@ -182,25 +182,24 @@ def _measure(history: History, step: int, model: Sequential, x_train, y_train, x
             zero = 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
             history.relu_zero.setdefault(name, []).append(zero)
     # The last Linear's outputs: how many are <= 0, i.e. clipped to 0 when a ReLU follows.
-    last = len(model.layers) - 1
+    out = model.forward(x_train)  # (N, C): the model's output on the whole training set
     if isinstance(model.layers[-1], ReLU):
         mask = model.layers[-1].mask  # (N, C): True where the logit survived the ReLU
-        history.logits_clipped.append(history.relu_zero[f"layers[{last}] ReLU()"][-1])
+        history.logits_clipped.append(1.0 - float(xp.mean(xp.astype(mask, xp.float32))))
         # An output unit gets no gradient from the batch when it is clipped on every example.
         alive = xp.any(mask, axis=0)  # (C,)
         history.dead_outputs.append(1.0 - float(xp.mean(xp.astype(alive, xp.float32))))
     else:
-        logits = model.forward(x_train)  # (N, C); no ReLU after it, so nothing is clipped
-        history.logits_clipped.append(float(xp.mean(xp.astype(logits <= 0, xp.float32))))
+        history.logits_clipped.append(float(xp.mean(xp.astype(out <= 0, xp.float32))))
         history.dead_outputs.append(0.0)
-    history.train_acc.append(accuracy(model, x_train, y_train, be))
-    history.val_acc.append(accuracy(model, x_val, y_val, be) if y_val.shape[0] else float("nan"))
+    history.train_acc.append(accuracy(out, y_train, be))
+    history.val_acc.append(accuracy(model.forward(x_val), y_val, be) if y_val.shape[0] else float("nan"))
 
 
-def accuracy(model: Sequential, x: Any, y: Any, be: Backend) -> float:
+def accuracy(out: Any, y: Any, be: Backend) -> float:
     """Fraction of rows whose largest output is the label (ties go to the lowest index)."""
     xp = be.xp
-    predicted = xp.argmax(model.forward(x), axis=1)
+    predicted = xp.argmax(out, axis=1)  # (N,)
     return float(xp.mean(xp.astype(predicted == y, xp.float32)))
 
 
