@@ -19,8 +19,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 import tinynet as tn  # noqa: E402
 from tinynet.data import DATASETS  # noqa: E402
+from tinynet.train import predict_grid, train  # noqa: E402
 
 # --- Thresholds: the meaning of the log's words, in numbers ---------------------------------
 LN2_TOLERANCE = 0.05  # "loss at init close to ln 2": |loss - ln 2| <= 0.05
@@ -209,8 +212,6 @@ def train_run(args: argparse.Namespace, data: Any, *, lr: float, steps: int, siz
               relu_last: bool = False, init: str = "torch", batch_size: int | None = None,
               desc: str = "") -> tuple[Any, Any]:
     """One training run with the script's backend and seed; returns (history, model)."""
-    from tinynet.train import train
-
     model = tn.create_model(list(sizes), seed=args.seed, backend=args.be, relu_last=relu_last, init=init)
     history = train(model, data, lr=lr, steps=steps, batch_size=batch_size, seed=args.seed,
                     backend=args.be, desc=desc)
@@ -219,13 +220,9 @@ def train_run(args: argparse.Namespace, data: Any, *, lr: float, steps: int, siz
 
 def boundary(model: Any, args: argparse.Namespace, data: Any, resolution: int = 120):
     """The model's predicted class on a grid covering the data: (xs, ys), classes."""
-    from tinynet.train import predict_grid
-
     x = data.x_train
     lo, hi = x.min(axis=0) - 0.25, x.max(axis=0) + 0.25
     xs = np.linspace(lo[0], hi[0], resolution)
     ys = np.linspace(lo[1], hi[1], resolution)
     return (xs, ys), predict_grid(model, args.be, xs, ys)
 
-
-import numpy as np  # noqa: E402  (used by boundary)

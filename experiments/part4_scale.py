@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = figures_for(args, histories, main_label, list(diagnosis), baseline, timing)
     config = {"n_train": N, "n_val": len(data.y_val), "model": common.MODEL, "lr": args.lr, "lr_sweep": list(runs),
-              "diagnosis": {k: {kk: vv for kk, vv in v.items()} for k, v in diagnosis.items()},
+              "diagnosis": diagnosis,
               "majority_baseline": baseline}
     path = common.write_results(args, SCRIPT, config, {k: h.as_dict() for k, h in histories.items()}, claims,
                                 figures, interrupted, extra={"time_per_step_ms": timing, "diagnosis": diag})

@@ -62,6 +62,25 @@ def test_mini_batches_cover_the_data_and_are_seeded(be):
     assert a.loss == b.loss and a.loss != c.loss
 
 
+def test_each_epoch_visits_every_example_once(monkeypatch):
+    """Mini-batches of 8 from 32 examples: every 4 steps, each example exactly once."""
+    seen = []
+    forward = tn.Sequential.forward
+
+    def record(self, x):
+        if x.shape[0] == 8:  # training batches; measurements forward all 32
+            seen.append([tuple(row) for row in x.tolist()])
+        return forward(self, x)
+
+    monkeypatch.setattr(tn.Sequential, "forward", record)
+    data = make_dataset("xor", 32, seed=0)
+    train(tn.create_model([2, 4, 2], dtype="float64"), data, lr=0.1, steps=8, batch_size=8, progress=False)
+    everything = sorted(tuple(row) for row in data.x_train.tolist())
+    for epoch in (seen[:4], seen[4:]):
+        assert sorted(row for batch in epoch for row in batch) == everything
+    assert seen[:4] != seen[4:]  # reshuffled
+
+
 def test_same_seed_same_history_different_seed_different(be):
     def run(seed):
         data = make_dataset("random", 30, seed=seed, val_fraction=0.2)

@@ -84,20 +84,6 @@ def decision_boundaries(panels: list[tuple[str, np.ndarray]], grid: tuple[np.nda
     save(fig, path)
 
 
-def bars(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str, path: pathlib.Path,
-         hline: float | None = None, hline_label: str = "") -> None:
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.bar(range(len(values)), values, color="#6baed6")
-    ax.set_xticks(range(len(values)), labels, fontsize=8)
-    if hline is not None:
-        ax.axhline(hline, color="gray", ls="--", lw=1, label=hline_label)
-        ax.legend(fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, axis="y")
-    save(fig, path)
-
-
 def scaling(ns: Sequence[int], ms: Sequence[float], title: str, path: pathlib.Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.loglog(ns, ms, "o-")

@@ -96,7 +96,8 @@ def train(
     """Train ``model`` on ``data`` for ``steps`` steps of SGD and return its History.
 
     batch_size: None for full-batch gradient descent (what the log did), else mini-batches
-                drawn without replacement, reshuffled each epoch with ``seed``.
+                drawn without replacement from an order reshuffled each epoch with ``seed``
+                (the n % batch_size examples left at an epoch's end wait for the next one).
     eval_every: steps between measurements (default: about 200 over the run).
     progress:   a tqdm bar; None shows it only when stderr is a terminal.
     """
@@ -114,7 +115,7 @@ def train(
     loss_fn = SoftmaxCrossEntropy()
     opt = SGD(model, lr=lr, momentum=momentum)
     rng = np.random.default_rng(seed)
-    order = np.arange(n)
+    order, position = np.arange(n), n  # position n: the first step starts an epoch
     history = History()
     pending: list[Any] = []  # device scalars, brought to the host once per eval interval
 
@@ -127,10 +128,10 @@ def train(
                 if batch_size is None or batch_size >= n:
                     xb, yb = x_train, y_train
                 else:
-                    if (step * batch_size) % n < batch_size:
-                        order = rng.permutation(n)
-                    lo = (step * batch_size) % n
-                    idx = be.asarray(order[lo:lo + batch_size])
+                    if position + batch_size > n:  # epoch done: a new order; a partial last batch is dropped
+                        order, position = rng.permutation(n), 0
+                    idx = be.asarray(order[position:position + batch_size])
+                    position += batch_size
                     xb, yb = be.xp.take(x_train, idx, axis=0), be.xp.take(y_train, idx, axis=0)
                 loss = loss_fn.forward(model.forward(xb), yb)
                 model.backward(loss_fn.backward())
