@@ -58,6 +58,11 @@ def test_bad_labels_raise_value_error_saying_label(be, labels, message):
         tn.SoftmaxCrossEntropy().forward(logits_on(be), be.asarray(labels))
 
 
+def test_integer_logits_are_refused(be):
+    with pytest.raises(TypeError, match="floating-point logits.*int"):
+        tn.SoftmaxCrossEntropy().forward(be.asarray(np.zeros((2, 3), dtype=np.int64)), be.asarray(np.array([0, 1])))
+
+
 def test_labels_as_a_list_are_refused_with_the_fix(be):
     with pytest.raises(TypeError, match="labels must be an integer array.*asarray"):
         tn.SoftmaxCrossEntropy().forward(logits_on(be), [0, 1, 2])

@@ -107,6 +107,17 @@ def test_bad_data_is_refused_before_training(mutate, message):
         train(tn.create_model([2, 4, 2]), data, lr=0.1, steps=1, progress=False)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), "steps must be a positive integer"),
+    (dict(batch_size=0), "batch_size must be a positive integer"),
+    (dict(eval_every=-1), "eval_every must be a positive integer"),
+])
+def test_bad_training_options(kwargs, message):
+    options = dict(lr=0.1, steps=5, progress=False) | kwargs
+    with pytest.raises(ValueError, match=message):
+        train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), **options)
+
+
 def test_ctrl_c_returns_the_history_so_far(monkeypatch):
     calls = {"n": 0}
     step = tn.SGD.step

@@ -95,6 +95,12 @@ class Backend:
             return self.xp.arange(n)
         return self.xp.arange(n, device=self.device)
 
+    def is_float_dtype(self, dtype: Any) -> bool:
+        """True for real floating-point dtypes."""
+        if self.name == "cupy":  # CuPy dtypes are NumPy dtypes
+            return np.issubdtype(dtype, np.floating)
+        return self.xp.isdtype(dtype, "real floating")
+
     def is_integer_dtype(self, dtype: Any) -> bool:
         """True for signed or unsigned integer dtypes (bool is not an integer here)."""
         if self.name == "cupy":  # CuPy dtypes are NumPy dtypes

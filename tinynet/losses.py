@@ -34,8 +34,6 @@ def check_labels(be: Backend, y: Any, n: int, n_classes: int) -> None:
             f"labels must be integer class indices, got dtype {y.dtype}; "
             f"if they are whole numbers, cast them with astype(int)"
         )
-    if n == 0:
-        return
     lo = int(be.xp.min(y))
     hi = int(be.xp.max(y))
     if lo < 0 or hi >= n_classes:
@@ -66,6 +64,8 @@ class SoftmaxCrossEntropy:
         n, n_classes = logits.shape
         if n == 0:
             raise ValueError("SoftmaxCrossEntropy needs at least one row of logits, got shape (0, C)")
+        if not be.is_float_dtype(logits.dtype):
+            raise TypeError(f"SoftmaxCrossEntropy needs floating-point logits, got dtype {logits.dtype}")
         check_labels(be, y, n, n_classes)
         # Subtracting each row's max changes no probability, and makes every exponent <= 0:
         # exp never overflows, and the largest term of each sum is exactly 1, so log sees >= 1.

@@ -103,6 +103,10 @@ def train(
     """
     if steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {eval_every!r}")
     check_dataset(data, model)
     be = get_backend(backend)
     dtype = dtype_name(model.layers[0].W.dtype)

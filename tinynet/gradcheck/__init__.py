@@ -147,11 +147,6 @@ def check(
     rng = np.random.default_rng(seed)
     with _checking(model, loss_fn):
         inputs = {"x": be.asarray(be.to_numpy(x), dtype="float64")}
-        if loss_fn is None:
-            out_shape = tuple(model.forward(inputs["x"]).shape)
-            upstream: Any = be.asarray(rng.standard_normal(out_shape))
-        else:
-            upstream = float(rng.standard_normal())
 
         def evaluate() -> tuple[float, list[np.ndarray]]:
             out = inputs["x"] if model is None else model.forward(inputs["x"])
@@ -161,20 +156,20 @@ def check(
                 value = upstream * loss_fn.forward(out, labels)
             return float(value), _branches(model, be)
 
-        # The scale S of the terms summed into L sets the rounding noise of L (module doc).
+        # The analytic pass: forward once, then backward from a random upstream gradient.
         out = inputs["x"] if model is None else model.forward(inputs["x"])
         if loss_fn is None:
+            upstream: Any = be.asarray(rng.standard_normal(tuple(out.shape)))
+            # The scale S of the terms summed into L sets the rounding noise of L (module doc).
             scale = float(be.xp.sum(be.xp.abs(upstream * out)))
         else:
+            upstream = float(rng.standard_normal())
+            loss = float(loss_fn.forward(out, labels))
             # log-sum-exp is computed from a sum >= 1 and from logits of size max|z|: its
             # rounding is ~u (1 + max|z|) however small the loss itself is.
-            loss = float(loss_fn.forward(out, labels))
-            biggest = float(be.xp.max(be.xp.abs(out)))
-            scale = abs(upstream) * (1.0 + abs(loss) + biggest)
+            scale = abs(upstream) * (1.0 + abs(loss) + float(be.xp.max(be.xp.abs(out))))
         floor = max(eps, NOISE_ULPS * np.finfo(np.float64).eps * scale / (h * tol))
-
-        # The analytic pass: forward once, then backward from the upstream gradient.
-        _, base_branches = evaluate()
+        base_branches = _branches(model, be)
         d_out = upstream if loss_fn is None else loss_fn.backward(upstream)
         dx = d_out if model is None else model.backward(d_out)
 
