@@ -218,11 +218,12 @@ def train_run(args: argparse.Namespace, data: Any, *, lr: float, steps: int, siz
     return history, model
 
 
-def boundary(model: Any, args: argparse.Namespace, data: Any, resolution: int = 120):
-    """The model's predicted class on a grid covering the data: (xs, ys), classes."""
-    x = data.x_train
-    lo, hi = x.min(axis=0) - 0.25, x.max(axis=0) + 0.25
-    xs = np.linspace(lo[0], hi[0], resolution)
-    ys = np.linspace(lo[1], hi[1], resolution)
-    return (xs, ys), predict_grid(model, args.be, xs, ys)
+def grid(data: Any, resolution: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Grid coordinates (xs, ys) covering the training points, with a margin."""
+    lo, hi = data.x_train.min(axis=0) - 0.25, data.x_train.max(axis=0) + 0.25
+    return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
 
+
+def boundary(model: Any, args: argparse.Namespace, xy: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The model's predicted class at every grid point: (len(ys), len(xs))."""
+    return predict_grid(model, args.be, *xy)

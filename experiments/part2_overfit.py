@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                       marks={k: histories[k].diverged_at for k in lr_runs})
     figures.append("loss_by_lr.png")
     if main_label in models:
-        grid, classes = common.boundary(models[main_label], args, data)
-        plots.decision_boundaries([(f"{main_label}, {main.steps_taken} steps", classes)], grid,
+        xy = common.grid(data)
+        classes = common.boundary(models[main_label], args, xy)
+        plots.decision_boundaries([(f"{main_label}, {main.steps_taken} steps", classes)], xy,
                                   data.x_train, data.y_train, args.out / "boundary.png")
         figures.append("boundary.png")
 

@@ -65,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                      "Gradient norm of the first Linear layer", "norm of (dW, db)", args.out / "grad_norms.png",
                      logy=True)
         figures.append("grad_norms.png")
-    panels = [(k, common.boundary(m, args, data)[1]) for k, m in models.items() if histories[k].diverged_at is None]
+    xy = common.grid(data)
+    panels = [(k, common.boundary(m, args, xy)) for k, m in models.items() if histories[k].diverged_at is None]
     if panels:
-        grid = common.boundary(next(iter(models.values())), args, data)[0]
-        plots.decision_boundaries(panels, grid, data.x_train, data.y_train, args.out / "boundaries.png")
+        plots.decision_boundaries(panels, xy, data.x_train, data.y_train, args.out / "boundaries.png")
         figures.append("boundaries.png")
 
     config = {"n_train": N, "model": common.MODEL, "runs": {k: {**v, "steps": steps} for k, v in configs.items()}}
