@@ -6,6 +6,13 @@ step's matrix products, on the same shapes, timed alone in the same process, int
 with the full steps so that both see the same machine state. Reports medians and the
 ratio step / bound, and writes them as JSON.
 
+On NumPy a third candidate, the floor, runs in the same rounds: the same step written as
+straight-line NumPy with every buffer allocated once and every elementwise pass in place.
+It is not how tinynet is written (it fixes the model's shape, and it gives up a fresh,
+readable array per result); it measures how close to the bound NumPy itself gets on this
+machine, which separates the engine's own overhead (step / floor) from the cost of NumPy's
+elementwise passes (floor / bound).
+
     python experiments/bench_step.py                      # numpy, N = 100, 1000, 10000
     python experiments/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
     python experiments/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
@@ -30,6 +37,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import tinynet as tn  # noqa: E402
 
 MODEL = [2, 500, 500, 2]
+LR = 1e-6  # tiny: the weights barely move over a benchmark, the work per step is the same
 
 
 def make_problem(be: tn.Backend, n: int, dtype: str):
@@ -42,7 +50,7 @@ def make_problem(be: tn.Backend, n: int, dtype: str):
 
 def tinynet_step(model, x, y) -> Callable[[], None]:
     loss_fn = tn.SoftmaxCrossEntropy()
-    opt = tn.SGD(model, lr=1e-6)  # tiny lr: the weights stay put, the work is the same
+    opt = tn.SGD(model, lr=LR)
 
     def step() -> None:
         loss_fn.forward(model.forward(x), y)
@@ -69,6 +77,66 @@ def matmul_bound(be: tn.Backend, model, x) -> Callable[[], None]:
                 outs[i] @ Ws[i].T
 
     return products
+
+
+def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[np.ndarray]] | None:
+    """The step of ``model`` (Linear, ReLU, ..., Linear) as allocation-free NumPy, on copies
+    of its weights. Returns the step and its parameters [W_0, ..., b_0, ...], updated in place
+    by each call; None off NumPy.
+
+    Same arithmetic as tinynet's step, minus what NumPy can avoid: no new arrays (matmul
+    writes into buffers), no checks, no Python layers, and the fastest exact form of each
+    pass measured here (ReLU as a maximum against a zero row, which NumPy runs on its fast
+    contiguous path, where a scalar 0 is 2-3x slower).
+    """
+    if not isinstance(x, np.ndarray):
+        return None
+    linears = model.layers[::2]
+    Ws = [layer.W.copy() for layer in linears]  # (n_in, n_out) each
+    bs = [layer.b.copy() for layer in linears]  # (n_out,) each
+    n, dtype = x.shape[0], x.dtype
+    zs = [np.empty((n, W.shape[1]), dtype) for W in Ws]  # z = a @ W + b, then ReLU(z) in place
+    masks = [np.empty(z.shape, bool) for z in zs[:-1]]  # z > 0, for every hidden layer
+    dzs = [np.empty(z.shape, dtype) for z in zs[:-1]]  # dL/dz of every hidden layer
+    dWs = [np.empty_like(W) for W in Ws]
+    dbs = [np.empty_like(b) for b in bs]
+    zero_rows = [np.zeros(z.shape[1], dtype) for z in zs]
+    onehot = np.zeros(zs[-1].shape, dtype)
+    onehot[np.arange(n), np.asarray(y)] = 1
+    per_row = np.empty((n, 1), dtype)
+    scale = dtype.type(1 / n)
+    step_size = dtype.type(lr)
+
+    def step() -> None:
+        a = x
+        for i, (W, b, z) in enumerate(zip(Ws, bs, zs)):
+            np.matmul(a, W, out=z)
+            z += b
+            if i < len(masks):
+                np.greater(z, 0, out=masks[i])
+                np.maximum(z, zero_rows[i], out=z)
+            a = z
+        # the logits become dL/dlogits = (softmax - onehot) / N, in place
+        np.max(a, axis=1, keepdims=True, out=per_row)
+        a -= per_row
+        np.exp(a, out=a)
+        np.sum(a, axis=1, keepdims=True, out=per_row)
+        a /= per_row
+        a -= onehot
+        a *= scale
+        d = a
+        for i in reversed(range(len(Ws))):
+            np.matmul((zs[i - 1] if i else x).T, d, out=dWs[i])
+            np.sum(d, axis=0, out=dbs[i])
+            if i:  # the input gradient of the first layer is not needed
+                np.matmul(d, Ws[i].T, out=dzs[i - 1])
+                dzs[i - 1] *= masks[i - 1]
+                d = dzs[i - 1]
+        for param, grad in zip(Ws + bs, dWs + dbs):
+            grad *= step_size
+            param -= grad
+
+    return step, Ws + bs
 
 
 def torch_step(n: int, dtype: str) -> Callable[[], None] | None:
@@ -113,7 +181,8 @@ def timer(be: tn.Backend) -> Callable[[Callable[[], None]], float]:
 
 
 def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
-    """Medians of the step and of its bound, interleaved; then PyTorch's step, on its own.
+    """Medians of the step, its bound and (on NumPy) the floor, interleaved; then PyTorch's
+    step, on its own.
 
     PyTorch runs after, not between, tinynet's timings: its thread pool keeps spinning for a
     while after each call and, on a small machine, slows whatever runs next (measured here:
@@ -123,6 +192,9 @@ def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
     timed = timer(be)
     rows: dict[str, Any] = {"n": n, "dtype": dtype}
     groups = [{"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}]
+    floor = numpy_floor(model, x, y)
+    if floor is not None:
+        groups[0]["floor"] = floor[0]
     peer = torch_step(n, dtype) if be.name == "numpy" else None
     if peer is not None:
         groups.append({"torch": peer})
@@ -137,6 +209,9 @@ def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
         for name, values in samples.items():
             rows[f"{name}_ms"] = 1e3 * statistics.median(values)
     rows["step_over_bound"] = rows["step_ms"] / rows["bound_ms"]
+    if "floor_ms" in rows:
+        rows["floor_over_bound"] = rows["floor_ms"] / rows["bound_ms"]
+        rows["step_over_floor"] = rows["step_ms"] / rows["floor_ms"]
     if "torch_ms" in rows:
         rows["step_over_torch"] = rows["step_ms"] / rows["torch_ms"]
     return rows
@@ -177,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {MODEL}, backend {be.name}, {info['cpus']} CPUs, BLAS {info['blas']}")
     rows = []
     header = f"{'N':>6} {'dtype':<8} {'step ms':>9} {'bound ms':>9} {'step/bound':>10}"
+    if be.name == "numpy":
+        header += f" {'floor ms':>9} {'floor/bound':>11} {'step/floor':>10}"
     has_torch = be.name == "numpy" and torch_step(1, "float32") is not None
     print(header + (f" {'torch ms':>9} {'step/torch':>10}" if has_torch else ""))
     for dtype in args.dtypes:
@@ -184,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             row = measure(be, n, dtype, args.repeats)
             rows.append(row)
             line = f"{n:>6} {dtype:<8} {row['step_ms']:>9.3f} {row['bound_ms']:>9.3f} {row['step_over_bound']:>10.3f}"
+            if "floor_ms" in row:
+                line += f" {row['floor_ms']:>9.3f} {row['floor_over_bound']:>11.3f} {row['step_over_floor']:>10.3f}"
             if "torch_ms" in row:
                 line += f" {row['torch_ms']:>9.3f} {row['step_over_torch']:>10.3f}"
             print(line, flush=True)

@@ -32,3 +32,49 @@ def test_bench_writes_medians_and_ratios(monkeypatch, tmp_path, capsys):
 
 def test_bench_refuses_bad_flags(monkeypatch):
     assert run_bench(monkeypatch, "--repeats", "0") == 2
+
+
+def load_bench():
+    return runpy.run_path(str(BENCH), run_name="bench_step")
+
+
+@pytest.mark.parametrize("sizes", [[3, 7, 5, 2], [4, 6, 3]])
+def test_floor_takes_the_same_step_as_tinynet(sizes):
+    """The floor is only a fair yardstick if it does the step's real work: after two steps its
+    weights must match tinynet's SGD to float64 rounding, and the model must be left alone."""
+    import numpy as np
+
+    import tinynet as tn
+
+    bench = load_bench()
+    be = tn.get_backend("numpy")
+    rng = np.random.default_rng(1)
+    model = tn.create_model(sizes, seed=2, dtype="float64", backend=be)
+    x = rng.normal(size=(9, sizes[0]))
+    y = rng.integers(0, sizes[-1], size=9)
+    before = [layer.W.copy() for layer in model.layers[::2]]
+    step, floor_params = bench["numpy_floor"](model, x, y, lr=0.5)
+    step()
+    step()
+    assert all(np.array_equal(layer.W, W) for layer, W in zip(model.layers[::2], before))
+
+    loss_fn, opt = tn.SoftmaxCrossEntropy(), tn.SGD(model, lr=0.5)
+    for _ in range(2):
+        loss_fn.forward(model.forward(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+    linears = model.layers[::2]
+    expected = [layer.W for layer in linears] + [layer.b for layer in linears]
+    for got, want in zip(floor_params, expected):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-14), np.max(np.abs(got - want))
+    assert not np.allclose(floor_params[0], before[0])  # the weights did move
+
+
+def test_floor_is_numpy_only():
+    import tinynet as tn
+
+    bench = load_bench()
+    be = tn.get_backend("strict")
+    model = tn.create_model([2, 3, 2], seed=0, backend=be)
+    x = be.asarray([[0.0, 1.0]], dtype="float32")
+    assert bench["numpy_floor"](model, x, be.asarray([1])) is None
