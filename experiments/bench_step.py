@@ -16,6 +16,7 @@ elementwise passes (floor / bound).
     python experiments/bench_step.py                      # numpy, N = 100, 1000, 10000
     python experiments/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
     python experiments/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
+    python experiments/bench_step.py --width 1000 --sizes 1000   # hidden layers 1000 wide
 
 Where PyTorch is installed, its CPU step on the same model is timed too, as a peer.
 """
@@ -36,15 +37,15 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import tinynet as tn  # noqa: E402
 
-MODEL = [2, 500, 500, 2]
+MODEL = [2, 500, 500, 2]  # the log's model; --width changes its two hidden layers
 LR = 1e-6  # tiny: the weights barely move over a benchmark, the work per step is the same
 
 
-def make_problem(be: tn.Backend, n: int, dtype: str):
+def make_problem(be: tn.Backend, n: int, dtype: str, sizes: list[int] = MODEL):
     rng = np.random.default_rng(0)
-    model = tn.create_model(MODEL, seed=0, dtype=dtype, backend=be)
-    x = be.asarray(rng.uniform(-1, 1, size=(n, MODEL[0])), dtype=dtype)
-    y = be.asarray(rng.integers(0, MODEL[-1], size=n))
+    model = tn.create_model(sizes, seed=0, dtype=dtype, backend=be)
+    x = be.asarray(rng.uniform(-1, 1, size=(n, sizes[0])), dtype=dtype)
+    y = be.asarray(rng.integers(0, sizes[-1], size=n))
     return model, x, y
 
 
@@ -139,7 +140,7 @@ def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[n
     return step, Ws + bs
 
 
-def torch_step(n: int, dtype: str) -> Callable[[], None] | None:
+def torch_step(n: int, dtype: str, sizes: list[int] = MODEL) -> Callable[[], None] | None:
     try:
         import torch
     except ImportError:
@@ -147,13 +148,13 @@ def torch_step(n: int, dtype: str) -> Callable[[], None] | None:
     torch.manual_seed(0)
     tdtype = getattr(torch, dtype)
     layers = []
-    for n_in, n_out in zip(MODEL[:-1], MODEL[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out, dtype=tdtype), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
     opt = torch.optim.SGD(model.parameters(), lr=1e-6)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.rand(n, MODEL[0], dtype=tdtype) * 2 - 1
-    y = torch.randint(0, MODEL[-1], (n,))
+    x = torch.rand(n, sizes[0], dtype=tdtype) * 2 - 1
+    y = torch.randint(0, sizes[-1], (n,))
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -180,7 +181,7 @@ def timer(be: tn.Backend) -> Callable[[Callable[[], None]], float]:
     return timed
 
 
-def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
+def measure(be: tn.Backend, n: int, dtype: str, repeats: int, sizes: list[int] = MODEL) -> dict[str, Any]:
     """Medians of the step, its bound and (on NumPy) the floor, interleaved; then PyTorch's
     step, on its own.
 
@@ -188,14 +189,14 @@ def measure(be: tn.Backend, n: int, dtype: str, repeats: int) -> dict[str, Any]:
     while after each call and, on a small machine, slows whatever runs next (measured here:
     interleaving it made tinynet's step 1.5-2x slower).
     """
-    model, x, y = make_problem(be, n, dtype)
+    model, x, y = make_problem(be, n, dtype, sizes)
     timed = timer(be)
     rows: dict[str, Any] = {"n": n, "dtype": dtype}
     groups = [{"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}]
     floor = numpy_floor(model, x, y)
     if floor is not None:
         groups[0]["floor"] = floor[0]
-    peer = torch_step(n, dtype) if be.name == "numpy" else None
+    peer = torch_step(n, dtype, sizes) if be.name == "numpy" else None
     if peer is not None:
         groups.append({"torch": peer})
     for candidates in groups:
@@ -238,18 +239,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default=None, choices=tn.backend.BACKENDS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--width", type=int, default=MODEL[1], help="units in each of the two hidden layers")
     parser.add_argument("--repeats", type=int, default=30, help="timed rounds per case (median reported)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_step.json"))
     args = parser.parse_args(argv)
-    if args.repeats < 1 or min(args.sizes) < 1:
-        parser.error("--repeats and --sizes must be positive")
+    if args.repeats < 1 or min(args.sizes) < 1 or args.width < 1:
+        parser.error("--repeats, --sizes and --width must be positive")
     try:
         be = tn.get_backend(args.backend)
     except (ValueError, tn.BackendUnavailableError) as e:
         parser.error(str(e))
 
+    sizes = [MODEL[0], args.width, args.width, MODEL[-1]]
     info = machine(be)
-    print(f"model {MODEL}, backend {be.name}, {info['cpus']} CPUs, BLAS {info['blas']}")
+    print(f"model {sizes}, backend {be.name}, {info['cpus']} CPUs, BLAS {info['blas']}")
     rows = []
     header = f"{'N':>6} {'dtype':<8} {'step ms':>9} {'bound ms':>9} {'step/bound':>10}"
     if be.name == "numpy":
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header + (f" {'torch ms':>9} {'step/torch':>10}" if has_torch else ""))
     for dtype in args.dtypes:
         for n in args.sizes:
-            row = measure(be, n, dtype, args.repeats)
+            row = measure(be, n, dtype, args.repeats, sizes)
             rows.append(row)
             line = f"{n:>6} {dtype:<8} {row['step_ms']:>9.3f} {row['bound_ms']:>9.3f} {row['step_over_bound']:>10.3f}"
             if "floor_ms" in row:
@@ -267,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {row['torch_ms']:>9.3f} {row['step_over_torch']:>10.3f}"
             print(line, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": MODEL, "machine": info, "repeats": args.repeats,
+    args.out.write_text(json.dumps({"model": sizes, "machine": info, "repeats": args.repeats,
                                     "results": rows}, indent=2))
     print(f"wrote {args.out}")
     return 0

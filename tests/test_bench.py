@@ -30,8 +30,18 @@ def test_bench_writes_medians_and_ratios(monkeypatch, tmp_path, capsys):
     assert "step/bound" in capsys.readouterr().out
 
 
-def test_bench_refuses_bad_flags(monkeypatch):
-    assert run_bench(monkeypatch, "--repeats", "0") == 2
+def test_bench_width_sets_the_hidden_layers(monkeypatch, tmp_path):
+    out = tmp_path / "bench.json"
+    assert run_bench(monkeypatch, "--width", "16", "--sizes", "4", "--dtypes", "float64", "--repeats", "1",
+                     "--out", str(out)) == 0
+    report = json.loads(out.read_text())
+    assert report["model"] == [2, 16, 16, 2]
+    assert report["results"][0]["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("flag", [["--repeats", "0"], ["--width", "0"], ["--sizes", "0"]])
+def test_bench_refuses_bad_flags(monkeypatch, flag):
+    assert run_bench(monkeypatch, *flag) == 2
 
 
 def load_bench():
