@@ -58,6 +58,18 @@ def test_bad_labels_raise_value_error_saying_label(be, labels, message):
         tn.SoftmaxCrossEntropy().forward(logits_on(be), be.asarray(labels))
 
 
+def test_without_label_validation_only_the_range_goes_unchecked(be):
+    """validate_labels=False skips the one check that reads data back to the host (the range);
+    shape and dtype, known without a sync, are still refused, and valid labels give the same loss."""
+    unchecked = tn.SoftmaxCrossEntropy(validate_labels=False)
+    for labels, message in [(np.array([0, 1]), "2 labels for 3 rows"), (np.array([0.0, 1.0, 2.0]), "integer")]:
+        with pytest.raises(ValueError, match=message):
+            unchecked.forward(logits_on(be), be.asarray(labels))
+    logits = be.asarray(np.random.default_rng(0).normal(size=(3, 4)), dtype="float64")
+    labels = be.asarray(np.array([3, 0, 2]))
+    assert float(unchecked.forward(logits, labels)) == float(tn.SoftmaxCrossEntropy().forward(logits, labels))
+
+
 def test_integer_logits_are_refused(be):
     with pytest.raises(TypeError, match="floating-point logits.*int"):
         tn.SoftmaxCrossEntropy().forward(be.asarray(np.zeros((2, 3), dtype=np.int64)), be.asarray(np.array([0, 1])))

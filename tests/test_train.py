@@ -107,6 +107,23 @@ def test_bad_data_is_refused_before_training(mutate, message):
         train(tn.create_model([2, 4, 2]), data, lr=0.1, steps=1, progress=False)
 
 
+def test_labels_are_range_checked_once_on_the_host_not_at_every_step(monkeypatch):
+    """A range check on the device reads two numbers back to the host: on a GPU, a sync per
+    step. train() checks the labels on the host before the first step and skips it after."""
+    import tinynet.losses
+
+    range_checks = []
+    check = tinynet.losses.check_labels
+
+    def spy(*args, check_range=True, **kwargs):
+        range_checks.append(check_range)
+        check(*args, check_range=check_range, **kwargs)
+
+    monkeypatch.setattr(tinynet.losses, "check_labels", spy)
+    train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=30, eval_every=10, progress=False)
+    assert len(range_checks) == 30 and not any(range_checks)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=0), "steps must be a positive integer"),
     (dict(batch_size=0), "batch_size must be a positive integer"),

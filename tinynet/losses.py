@@ -18,8 +18,12 @@ from .backend import Backend, backend_of
 from .layers import check_input
 
 
-def check_labels(be: Backend, y: Any, n: int, n_classes: int) -> None:
-    """Labels must be integers 0..C-1, one per row of the logits."""
+def check_labels(be: Backend, y: Any, n: int, n_classes: int, *, check_range: bool = True) -> None:
+    """Labels must be integers 0..C-1, one per row of the logits.
+
+    The range check reads the labels' min and max back to the host: on a GPU that waits for
+    all queued work, so callers that checked their labels once may skip it (check_range=False).
+    """
     if not be.is_array(y):
         raise TypeError(
             f"labels must be an integer array on the {be.name!r} backend (the logits' "
@@ -34,6 +38,8 @@ def check_labels(be: Backend, y: Any, n: int, n_classes: int) -> None:
             f"labels must be integer class indices, got dtype {y.dtype}; "
             f"if they are whole numbers, cast them with astype(int)"
         )
+    if not check_range:
+        return
     lo = int(be.xp.min(y))
     hi = int(be.xp.max(y))
     if lo < 0 or hi >= n_classes:
@@ -44,9 +50,16 @@ def check_labels(be: Backend, y: Any, n: int, n_classes: int) -> None:
 
 
 class SoftmaxCrossEntropy:
-    """Mean cross-entropy of softmax(logits) against integer labels."""
+    """Mean cross-entropy of softmax(logits) against integer labels.
 
-    def __init__(self) -> None:
+    validate_labels: check on every forward that each label lies in 0..C-1 (the default).
+    The check reads two numbers back to the host, which on a GPU is a synchronisation per
+    step; tn.train checks its labels once, on the host, before the first step, and turns it
+    off. Shapes and dtypes are checked either way.
+    """
+
+    def __init__(self, validate_labels: bool = True) -> None:
+        self.validate_labels = validate_labels
         self._probs: Any = None
         self._onehot: Any = None
 
@@ -66,7 +79,7 @@ class SoftmaxCrossEntropy:
             raise ValueError("SoftmaxCrossEntropy needs at least one row of logits, got shape (0, C)")
         if not be.is_float_dtype(logits.dtype):
             raise TypeError(f"SoftmaxCrossEntropy needs floating-point logits, got dtype {logits.dtype}")
-        check_labels(be, y, n, n_classes)
+        check_labels(be, y, n, n_classes, check_range=self.validate_labels)
         # Subtracting each row's max changes no probability, and makes every exponent <= 0:
         # exp never overflows, and the largest term of each sum is exactly 1, so log sees >= 1.
         shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0

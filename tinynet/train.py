@@ -116,7 +116,7 @@ def train(
     y_val = be.asarray(data.y_val)
     n = len(data.x_train)
     eval_every = eval_every or max(1, steps // 200)
-    loss_fn = SoftmaxCrossEntropy()
+    loss_fn = SoftmaxCrossEntropy(validate_labels=False)  # checked once above: no host sync per step
     opt = SGD(model, lr=lr, momentum=momentum)
     rng = np.random.default_rng(seed)
     order, position = np.arange(n), n  # position n: the first step starts an epoch
