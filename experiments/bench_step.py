@@ -101,7 +101,7 @@ def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[n
     dzs = [np.empty(z.shape, dtype) for z in zs[:-1]]  # dL/dz of every hidden layer
     dWs = [np.empty_like(W) for W in Ws]
     dbs = [np.empty_like(b) for b in bs]
-    zero_rows = [np.zeros(z.shape[1], dtype) for z in zs]
+    zero_rows = [np.zeros(z.shape[1], dtype) for z in zs[:-1]]  # ReLU(z) = maximum(z, 0), row by row
     onehot = np.zeros(zs[-1].shape, dtype)
     onehot[np.arange(n), np.asarray(y)] = 1
     per_row = np.empty((n, 1), dtype)
@@ -151,7 +151,7 @@ def torch_step(n: int, dtype: str, sizes: list[int] = MODEL) -> Callable[[], Non
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out, dtype=tdtype), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
-    opt = torch.optim.SGD(model.parameters(), lr=1e-6)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
     x = torch.rand(n, sizes[0], dtype=tdtype) * 2 - 1
     y = torch.randint(0, sizes[-1], (n,))

@@ -26,6 +26,9 @@ def test_bench_writes_medians_and_ratios(monkeypatch, tmp_path, capsys):
     assert row["n"] == 8 and row["dtype"] == "float32"
     assert row["step_ms"] > 0 and row["bound_ms"] > 0
     assert row["step_over_bound"] == pytest.approx(row["step_ms"] / row["bound_ms"])
+    assert row["floor_ms"] > 0
+    assert row["floor_over_bound"] == pytest.approx(row["floor_ms"] / row["bound_ms"])
+    assert row["step_over_floor"] == pytest.approx(row["step_ms"] / row["floor_ms"])
     assert report["model"] == [2, 500, 500, 2]
     assert "step/bound" in capsys.readouterr().out
 
