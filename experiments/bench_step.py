@@ -50,7 +50,7 @@ def make_problem(be: tn.Backend, n: int, dtype: str, sizes: list[int] = MODEL):
 
 
 def tinynet_step(model, x, y) -> Callable[[], None]:
-    loss_fn = tn.SoftmaxCrossEntropy(validate_labels=False)  # as tn.train: labels checked once, not per step
+    loss_fn = tn.SoftmaxCrossEntropy(validate_labels=False)  # as train(): labels checked once, not per step
     opt = tn.SGD(model, lr=LR)
 
     def step() -> None:

@@ -3,7 +3,7 @@
 Full-batch gradient descent on 100 examples: the model [2, w, w, 2] for a sweep of widths
 w (the log's create_model() has w = 500) at lr 0.01, and the w = 500 model at lr 10.
 
-    python experiments/part2_overfit.py          # a few minutes on 2 cores
+    python experiments/part2_overfit.py          # 1 to 2 minutes on 2 cores
     python experiments/part2_overfit.py --quick  # seconds
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ Three runs of the log's model [2, 500, 500, 2] on the same 100 examples, full-ba
 and for each, at intervals: the loss, the gradient norm of every layer, and the fraction
 of logits at or below zero (clipped to 0 where a ReLU follows the last layer).
 
-    python experiments/part3_break.py            # ~1 minute on 2 cores
+    python experiments/part3_break.py            # under a minute on 2 cores
     python experiments/part3_break.py --quick    # seconds
 """
 from __future__ import annotations

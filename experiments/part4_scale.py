@@ -5,7 +5,7 @@ examples with 250 held out for validation; an lr sweep; time per step at N = 100
 and 10,000; then a diagnosis: runs that each change one thing from the main run, to the
 same budget.
 
-    python experiments/part4_scale.py            # ~20 minutes on 2 cores
+    python experiments/part4_scale.py            # about 25 minutes on 2 cores
     python experiments/part4_scale.py --quick    # seconds
 """
 from __future__ import annotations

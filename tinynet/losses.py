@@ -54,8 +54,8 @@ class SoftmaxCrossEntropy:
 
     validate_labels: check on every forward that each label lies in 0..C-1 (the default).
     The check reads two numbers back to the host, which on a GPU is a synchronisation per
-    step; tn.train checks its labels once, on the host, before the first step, and turns it
-    off. Shapes and dtypes are checked either way.
+    step; tinynet.train.train checks its labels once, on the host, before the first step,
+    and turns it off. Shapes and dtypes are checked either way.
     """
 
     def __init__(self, validate_labels: bool = True) -> None:
