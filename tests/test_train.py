@@ -124,6 +124,50 @@ def test_labels_are_range_checked_once_on_the_host_not_at_every_step(monkeypatch
     assert len(range_checks) == 30 and not any(range_checks)
 
 
+def count_crossings(monkeypatch, be) -> dict[str, int]:
+    """Count every crossing between host and device: be.asarray in, be.to_numpy and the
+    Python scalar conversions (float(), int(), bool(), index) of device arrays out."""
+    from array_api_strict._array_object import Array
+
+    counts = {"to_device": 0, "to_host": 0}
+
+    def spy(cls, name, direction):
+        original = getattr(cls, name)
+
+        def counted(*args, **kwargs):
+            counts[direction] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, name, counted)
+
+    spy(tn.Backend, "asarray", "to_device")
+    spy(tn.Backend, "to_numpy", "to_host")
+    for name in ("__float__", "__int__", "__bool__", "__index__"):
+        spy(Array, name, "to_host")
+    return counts
+
+
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_no_host_device_crossing_per_step(monkeypatch, batch_size):
+    """On a GPU every copy to or from the host waits for the queued work: a sync. Steps
+    between measurements cross nothing: losses come back once per interval, and a
+    mini-batch order goes to the device once per epoch (5 steps here), not per step."""
+    be = tn.get_backend("strict")
+    data = make_dataset("xor", 40, seed=0, val_fraction=0.25)
+
+    def crossings(steps):
+        counts = count_crossings(monkeypatch, be)
+        train(small_model(be), data, lr=0.1, steps=steps, eval_every=steps, batch_size=batch_size,
+              backend=be, progress=False)
+        monkeypatch.undo()
+        return counts
+
+    short, long = crossings(20), crossings(200)
+    assert long["to_host"] == short["to_host"]
+    epochs = 0 if batch_size is None else 200 // 5 - 20 // 5
+    assert long["to_device"] == short["to_device"] + epochs
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=0), "steps must be a positive integer"),
     (dict(batch_size=0), "batch_size must be a positive integer"),

@@ -97,7 +97,7 @@ def train(
 
     batch_size: None for full-batch gradient descent (what the log did), else mini-batches
                 drawn without replacement from an order reshuffled each epoch with ``seed``
-                (the n % batch_size examples left at an epoch's end wait for the next one).
+                (the n % batch_size examples left over at an epoch's end sit that epoch out).
     eval_every: steps between measurements (default: about 200 over the run).
     progress:   a tqdm bar; None shows it only when stderr is a terminal.
     """
@@ -119,7 +119,8 @@ def train(
     loss_fn = SoftmaxCrossEntropy(validate_labels=False)  # checked once above: no host sync per step
     opt = SGD(model, lr=lr, momentum=momentum)
     rng = np.random.default_rng(seed)
-    order, position = np.arange(n), n  # position n: the first step starts an epoch
+    order: Any = None  # this epoch's example order, on the device
+    position = n  # n: the first step starts an epoch
     history = History()
     pending: list[Any] = []  # device scalars, brought to the host once per eval interval
 
@@ -133,8 +134,10 @@ def train(
                     xb, yb = x_train, y_train
                 else:
                     if position + batch_size > n:  # epoch done: a new order; a partial last batch is dropped
-                        order, position = rng.permutation(n), 0
-                    idx = be.asarray(order[position:position + batch_size])
+                        # Sent to the device once per epoch: a copy to a GPU at every step would wait
+                        # for all the work queued before it, a host sync per step.
+                        order, position = be.asarray(rng.permutation(n)), 0
+                    idx = order[position:position + batch_size]  # (B,): a view, already on the device
                     position += batch_size
                     xb, yb = be.xp.take(x_train, idx, axis=0), be.xp.take(y_train, idx, axis=0)
                 loss = loss_fn.forward(model.forward(xb), yb)
@@ -144,11 +147,11 @@ def train(
                 if step % eval_every == 0 or last:
                     _measure(history, step, model, x_train, y_train, x_val, y_val, be)
                 if (step + 1) % eval_every == 0 or last:
-                    if _flush(history, pending, bar):
+                    if _flush(history, pending, bar, be):
                         break
                 opt.step()
     except KeyboardInterrupt:
-        _flush(history, pending, bar)
+        _flush(history, pending, bar, be)
         history.interrupted = True
     finally:
         bar.close()
@@ -156,10 +159,14 @@ def train(
     return history
 
 
-def _flush(history: History, pending: list[Any], bar: Any) -> bool:
-    """Move the pending losses to the host; True if the run has diverged."""
-    for loss in pending:
-        value = float(loss)
+def _flush(history: History, pending: list[Any], bar: Any, be: Backend) -> bool:
+    """Move the pending losses to the host; True if the run has diverged.
+
+    One copy for the whole interval: float() on each loss would be a device-to-host copy,
+    and on a GPU a wait, per step.
+    """
+    values = be.to_numpy(be.xp.stack(pending)).tolist() if pending else []  # (steps in interval,)
+    for value in values:
         history.loss.append(value)
         first = history.loss[0]
         if not math.isfinite(value) or value > DIVERGENCE_FACTOR * max(first, 1e-12):
