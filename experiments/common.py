@@ -126,6 +126,9 @@ def write_results(args: argparse.Namespace, script: str, config: dict[str, Any],
 
 def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = False) -> None:
     print(f"\n{title}" + ("  [INTERRUPTED: partial results]" if interrupted else ""))
+    if not claims:
+        print("  no claim could be judged: stopped before the runs it rests on finished")
+        return
     width = max(len(c["id"]) for c in claims)
     for c in claims:
         verdict = "reproduced" if c["reproduced"] else "NOT reproduced"
@@ -216,6 +219,12 @@ def train_run(args: argparse.Namespace, data: Any, *, lr: float, steps: int, siz
     history = train(model, data, lr=lr, steps=steps, batch_size=batch_size, seed=args.seed,
                     backend=args.be, desc=desc)
     return history, model
+
+
+def measured(histories: dict[str, Any]) -> dict[str, Any]:
+    """The runs with at least one measurement. Ctrl-C can stop a run before its first; such a
+    run has nothing to judge, plot or print, and is left out (the results say interrupted)."""
+    return {label: h for label, h in histories.items() if h.eval_steps}
 
 
 def grid(data: Any, resolution: int = 120) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if not any(h.interrupted for h in histories.values()):
         histories[lr_label], models[lr_label] = common.train_run(args, data, lr=BREAKING_LR, steps=steps, desc=lr_label)
     interrupted = any(h.interrupted for h in histories.values())
+    histories = common.measured(histories)
 
     claims = []
     main = histories.get(main_label)
@@ -79,14 +80,17 @@ def main(argv: list[str] | None = None) -> int:
             + (f" and the run diverged at step {broken.diverged_at}." if broken.diverged_at is not None else " without diverging.")))
 
     figures = []
-    plots.loss_curves({k: h.loss for k, h in histories.items() if k.endswith(f"lr {args.lr:g}")},
-                      f"Part 2: loss per width ({N} examples, {args.dataset})", args.out / "loss_by_width.png")
-    figures.append("loss_by_width.png")
+    width_runs = {k: h.loss for k, h in histories.items() if k.endswith(f"lr {args.lr:g}")}
+    if width_runs:
+        plots.loss_curves(width_runs, f"Part 2: loss per width ({N} examples, {args.dataset})",
+                          args.out / "loss_by_width.png")
+        figures.append("loss_by_width.png")
     lr_runs = {k: histories[k].loss for k in (main_label, lr_label) if k in histories}
-    plots.loss_curves(lr_runs, "Part 2: loss per learning rate (width 500)", args.out / "loss_by_lr.png",
-                      marks={k: histories[k].diverged_at for k in lr_runs})
-    figures.append("loss_by_lr.png")
-    if main_label in models:
+    if lr_runs:
+        plots.loss_curves(lr_runs, "Part 2: loss per learning rate (width 500)", args.out / "loss_by_lr.png",
+                          marks={k: histories[k].diverged_at for k in lr_runs})
+        figures.append("loss_by_lr.png")
+    if main is not None:
         xy = common.grid(data)
         classes = common.boundary(models[main_label], args, xy)
         plots.decision_boundaries([(f"{main_label}, {main.steps_taken} steps", classes)], xy,

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         if histories[label].interrupted:
             break
     interrupted = any(h.interrupted for h in histories.values())
+    histories = common.measured(histories)
     healthy, broken_lr, relu_last = (histories.get(label) for label in configs)
 
     claims = []
@@ -51,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         claims.append(relu_last_claim(relu_last, healthy))
 
     figures = []
-    plots.loss_curves({k: h.loss for k, h in histories.items()}, f"Part 3: {N} examples, {args.dataset} data",
-                      args.out / "losses.png", marks={k: h.diverged_at for k, h in histories.items()})
-    figures.append("losses.png")
+    if histories:
+        plots.loss_curves({k: h.loss for k, h in histories.items()}, f"Part 3: {N} examples, {args.dataset} data",
+                          args.out / "losses.png", marks={k: h.diverged_at for k, h in histories.items()})
+        figures.append("losses.png")
     if healthy is not None and relu_last is not None:
         labels = [list(configs)[0], list(configs)[2]]
         lines = {f"{k}: logits <= 0": (histories[k].eval_steps, histories[k].logits_clipped) for k in labels}
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                      logy=True)
         figures.append("grad_norms.png")
     xy = common.grid(data)
-    panels = [(k, common.boundary(m, args, xy)) for k, m in models.items() if histories[k].diverged_at is None]
+    panels = [(k, common.boundary(m, args, xy)) for k, m in models.items() if k in histories and histories[k].diverged_at is None]
     if panels:
         plots.decision_boundaries(panels, xy, data.x_train, data.y_train, args.out / "boundaries.png")
         figures.append("boundaries.png")

@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if histories[label].interrupted:
             break
     interrupted = any(h.interrupted for h in histories.values())
+    histories = common.measured(histories)
     timing = {} if interrupted else time_per_step(args, steps=5 if args.quick else 20)
 
     claims = []
@@ -206,14 +207,17 @@ def figures_for(args, histories, main_label, changes, baseline, timing) -> list[
                      args.out / "accuracy.png", ylim=(0.3, 1.02), hline=baseline, hline_label="majority baseline")
         figures.append("accuracy.png")
     sweep = {k: h.loss for k, h in histories.items() if k.startswith("lr ")}
-    plots.loss_curves(sweep, f"Part 4: training loss per learning rate ({N} examples)", args.out / "lr_sweep.png",
-                      marks={k: histories[k].diverged_at for k in sweep})
-    figures.append("lr_sweep.png")
+    if sweep:
+        plots.loss_curves(sweep, f"Part 4: training loss per learning rate ({N} examples)",
+                          args.out / "lr_sweep.png", marks={k: histories[k].diverged_at for k in sweep})
+        figures.append("lr_sweep.png")
     if timing:
         plots.scaling([int(n) for n in timing], list(timing.values()), "Part 4: time per full-batch step",
                       args.out / "time_per_step.png")
         figures.append("time_per_step.png")
     diag = {k: histories[k] for k in [main_label, *changes] if k in histories}
+    if not diag:
+        return figures
     plots.series({f"{k} (val)": (h.eval_steps, h.val_acc) for k, h in diag.items()}
                  | {f"{k} (train)": (h.eval_steps, h.train_acc) for k, h in diag.items()},
                  "Part 4 diagnosis: one change at a time, same budget", "accuracy", args.out / "diagnosis.png",

@@ -95,6 +95,33 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path)
     assert len(runs["ReLU last (lr 0.01)"]["loss"]) == 19
 
 
+@pytest.mark.parametrize("part", ["part2_overfit", "part3_break", "part4_scale"])
+@pytest.mark.parametrize("at_forward", [1, 2, 3])  # the first step; its measurement; then the next forward
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. matplotlib's, for a figure drawn with nothing in it
+def test_ctrl_c_in_the_first_run_ends_cleanly(part, at_forward, monkeypatch, tmp_path, capsys):
+    """Ctrl-C before anything can be judged: results marked interrupted, no traceback, and
+    every series of a run as long as its list of measurement steps."""
+    calls = {"n": 0}
+    forward = tn.Sequential.forward
+
+    def interrupt(self, x):
+        calls["n"] += 1
+        if calls["n"] == at_forward:
+            raise KeyboardInterrupt
+        return forward(self, x)
+
+    monkeypatch.setattr(tn.Sequential, "forward", interrupt)
+    assert SCRIPTS[part].main(["--quick", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["interrupted"] is True
+    assert "INTERRUPTED" in capsys.readouterr().out
+    for run in results["runs"].values():
+        n = len(run["eval_steps"])
+        assert n >= 1 and len(run["loss"]) >= 1
+        assert len(run["train_acc"]) == len(run["val_acc"]) == len(run["logits_clipped"]) == n
+        assert all(len(series) == n for series in [*run["grad_norm"].values(), *run["relu_zero"].values()])
+
+
 # --- verdict logic on synthetic histories, both outcomes ---------------------------------------
 def test_verdicts_on_synthetic_numbers():
     assert common.loss_close_to_ln2(math.log(2) + 0.01) and not common.loss_close_to_ln2(1.0)

@@ -182,30 +182,42 @@ def _flush(history: History, pending: list[Any], bar: Any, be: Backend) -> bool:
 
 def _measure(history: History, step: int, model: Sequential, x_train, y_train, x_val, y_val,
              be: Backend) -> None:
-    """Gradient norms and ReLU statistics of the step just taken, then accuracies."""
+    """Gradient norms and ReLU statistics of the step just taken, then accuracies.
+
+    Everything is measured first and recorded at the end, so a Ctrl-C in the middle leaves
+    every series of the history the same length as ``eval_steps``.
+    """
     xp = be.xp
-    history.eval_steps.append(step)
+    grad_norm, relu_zero = {}, {}
     for i, layer in enumerate(model.layers):
         name = f"layers[{i}] {layer!r}"
         if isinstance(layer, Linear):
-            norm = xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2))
-            history.grad_norm.setdefault(name, []).append(float(norm))
+            grad_norm[name] = float(xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2)))
         elif isinstance(layer, ReLU):
-            zero = 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
-            history.relu_zero.setdefault(name, []).append(zero)
+            relu_zero[name] = 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
     # The last Linear's outputs: how many are <= 0, i.e. clipped to 0 when a ReLU follows.
     out = model.forward(x_train)  # (N, C): the model's output on the whole training set
     if isinstance(model.layers[-1], ReLU):
         mask = model.layers[-1].mask  # (N, C): True where the logit survived the ReLU
-        history.logits_clipped.append(1.0 - float(xp.mean(xp.astype(mask, xp.float32))))
+        clipped = 1.0 - float(xp.mean(xp.astype(mask, xp.float32)))
         # An output unit gets no gradient from the batch when it is clipped on every example.
         alive = xp.any(mask, axis=0)  # (C,)
-        history.dead_outputs.append(1.0 - float(xp.mean(xp.astype(alive, xp.float32))))
+        dead = 1.0 - float(xp.mean(xp.astype(alive, xp.float32)))
     else:
-        history.logits_clipped.append(float(xp.mean(xp.astype(out <= 0, xp.float32))))
-        history.dead_outputs.append(0.0)
-    history.train_acc.append(accuracy(out, y_train, be))
-    history.val_acc.append(accuracy(model.forward(x_val), y_val, be) if y_val.shape[0] else float("nan"))
+        clipped = float(xp.mean(xp.astype(out <= 0, xp.float32)))
+        dead = 0.0
+    train_acc = accuracy(out, y_train, be)
+    val_acc = accuracy(model.forward(x_val), y_val, be) if y_val.shape[0] else float("nan")
+
+    history.eval_steps.append(step)
+    for name, value in grad_norm.items():
+        history.grad_norm.setdefault(name, []).append(value)
+    for name, value in relu_zero.items():
+        history.relu_zero.setdefault(name, []).append(value)
+    history.logits_clipped.append(clipped)
+    history.dead_outputs.append(dead)
+    history.train_acc.append(train_acc)
+    history.val_acc.append(val_acc)
 
 
 def accuracy(out: Any, y: Any, be: Backend) -> float:
