@@ -91,3 +91,40 @@ def test_floor_is_numpy_only():
     model = tn.create_model([2, 3, 2], seed=0, backend=be)
     x = be.asarray([[0.0, 1.0]], dtype="float32")
     assert bench["numpy_floor"](model, x, be.asarray([1])) is None
+
+
+FUSED = BENCH.parent / "bench_fused.py"
+
+
+def test_fused_benchmark_without_numba_says_how_to_install(monkeypatch, capsys):
+    fused = runpy.run_path(str(FUSED), run_name="bench_fused")
+    fused["main"].__globals__["numba"] = None  # as on a machine without Numba (CI)
+    with pytest.raises(SystemExit) as info:
+        fused["main"](["--sizes", "4", "--repeats", "1"])
+    assert info.value.code == 2
+    assert "needs Numba, which is not installed: pip install numba" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sizes", [[3, 7, 5, 2], [4, 6, 3]])
+def test_fused_floor_takes_the_floors_step(sizes):
+    """Numba is optional: where it is installed, the fused loops must take exactly the
+    floor's step (which the test above ties to tinynet's), and a broken loop must show."""
+    pytest.importorskip("numba")
+    import numpy as np
+
+    import tinynet as tn
+
+    fused = runpy.run_path(str(FUSED), run_name="bench_fused")
+    be = tn.get_backend("numpy")
+    model = tn.create_model(sizes, seed=2, dtype="float64", backend=be)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(9, sizes[0])), rng.integers(0, sizes[-1], size=9)
+    assert fused["same_step"](model, x, y) < 1e-12
+
+    bias_relu, relu_backward_and_bias_grad, sgd = fused["kernels"]()
+
+    def relu_without_bias(z, b):
+        np.maximum(z, 0, out=z)
+
+    fused["fused_floor"].__globals__["kernels"] = lambda: (relu_without_bias, relu_backward_and_bias_grad, sgd)
+    assert fused["same_step"](model, x, y) > 1e-6
