@@ -63,6 +63,8 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
     args = p.parse_args(argv)
     if args.steps < 1:
         p.error(f"--steps must be a positive integer, got {args.steps}")
+    if args.seed < 0:
+        p.error(f"--seed must be a non-negative integer, got {args.seed}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if args.dataset not in DATASETS:

@@ -38,7 +38,7 @@ def test_a_planted_bug_makes_it_fail(monkeypatch, capsys):
     assert "FAILED: 3 of 7" in out and "db" in out and "FAIL" in out
 
 
-@pytest.mark.parametrize("argv", [["--backend", "jax"], ["--samples", "0"], ["--batch", "-1"]])
+@pytest.mark.parametrize("argv", [["--backend", "jax"], ["--samples", "0"], ["--batch", "-1"], ["--seed", "-1"]])
 def test_bad_flags_exit_2_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

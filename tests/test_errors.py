@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import tinynet as tn
+from tinynet.data import make_dataset
+from tinynet.train import train
 
 
 def test_wrong_feature_count_names_the_layer_and_both_shapes(be):
@@ -124,3 +126,25 @@ def test_bad_learning_rate(lr):
 def test_step_before_backward_says_so():
     with pytest.raises(RuntimeError, match=r"layers\[0\] Linear\(2->2\): no gradient dW; call backward"):
         tn.SGD(tn.create_model([2, 2]), lr=0.1).step()
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize("who, call", [
+    ("Linear", lambda seed: tn.Linear(2, 3, seed=seed)),
+    ("create_model", lambda seed: tn.create_model([2, 3, 2], seed=seed)),
+    ("make_dataset", lambda seed: make_dataset("xor", 10, seed=seed)),
+    ("train", lambda seed: train(tn.create_model([2, 3, 2]), make_dataset("xor", 10), lr=0.1, steps=1,
+                                 seed=seed, progress=False)),
+    ("gradcheck.check", lambda seed: tn.gradcheck.check_model(
+        tn.create_model([2, 3, 2], dtype="float64"), np.zeros((2, 2)), np.array([0, 1]), seed=seed)),
+])
+def test_a_bad_seed_is_named_where_it_was_given(who, call, seed, error):
+    """Not NumPy's "expected non-negative integer" from deep inside default_rng."""
+    with pytest.raises(error, match=f"{who}: seed must be a non-negative integer, None or a numpy Generator"):
+        call(seed)
+
+
+def test_a_generator_or_none_is_a_valid_seed():
+    generator = np.random.default_rng(5)
+    assert tn.create_model([2, 3, 2], seed=generator).layers[0].W.shape == (2, 3)
+    assert tn.Linear(2, 3, seed=None).W.shape == (2, 3)

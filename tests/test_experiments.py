@@ -63,6 +63,7 @@ def test_same_seed_same_numbers_different_seed_different(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--steps", "-5"], "--steps must be a positive integer"),
+    (["--seed", "-1"], "--seed must be a non-negative integer"),
     (["--lr", "0"], "--lr must be a positive number"),
     (["--backend", "tpu"], "unknown backend 'tpu'"),
     (["--dataset", "spiral"], "unknown --dataset 'spiral'"),

@@ -108,6 +108,25 @@ class Backend:
         return self.xp.isdtype(dtype, "integral")
 
 
+def host_rng(seed: Any, who: str) -> np.random.Generator:
+    """NumPy's Generator for ``seed``: random numbers are drawn on the host, then moved to the
+    device, so a seed gives the same numbers on every backend.
+
+    seed: a non-negative integer, None (fresh entropy), or a Generator (used as it is).
+    who:  the function or class taking the seed, named in the error for anything else.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool):  # NumPy would take True as 1: almost surely a slip
+        raise TypeError(f"{who}: seed must be a non-negative integer, None or a numpy Generator, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as e:
+        raise type(e)(
+            f"{who}: seed must be a non-negative integer, None or a numpy Generator, got {seed!r}"
+        ) from e
+
+
 def dtype_name(dtype: Any) -> str:
     """"float32" or "float64" for a dtype of any backend (their reprs differ)."""
     return str(dtype).split(".")[-1]

@@ -4,11 +4,11 @@ Every dataset is drawn on the host with NumPy's Generator from a seed, so the sa
 gives the same points and labels; the engine receives them through ``be.asarray``.
 
     "random"  points uniform in [-1, 1]^2, labels a fair coin flip, independent of the
-              points: nothing to learn, so a model can only memorise. The default, because
-              it is the reading of the log under which all of its claims make sense
-              (docs/experiments.md, "Which data").
+              points: nothing to learn, so a model can only memorise. Part 4's diagnosis
+              uses it.
     "xor"     points uniform in [-1, 1]^2, label 1 where x1 * x2 > 0: learnable structure
-              that no linear model can fit, and a two-layer ReLU net fits easily.
+              that no linear model can fit, and a two-layer ReLU net fits easily. The
+              experiments' default (docs/experiments_log.md, "Which data", says why).
     "moons"   two interleaved half-circles with Gaussian noise (sd 0.1): learnable.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .backend import host_rng
 
 DATASETS = ("random", "xor", "moons")
 
@@ -50,7 +52,7 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0)
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     n_val = int(round(n * val_fraction))
-    rng = np.random.default_rng(seed)
+    rng = host_rng(seed, "make_dataset")
     x, y = _draw(name, n + n_val, rng)
     return Dataset(name, x[:n], y[:n], x[n:], y[n:])
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend, backend_of, get_backend
+from .backend import Backend, backend_of, get_backend, host_rng
 
 INITS = ("torch", "he")
 
@@ -88,7 +88,7 @@ class Linear:
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.backend = get_backend(backend)
-        rng = np.random.default_rng(seed)  # drawn on the host: same weights on every backend
+        rng = host_rng(seed, "Linear")  # drawn on the host: same weights on every backend
         W, b = init_params(rng, int(n_in), int(n_out), init)
         self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out)
         self.b = self.backend.asarray(b, dtype=dtype)  # (n_out,)

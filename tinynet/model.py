@@ -5,7 +5,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .backend import Backend
+from .backend import Backend, host_rng
 from .layers import Linear, ReLU
 
 
@@ -79,7 +79,7 @@ def create_model(
             f"create_model: sizes must list at least two positive integers "
             f"(inputs, ..., classes), e.g. [2, 500, 500, 2]; got {sizes!r}"
         )
-    rng = np.random.default_rng(seed)
+    rng = host_rng(seed, "create_model")
     layers: list[Any] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype, backend=backend, init=init))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend, dtype_name, get_backend
+from .backend import Backend, dtype_name, get_backend, host_rng
 from .data import Dataset
 from .layers import Linear, ReLU
 from .losses import SoftmaxCrossEntropy
@@ -118,7 +118,7 @@ def train(
     eval_every = eval_every or max(1, steps // 200)
     loss_fn = SoftmaxCrossEntropy(validate_labels=False)  # checked once above: no host sync per step
     opt = SGD(model, lr=lr, momentum=momentum)
-    rng = np.random.default_rng(seed)
+    rng = host_rng(seed, "train")
     order: Any = None  # this epoch's example order, on the device
     position = n  # n: the first step starts an epoch
     history = History()

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..backend import Backend, backend_of
+from ..backend import Backend, backend_of, host_rng
 from ..model import Sequential, parameters
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -144,7 +144,7 @@ def check(
     check_input: also check dL/dx.
     """
     be = backend_of(x)
-    rng = np.random.default_rng(seed)
+    rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         inputs = {"x": be.asarray(be.to_numpy(x), dtype="float64")}
 

@@ -27,6 +27,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tinynet.gradcheck",
@@ -35,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backend", choices=backend_module.BACKENDS, default=None,
                         help="array backend (default: $TINYNET_BACKEND or numpy)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the model and the data (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the model and the data (default 0)")
     parser.add_argument("--batch", type=positive_int, default=16, help="examples in the batch (default 16)")
     parser.add_argument("--samples", type=positive_int, default=1000,
                         help="entries checked per tensor larger than this (default 1000)")
