@@ -117,10 +117,26 @@ def test_bad_layer_options(kwargs, message):
         tn.Linear(2, 3, **kwargs)
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf"), True, "0.1"])
 def test_bad_learning_rate(lr):
     with pytest.raises(ValueError, match="lr must be a positive finite number"):
         tn.SGD(tn.create_model([2, 2]), lr=lr)
+
+
+@pytest.mark.parametrize("grad", [np.ones(3), np.ones((2, 2)), "1", True])
+def test_loss_backward_takes_one_number(grad):
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss_fn.forward(np.zeros((2, 2), dtype=np.float32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="backward takes dL_total/dL, one number"):
+        loss_fn.backward(grad)
+    assert loss_fn.backward(np.float64(2.0)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("args", [(3, None), (tn.Linear(2, 2), "not a loss")])
+def test_gradcheck_refuses_what_has_no_forward_and_backward(args):
+    model, loss_fn = args
+    with pytest.raises(TypeError, match="gradcheck: (model|loss_fn) must be a layer, a model or a loss"):
+        tn.gradcheck.check(model, np.zeros((2, 2)), loss_fn=loss_fn)
 
 
 def test_step_before_backward_says_so():

@@ -172,6 +172,11 @@ def test_no_host_device_crossing_per_step(monkeypatch, batch_size):
     (dict(steps=0), "steps must be a positive integer"),
     (dict(batch_size=0), "batch_size must be a positive integer"),
     (dict(eval_every=-1), "eval_every must be a positive integer"),
+    (dict(steps=2.5), "steps must be a positive integer"),
+    (dict(steps="5"), "steps must be a positive integer"),
+    (dict(batch_size=2.5), "batch_size must be a positive integer"),
+    (dict(eval_every=2.5), "eval_every must be a positive integer"),
+    (dict(steps=True), "steps must be a positive integer"),
 ])
 def test_bad_training_options(kwargs, message):
     options = dict(lr=0.1, steps=5, progress=False) | kwargs

@@ -15,9 +15,9 @@ class SGD:
     """
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0) -> None:
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"SGD: lr must be a positive finite number, got {lr!r}")
-        if not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
+        if isinstance(momentum, bool) or not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
         self.model = model
         self.lr = lr

@@ -101,11 +101,11 @@ def train(
     eval_every: steps between measurements (default: about 200 over the run).
     progress:   a tqdm bar; None shows it only when stderr is a terminal.
     """
-    if steps < 1:
+    if not _positive_int(steps):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if batch_size is not None and batch_size < 1:
+    if batch_size is not None and not _positive_int(batch_size):
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if eval_every is not None and eval_every < 1:
+    if eval_every is not None and not _positive_int(eval_every):
         raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {eval_every!r}")
     check_dataset(data, model)
     be = get_backend(backend)
@@ -157,6 +157,10 @@ def train(
         bar.close()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _flush(history: History, pending: list[Any], bar: Any, be: Backend) -> bool:

@@ -143,6 +143,10 @@ def check(
                  (None: all of them).
     check_input: also check dL/dx.
     """
+    for role, obj in (("model", model), ("loss_fn", loss_fn)):
+        if obj is not None and not (hasattr(obj, "forward") and hasattr(obj, "backward")):
+            raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
+                            f"backward methods, got {type(obj).__name__}")
     be = backend_of(x)
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
