@@ -64,10 +64,10 @@ def tinynet_step(model, x, y) -> Callable[[], None]:
 def matmul_bound(be: tn.Backend, model, x) -> Callable[[], None]:
     """The step's matrix products alone, on its shapes: forward x @ W for every layer, and
     backward the dW = a.T @ d and da = d @ W.T that backprop needs."""
-    xp = be.xp
     Ws = [layer.W for layer in model.layers[::2]]
-    acts = [x] + [xp.ones((x.shape[0], W.shape[1]), dtype=x.dtype) for W in Ws[:-1]]
-    outs = [xp.ones((x.shape[0], W.shape[1]), dtype=x.dtype) for W in Ws]
+    n, dtype = x.shape[0], tn.backend.dtype_name(x.dtype)
+    acts = [x] + [be.asarray(np.ones((n, W.shape[1])), dtype=dtype) for W in Ws[:-1]]  # on x's device
+    outs = [be.asarray(np.ones((n, W.shape[1])), dtype=dtype) for W in Ws]
 
     def products() -> None:
         for a, W in zip(acts, Ws):

@@ -42,6 +42,19 @@ def test_bench_width_sets_the_hidden_layers(monkeypatch, tmp_path):
     assert report["results"][0]["dtype"] == "float64"
 
 
+def test_bench_runs_off_numpy(monkeypatch, tmp_path):
+    """The strict backend stands in for CuPy here: no floor, no PyTorch peer, and every
+    array of the step and of its bound on the backend's device."""
+    out = tmp_path / "bench.json"
+    assert run_bench(monkeypatch, "--backend", "strict", "--sizes", "4", "--dtypes", "float32",
+                     "--repeats", "1", "--out", str(out)) == 0
+    report = json.loads(out.read_text())
+    (row,) = report["results"]
+    assert report["machine"]["backend"] == "strict"
+    assert row["step_ms"] > 0 and row["bound_ms"] > 0
+    assert not any(key.startswith(("floor", "torch")) for key in row)
+
+
 @pytest.mark.parametrize("flag", [["--repeats", "0"], ["--width", "0"], ["--sizes", "0"]])
 def test_bench_refuses_bad_flags(monkeypatch, flag):
     assert run_bench(monkeypatch, *flag) == 2
