@@ -46,9 +46,10 @@ def test_quick_run_writes_the_promised_results(part, tmp_path, capsys):
     assert all(claim_id in printed for claim_id in CLAIMS[part])
 
 
-def test_quick_run_on_the_strict_backend(tmp_path):
-    assert part3_break.main(["--quick", "--backend", "strict", "--out", str(tmp_path)]) == 0
-    assert check_results(tmp_path, "part3_break")["config"]["backend"] == "strict"
+@pytest.mark.parametrize("part", ["part3_break", "part4_scale"])  # Part 4: what .ci/gpu runs on CuPy
+def test_quick_run_on_the_strict_backend(part, tmp_path):
+    assert SCRIPTS[part].main(["--quick", "--backend", "strict", "--out", str(tmp_path)]) == 0
+    assert check_results(tmp_path, part)["config"]["backend"] == "strict"
 
 
 def test_same_seed_same_numbers_different_seed_different(tmp_path):
