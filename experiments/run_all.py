@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
             code = module.main(flags + ["--out", str(out / part)])
             if code:
                 return code
+            if json.loads((out / part / "results.json").read_text())["interrupted"]:
+                # Ctrl-C stopped a training run and the part wrote what it had; stop here, as
+                # the user asked, rather than go on to the next part with partial results.
+                print(f"\nrun_all: {part} was interrupted; stopped without regenerating the log", file=sys.stderr)
+                return 130
         wall = time.perf_counter() - start
         out.mkdir(parents=True, exist_ok=True)
         common.write_json(out / "run_all.json", {"wall_seconds": wall, "command": "python experiments/run_all.py "

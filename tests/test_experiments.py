@@ -124,6 +124,20 @@ def test_ctrl_c_in_the_first_run_ends_cleanly(part, at_forward, monkeypatch, tmp
         assert all(len(series) == n for series in [*run["grad_norm"].values(), *run["relu_zero"].values()])
 
 
+def test_ctrl_c_stops_run_all_at_the_part_it_interrupted(monkeypatch, tmp_path, capsys):
+    """One Ctrl-C stops the whole run: the interrupted part keeps its partial results, no
+    later part runs, and the log is not regenerated from a mix of old and partial results."""
+    def interrupt(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tn.SGD, "step", interrupt)  # Part 1 takes no step; Part 2's first step stops
+    log = tmp_path / "log.md"
+    assert run_all.main(["--quick", "--out", str(tmp_path), "--log", str(log)]) == 130
+    assert json.loads((tmp_path / "part2_overfit" / "results.json").read_text())["interrupted"] is True
+    assert not (tmp_path / "part3_break").exists() and not log.exists()
+    assert "part2_overfit was interrupted" in capsys.readouterr().err
+
+
 # --- verdict logic on synthetic histories, both outcomes ---------------------------------------
 def test_verdicts_on_synthetic_numbers():
     assert common.loss_close_to_ln2(math.log(2) + 0.01) and not common.loss_close_to_ln2(1.0)
