@@ -99,15 +99,7 @@ def fused_floor(model, x, y, lr: float = bench_step.LR):
             else:
                 z += b
             a = z
-        # the logits become dL/dlogits = (softmax - onehot) / N, in place, as in the floor
-        np.max(a, axis=1, keepdims=True, out=per_row)
-        a -= per_row
-        np.exp(a, out=a)
-        np.sum(a, axis=1, keepdims=True, out=per_row)
-        a /= per_row
-        a -= onehot
-        a *= scale
-        d = a
+        d = bench_step.logits_to_grad(a, onehot, per_row, scale)  # as in the floor
         np.sum(d, axis=0, out=dbs[last])
         for i in reversed(range(len(Ws))):
             np.matmul((zs[i - 1] if i else x).T, d, out=dWs[i])

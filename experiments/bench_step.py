@@ -80,6 +80,19 @@ def matmul_bound(be: tn.Backend, model, x) -> Callable[[], None]:
     return products
 
 
+def logits_to_grad(z: np.ndarray, onehot: np.ndarray, per_row: np.ndarray, scale) -> np.ndarray:
+    """Logits z: (N, C) become dL/dlogits = (softmax(z) - onehot) / N, in place; returns z.
+    per_row: an (N, 1) buffer; scale: 1 / N in z's dtype."""
+    np.max(z, axis=1, keepdims=True, out=per_row)
+    z -= per_row  # each row's max is 0: exp cannot overflow
+    np.exp(z, out=z)
+    np.sum(z, axis=1, keepdims=True, out=per_row)
+    z /= per_row
+    z -= onehot
+    z *= scale
+    return z
+
+
 def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[np.ndarray]] | None:
     """The step of ``model`` (Linear, ReLU, ..., Linear) as allocation-free NumPy, on copies
     of its weights. Returns the step and its parameters [W_0, ..., b_0, ...], updated in place
@@ -117,15 +130,7 @@ def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[n
                 np.greater(z, 0, out=masks[i])
                 np.maximum(z, zero_rows[i], out=z)
             a = z
-        # the logits become dL/dlogits = (softmax - onehot) / N, in place
-        np.max(a, axis=1, keepdims=True, out=per_row)
-        a -= per_row
-        np.exp(a, out=a)
-        np.sum(a, axis=1, keepdims=True, out=per_row)
-        a /= per_row
-        a -= onehot
-        a *= scale
-        d = a
+        d = logits_to_grad(a, onehot, per_row, scale)
         for i in reversed(range(len(Ws))):
             np.matmul((zs[i - 1] if i else x).T, d, out=dWs[i])
             np.sum(d, axis=0, out=dbs[i])
