@@ -94,10 +94,10 @@ class SoftmaxCrossEntropy:
         """grad = dL_total/dL: scalar (default 1) -> dL/dlogits = grad * (p - onehot) / N: (N, C)."""
         if self._probs is None:
             raise RuntimeError("SoftmaxCrossEntropy().backward was called before forward")
-        if isinstance(grad, bool) or not (isinstance(grad, (int, float)) or getattr(grad, "shape", None) == ()):
-            raise ValueError(
-                f"SoftmaxCrossEntropy().backward takes dL_total/dL, one number (default 1.0), got "
-                f"{type(grad).__name__}{' of shape ' + str(tuple(grad.shape)) if hasattr(grad, 'shape') else ''}"
-            )
+        is_number = isinstance(grad, (int, float)) and not isinstance(grad, bool)
+        if not (is_number or getattr(grad, "shape", None) == ()):  # a Python number or a 0-d array
+            shape = f" of shape {tuple(grad.shape)}" if hasattr(grad, "shape") else ""
+            raise ValueError(f"SoftmaxCrossEntropy().backward takes dL_total/dL, one number (default 1.0), "
+                             f"got {type(grad).__name__}{shape}")
         n = self._probs.shape[0]
         return (self._probs - self._onehot) * (grad / n)  # (N, C)
