@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                      logy=True)
         figures.append("grad_norms.png")
     xy = common.grid(data)
-    panels = [(k, common.boundary(m, args, xy)) for k, m in models.items() if k in histories and histories[k].diverged_at is None]
+    shown = [k for k, h in histories.items() if h.diverged_at is None]  # a diverged run's boundary shows nothing
+    panels = [(k, common.boundary(models[k], args, xy)) for k in shown]
     if panels:
         plots.decision_boundaries(panels, xy, data.x_train, data.y_train, args.out / "boundaries.png")
         figures.append("boundaries.png")

@@ -216,13 +216,12 @@ def figures_for(args, histories, main_label, changes, baseline, timing) -> list[
                       args.out / "time_per_step.png")
         figures.append("time_per_step.png")
     diag = {k: histories[k] for k in [main_label, *changes] if k in histories}
-    if not diag:
-        return figures
-    plots.series({f"{k} (val)": (h.eval_steps, h.val_acc) for k, h in diag.items()}
-                 | {f"{k} (train)": (h.eval_steps, h.train_acc) for k, h in diag.items()},
-                 "Part 4 diagnosis: one change at a time, same budget", "accuracy", args.out / "diagnosis.png",
-                 ylim=(0.3, 1.02), hline=baseline, hline_label="majority baseline")
-    figures.append("diagnosis.png")
+    if diag:
+        plots.series({f"{k} (val)": (h.eval_steps, h.val_acc) for k, h in diag.items()}
+                     | {f"{k} (train)": (h.eval_steps, h.train_acc) for k, h in diag.items()},
+                     "Part 4 diagnosis: one change at a time, same budget", "accuracy", args.out / "diagnosis.png",
+                     ylim=(0.3, 1.02), hline=baseline, hline_label="majority baseline")
+        figures.append("diagnosis.png")
     return figures
 
 
