@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             if json.loads((out / part / "results.json").read_text())["interrupted"]:
                 # Ctrl-C stopped a training run and the part wrote what it had; stop here, as
                 # the user asked, rather than go on to the next part with partial results.
-                print(f"\nrun_all: {part} was interrupted; stopped without regenerating the log", file=sys.stderr)
+                print(f"\nrun_all: {part} was interrupted; stopped without regenerating the log (its partial "
+                      f"results are in {out / part}; run run_all.py again for a complete log)", file=sys.stderr)
                 return 130
         wall = time.perf_counter() - start
         out.mkdir(parents=True, exist_ok=True)
