@@ -1,92 +1,114 @@
-"""Part 3: break training on purpose, and see why it breaks.
+"""Part 3: break training on purpose, and see when and why it breaks.
 
-Three runs of the log's model [2, 500, 500, 2] on the same 100 examples, full-batch:
+For each seed, three runs of the log's model [2, 500, 500, 2] on the same 100 examples,
+full-batch:
   healthy     lr 0.01, logits straight from the last Linear
   lr 10       the learning rate of the log's first failure
   ReLU last   a ReLU after the last Linear, the log's second failure
-and for each, at intervals: the loss, the gradient norm of every layer, and the fraction
-of logits at or below zero (clipped to 0 where a ReLU follows the last layer).
+and, at intervals: the loss, each layer's gradient norm, which output units are dead
+(clipped on every example) and how many examples are stranded (their own class's logit
+clipped to 0, so their loss cannot fall below ln 2). Then, beyond the log, forward passes
+alone over many initialisations: how often a model starts with examples stranded or an
+output unit dead, against how often the trained seeds stalled.
 
-    python experiments/part3_break.py            # under a minute on 2 cores
-    python experiments/part3_break.py --quick    # seconds
+    python experiments/part3_break.py                 # 5 seeds, about a minute on 2 cores
+    python experiments/part3_break.py --seeds 0-19    # a bigger study
+    python experiments/part3_break.py --quick         # seconds
 """
 from __future__ import annotations
 
+import math
 import pathlib
 import sys
+from typing import Any, NamedTuple
+
+import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from experiments import common  # noqa: E402
-from tinynet import plots  # noqa: E402
+from experiments.common import Seed  # noqa: E402
+from experiments.runner import Outcome, Run, run_many  # noqa: E402
+from tinynet import create_model, plots  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
+from tinynet.train import DIVERGENCE_FACTOR  # noqa: E402
 
 SCRIPT = "part3_break"
 N = 100
 BREAKING_LR = 10.0
+INITS = 1000  # initialisations in the forward-only study (100 with --quick)
+LN2 = math.log(2)
+
+
+class Trio(NamedTuple):
+    """The three runs of one seed."""
+
+    healthy: Run
+    high_lr: Run
+    relu_last: Run
+
+    def runs(self) -> list[Run]:
+        return list(self)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__.split("\n\n")[0], default_steps=5000)
     args = common.parse(p, argv, SCRIPT)
-    steps = 300 if args.quick else args.steps
-    data = make_dataset(args.dataset, N, seed=args.seed)
-
-    configs = {
-        f"healthy (lr {args.lr:g})": dict(lr=args.lr),
-        f"lr {BREAKING_LR:g}": dict(lr=BREAKING_LR),
-        f"ReLU last (lr {args.lr:g})": dict(lr=args.lr, relu_last=True),
-    }
-    histories, models = {}, {}
-    for label, config in configs.items():
-        histories[label], models[label] = common.train_run(args, data, steps=steps, desc=label, **config)
-        if histories[label].interrupted:
-            break
-    interrupted = any(h.interrupted for h in histories.values())
-    histories = common.measured(histories)
-    healthy, broken_lr, relu_last = (histories.get(label) for label in configs)
+    runs = plan(args, steps=300 if args.quick else args.steps)
+    every = [r for trio in runs.values() for r in trio.runs()]
+    outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
+                                     boundary_for=[r for r in every if r.role != runs[args.seeds[0]].high_lr.role])
+    outcomes = common.measured_runs(outcomes)
+    hist = {r: o.history for r, o in outcomes.items()}
 
     claims = []
-    if broken_lr is not None:
-        claims.append(lr10_claim(broken_lr, args.lr))
-    if relu_last is not None and healthy is not None:
-        claims.append(relu_last_claim(relu_last, healthy))
+    seeds, cut = common.seeds_with(args, outcomes, lambda s: [runs[s].high_lr])
+    if seeds:
+        claims.append(common.across_seeds({s: lr10_claim(hist[runs[s].high_lr], args.lr) for s in seeds}, cut,
+                                          key="diverged_at_step"))
+    seeds, cut = common.seeds_with(args, outcomes, lambda s: [runs[s].healthy, runs[s].relu_last])
+    study = None
+    if seeds:
+        per_seed = {s: relu_last_claim(hist[runs[s].relu_last], hist[runs[s].healthy], s) for s in seeds}
+        study = init_study(args, INITS // 10 if args.quick else INITS)
+        claims.append(common.across_seeds(per_seed, cut, why=relu_last_why(per_seed, cut, study)))
 
-    figures = []
-    if histories:
-        plots.loss_curves({k: h.loss for k, h in histories.items()}, f"Part 3: {N} examples, {args.dataset} data",
-                          args.out / "losses.png", marks={k: h.diverged_at for k, h in histories.items()})
-        figures.append("losses.png")
-    if healthy is not None and relu_last is not None:
-        labels = [list(configs)[0], list(configs)[2]]
-        lines = {f"{k}: logits <= 0": (histories[k].eval_steps, histories[k].logits_clipped) for k in labels}
-        lines[f"{labels[1]}: output units dead"] = (histories[labels[1]].eval_steps, histories[labels[1]].dead_outputs)
-        plots.series(lines, "Logits at or below 0 (a last ReLU clips them to 0, gradient 0)", "fraction",
-                     args.out / "clipped.png", ylim=(-0.02, 1.02))
-        figures.append("clipped.png")
-        plots.series({k: (histories[k].eval_steps, next(iter(histories[k].grad_norm.values()))) for k in labels},
-                     "Gradient norm of the first Linear layer", "norm of (dW, db)", args.out / "grad_norms.png",
-                     logy=True)
-        figures.append("grad_norms.png")
-    xy = common.grid(data)
-    shown = [k for k, h in histories.items() if h.diverged_at is None]  # a diverged run's boundary shows nothing
-    panels = [(k, common.boundary(models[k], args, xy)) for k in shown]
-    if panels:
-        plots.decision_boundaries(panels, xy, data.x_train, data.y_train, args.out / "boundaries.png")
-        figures.append("boundaries.png")
-
-    config = {"n_train": N, "model": common.MODEL, "runs": {k: {**v, "steps": steps} for k, v in configs.items()}}
-    path = common.write_results(args, SCRIPT, config, {k: h.as_dict() for k, h in histories.items()},
-                                claims, figures, interrupted)
-    common.print_claims("Part 3: breaking it on purpose", claims, interrupted)
-    for label, h in histories.items():
-        end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
-        print(f"  {label:<22} loss {h.loss[0]:.4f} -> {end}; logits <= 0: "
-              f"{h.logits_clipped[0]:.0%} at start, {h.logits_clipped[-1]:.0%} at end")
+    config = {"n_train": N, "model": common.MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
+              "runs_per_seed": list(Trio._fields)}
+    # The numbers are saved before any figure is drawn: a figure that fails loses no result.
+    path = common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra={"init_study": study})
+    figures = draw(args, runs, outcomes, claims, study)
+    common.write_results(args, SCRIPT, config, outcomes, claims, figures, interrupted, extra={"init_study": study})
+    common.print_claims(f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)",
+                        claims, interrupted)
+    for seed in args.seeds:
+        for r in runs[seed]:
+            if r in hist:
+                print(f"  {r.label:<24} {ending(r, hist[r])}")
+    common.print_figures(args.out, figures)
     print(f"results: {path}")
-    return 0
+    return 130 if interrupted else 0
 
 
-def lr10_claim(h, healthy_lr: float) -> dict:
+def plan(args: Any, steps: int) -> dict[Seed, Trio]:
+    runs = {}
+    for seed in args.seeds:
+        same = dict(steps=steps, dataset=args.dataset, n=N)
+        runs[seed] = Trio(healthy=common.run("healthy", seed, lr=args.lr, **same),
+                          high_lr=common.run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same),
+                          relu_last=common.run("ReLU last", seed, lr=args.lr, relu_last=True, **same))
+    return runs
+
+
+def ending(run: Run, h: Any) -> str:
+    end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
+    if not run.relu_last:
+        return f"loss {h.loss[0]:.4f} -> {end}"
+    dead = f"; dead output units at end: {h.dead_units[-1]}" if h.dead_units[-1] else ""
+    return f"loss {h.loss[0]:.4f} -> {end}; examples stranded at end: {h.stranded[-1]:.0%}{dead}"
+
+
+# --- The claims, one seed at a time -----------------------------------------------------------
+def lr10_claim(h: Any, healthy_lr: float) -> dict:
     first_norm = sum(v[0] for v in h.grad_norm.values())
     measured = {"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0],
                 "loss_when_stopped": h.loss[-1], "gradient_norm_at_start": first_norm,
@@ -95,9 +117,9 @@ def lr10_claim(h, healthy_lr: float) -> dict:
         why = (f"An update at lr {BREAKING_LR:g} is {BREAKING_LR / healthy_lr:g} times the step at lr "
                f"{healthy_lr:g} along the same gradient (summed norm {first_norm:.3g} at the start). It overshoots: "
                f"the loss goes from {h.loss[0]:.3g} to {h.loss[-1]:.3g}, and at step {h.diverged_at} the run is "
-               f"stopped as diverged (loss above {common.tn.train.DIVERGENCE_FACTOR:g}x its start, or not finite).")
+               f"stopped as diverged (loss above {DIVERGENCE_FACTOR:g}x its start, or not finite).")
     elif h.diverged_at is None:
-        why = f"The loss stayed finite and within {common.tn.train.DIVERGENCE_FACTOR:g}x its start for all {h.steps_taken} steps."
+        why = f"The loss stayed finite and within {DIVERGENCE_FACTOR:g}x its start for all {h.steps_taken} steps."
     else:
         why = f"It diverged, but only at step {h.diverged_at}, later than 'immediately' ({common.IMMEDIATE_STEPS} steps)."
     return common.claim("lr10_diverges", "The training loss diverged immediately, indicating numerical "
@@ -105,28 +127,175 @@ def lr10_claim(h, healthy_lr: float) -> dict:
                         common.diverged_immediately(h.diverged_at), why)
 
 
-def relu_last_claim(h, healthy) -> dict:
+def relu_last_claim(h: Any, healthy: Any, seed: Seed) -> dict:
+    """Stalled or not, judged by the log's words; the explanation built from this seed's numbers."""
     fell = 1 - h.loss[-1] / h.loss[0]
+    dead_ever = sorted({u for units in h.dead_units for u in units})
+    revived = revived_units(h.eval_steps, h.dead_units)
     measured = {"loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell,
-                "healthy_final_loss": healthy.loss[-1], "logits_clipped_at_start": h.logits_clipped[0],
-                "logits_clipped_at_end": h.logits_clipped[-1], "dead_output_units_at_end": h.dead_outputs[-1],
-                "stopped_means_fell_less_than": common.STOPPED_FRACTION}
-    stopped = common.stopped_learning(h.loss)
-    if stopped:
-        why = (f"The loss fell by only {fell:.1%} (healthy run: {healthy.loss[0]:.3g} -> {healthy.loss[-1]:.3g}). "
-               f"A ReLU after the last layer clips every negative logit to 0 and passes it no gradient: "
-               f"{h.logits_clipped[-1]:.0%} of logits ended clipped, and {h.dead_outputs[-1]:.0%} of output units "
-               f"were clipped on every example, so nothing can move them again.")
-    else:
-        why = (f"Not here: the loss still fell by {fell:.1%}, to {h.loss[-1]:.3g} (healthy: {healthy.loss[-1]:.3g}). "
-               f"Only {h.logits_clipped[0]:.0%} of the logits started at or below 0, and at no measured step was more "
-               f"than {max(h.dead_outputs):.0%} of the output units clipped on every example (such a unit gets no "
-               f"gradient at all). "
-               f"Cross-entropy only needs the right logit above the others: the right one can still grow, and "
-               f"a wrong one held at 0 is no obstacle. The ReLU did take away the gradient of every clipped "
-               f"logit ({h.logits_clipped[-1]:.0%} of them at the end), but with no output unit dead, learning went on.")
+                "healthy_final_loss": healthy.loss[-1],
+                "dead_output_units_at_init": h.dead_units[0], "dead_output_units_at_end": h.dead_units[-1],
+                "dead_output_units_ever": dead_ever, "revived_output_units": revived,
+                "stranded_at_init": h.stranded[0], "stranded_at_end": h.stranded[-1],
+                "loss_floor_at_end": LN2 * h.stranded[-1],
+                "logits_clipped_at_end": h.logits_clipped[-1],
+                "flat_means_fell_less_than": common.STOPPED_FRACTION,
+                "high_means_above_while_healthy_at_most": common.CONVERGED_LOSS}
+    stalled = common.stopped_learning(h.loss, healthy.loss[-1])
     return common.claim("relu_last_stops_learning", "The model stopped learning effectively, and the loss "
-                        "remained high or flat.", measured, stopped, why)
+                        "remained high or flat.", measured, stalled, explain_relu_last(measured, stalled, seed.seed))
+
+
+def revived_units(steps: list[int], dead_units: list[list[int]]) -> dict[str, list[int]]:
+    """{unit: [each measured step at which it was found alive again after being dead]}.
+
+    A dead unit's own weights get no gradient, but the hidden layers below it keep changing
+    (the other outputs still train them), so its logit can rise above 0 again."""
+    revived: dict[str, list[int]] = {}
+    for i in range(1, len(dead_units)):
+        for unit in sorted(set(dead_units[i - 1]) - set(dead_units[i])):
+            revived.setdefault(str(unit), []).append(steps[i])
+    return revived
+
+
+def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
+    """One seed's story, every number taken from ``m`` (the claim's measured dict)."""
+    def units(us: list) -> str:
+        return f"output unit{'s' * (len(us) > 1)} {', '.join(str(u) for u in us)}"
+
+    if not stalled:
+        text = (f"Seed {seed} learned: the loss fell to {m['final_loss']:.3g} (healthy model: "
+                f"{m['healthy_final_loss']:.3g}).")
+    elif m["fraction_of_loss_lost"] < common.STOPPED_FRACTION:
+        text = (f"Seed {seed} stalled: the loss fell by only {m['fraction_of_loss_lost']:.0%}, to "
+                f"{m['final_loss']:.3g}, while the healthy model reached {m['healthy_final_loss']:.3g}.")
+    else:
+        text = (f"Seed {seed} stalled: the loss ended at {m['final_loss']:.3g}, above {common.CONVERGED_LOSS:g}, "
+                f"while the healthy model reached {m['healthy_final_loss']:.3g}.")
+    if m["stranded_at_end"] > 0:
+        holds = " that holds it up" if stalled and m["loss_floor_at_end"] > common.CONVERGED_LOSS else ""
+        text += (f" At the end {m['stranded_at_end']:.0%} of the examples had their own class's logit clipped to 0: "
+                 f"the ReLU passes such a logit no gradient, so each of these examples keeps a loss of at least "
+                 f"ln 2, a floor of {m['loss_floor_at_end']:.3g} under the mean loss{holds}.")
+    else:
+        text += " At the end no example had its own class's logit clipped to 0, so nothing held the loss up."
+    if m["dead_output_units_at_end"]:
+        text += (f" {units(m['dead_output_units_at_end']).capitalize()} ended dead (clipped on every example, "
+                 f"so no gradient reaches it), and every example of that class is stranded.")
+    else:
+        text += " No output unit was dead at the end."
+    text += f" It started with {m['stranded_at_init']:.0%} of the examples stranded and "
+    text += f"{units(m['dead_output_units_at_init'])} dead." if m["dead_output_units_at_init"] else "no output unit dead."
+    for unit, steps in m["revived_output_units"].items():
+        again = ", and was dead again at the end" if int(unit) in m["dead_output_units_at_end"] else ""
+        times = f"at step {steps[0]}" if len(steps) == 1 else f"{len(steps)} times, first at step {steps[0]}"
+        text += f" Output unit {unit} came back from dead {times}{again}."
+    return text
+
+
+def relu_last_why(per_seed: dict[Seed, dict], cut: list[Seed], study: dict) -> str:
+    """The sentence across seeds: who stalled, what held them, and what the init study says."""
+    judged = [s for s in per_seed if s not in cut]
+    stalled = [s for s in judged if per_seed[s]["reproduced"]]
+    learned = [s for s in judged if not per_seed[s]["reproduced"]]
+
+    def seeds_of(group: list[Seed], field: str, fmt: str = ".3g") -> str:
+        return ", ".join(f"{per_seed[s]['measured'][field]:{fmt}}" for s in group)
+
+    parts = []
+    if stalled:
+        parts.append(f"Stalled on {len(stalled)} of {len(judged)} seeds ({', '.join(str(s.seed) for s in stalled)}): "
+                     f"final loss {seeds_of(stalled, 'final_loss')} against the healthy model's "
+                     f"{seeds_of(stalled, 'healthy_final_loss')}, held up by the examples left with their own logit "
+                     f"clipped to 0 ({seeds_of(stalled, 'stranded_at_end', '.0%')} of them; floors "
+                     f"{seeds_of(stalled, 'loss_floor_at_end')}).")
+    if learned:
+        parts.append(f"Learned on {len(learned)} ({', '.join(str(s.seed) for s in learned)}): final loss "
+                     f"{seeds_of(learned, 'final_loss')}.")
+    if stalled and learned:
+        parts.append(f"At initialisation the stalled seeds had {seeds_of(stalled, 'stranded_at_init', '.0%')} of "
+                     f"their examples stranded, the others {seeds_of(learned, 'stranded_at_init', '.0%')}.")
+    parts.append(f"Over {study['inits']} initialisations (forward passes only), {study['with_dead_unit']:.0%} start with "
+                 f"an output unit dead and the median share of examples stranded at the start is "
+                 f"{study['stranded_median']:.0%}.")
+    return " ".join(parts)
+
+
+# --- Beyond the log: many initialisations, forward passes only ---------------------------------
+def init_study(args: Any, inits: int) -> dict[str, Any]:
+    """Over ``inits`` initialisations (seeds 0..inits-1, data seeded as the study's seeds are),
+    the ReLU-last model's state before any step: dead output units, and the share of examples
+    whose own logit is clipped. A forward pass each: seconds for a thousand."""
+    be = args.be
+    dead, stranded = [], []
+    for i in range(inits):
+        weights = i if args.weight_seed is None else args.weight_seed
+        data = make_dataset(args.dataset, N, seed=i if args.data_seed is None else args.data_seed)
+        model = create_model(list(common.MODEL), seed=weights, backend=be, relu_last=True)
+        model.forward(be.asarray(data.x_train, dtype="float32"))
+        passed = be.to_numpy(model.layers[-1].mask)  # (N, 2): logit > 0
+        dead.append(int((~passed.any(axis=0)).sum()))
+        stranded.append(float(np.mean(~passed[np.arange(N), data.y_train])))
+    return {"inits": inits, "dead_units": dead, "stranded": stranded,
+            "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))}
+
+
+# --- Figures ------------------------------------------------------------------------------------
+def draw(args: Any, runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims: list[dict],
+         study: dict | None) -> list[str]:
+    figures = []
+    hist = {r: o.history for r, o in outcomes.items()}
+    first = runs[args.seeds[0]]
+    shown = [r for r in first if r in hist]
+    if shown:
+        plots.loss_curves({r.label: hist[r].loss for r in shown}, f"Part 3: {N} examples, {args.dataset} data",
+                          args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in shown})
+        figures.append("losses.png")
+    relu = next((c for c in claims if c["id"] == "relu_last_stops_learning"), None)
+    if relu is not None and study is not None:
+        plots.seed_study(
+            seeds=[e["seed"] for e in relu["per_seed"]],
+            healthy=[e["measured"]["healthy_final_loss"] for e in relu["per_seed"]],
+            relu_last=[e["measured"]["final_loss"] for e in relu["per_seed"]],
+            floors=[e["measured"]["loss_floor_at_end"] for e in relu["per_seed"]],
+            stalled=[e["reproduced"] for e in relu["per_seed"]],
+            dead=[len(e["measured"]["dead_output_units_at_end"]) for e in relu["per_seed"]],
+            stranded_at_init=[e["measured"]["stranded_at_init"] for e in relu["per_seed"]],
+            study=study["stranded"], dead_share=study["with_dead_unit"], path=args.out / "seeds.png")
+        figures.append("seeds.png")
+        lines = {}
+        for e in relu["per_seed"]:
+            h = hist[runs[next(s for s in runs if s.seed == e["seed"])].relu_last]
+            lines[f"seed {e['seed']} ({'stalled' if e['reproduced'] else 'learned'})"] = (h.eval_steps, h.stranded)
+        plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
+                     "fraction of examples", args.out / "stranded.png", ylim=(-0.02, 1.02))
+        figures.append("stranded.png")
+    pair = [r for r in (first.healthy, first.relu_last) if r in hist]
+    if len(pair) == 2:
+        plots.series({r.label: (hist[r].eval_steps, next(iter(hist[r].grad_norm.values()))) for r in pair},
+                     "Gradient norm of the first Linear layer", "norm of (dW, db)", args.out / "grad_norms.png",
+                     logy=True)
+        figures.append("grad_norms.png")
+    panels = boundary_panels(runs, outcomes, relu)
+    if panels:
+        data = panels[0][0].data()
+        plots.decision_boundaries([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", outcomes[r].boundary)
+                                   for r, _ in panels], panels[0][1], data.x_train, data.y_train,
+                                  args.out / "boundaries.png")
+        figures.append("boundaries.png")
+    return figures
+
+
+def boundary_panels(runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], relu: dict | None) -> list:
+    """Healthy and ReLU last, side by side on one seed's data: the first seed that stalled if
+    any did, else the first seed."""
+    if relu is None:
+        return []
+    stalled = [e["seed"] for e in relu["per_seed"] if e["reproduced"]]
+    pick = stalled[0] if stalled else relu["per_seed"][0]["seed"]
+    trio = runs[next(s for s in runs if s.seed == pick)]
+    return [(r, outcomes[r].grid) for r in (trio.healthy, trio.relu_last)
+            if r in outcomes and outcomes[r].boundary is not None]
 
 
 if __name__ == "__main__":

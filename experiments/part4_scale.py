@@ -2,11 +2,13 @@
 
 The log's model [2, 500, 500, 2], full-batch at lr 0.01 for 20,000 steps, on 1,000 training
 examples with 250 held out for validation; an lr sweep; time per step at N = 100, 1,000
-and 10,000; then a diagnosis: runs that each change one thing from the main run, to the
-same budget.
+and 10,000; then a diagnosis: runs that each change one thing from the main run (the label
+structures and class balances that the log's "about 64%, close to the baseline" implies,
+and mini-batches), to the same budget, each checked against the log's picture.
 
-    python experiments/part4_scale.py            # about 25 minutes on 2 cores
-    python experiments/part4_scale.py --quick    # seconds
+    python experiments/part4_scale.py                # one seed, about 20 minutes on 2 cores
+    python experiments/part4_scale.py --seeds 0-2    # three seeds, three times as long
+    python experiments/part4_scale.py --quick        # seconds
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import pathlib
 import statistics
 import sys
 import time
+from typing import Any, NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from experiments import common  # noqa: E402
-from tinynet import plots  # noqa: E402
+from experiments.common import Seed  # noqa: E402
+from experiments.runner import Run, run_many  # noqa: E402
+from tinynet import SGD, SoftmaxCrossEntropy, create_model, plots  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
 
 SCRIPT = "part4_scale"
@@ -29,58 +34,116 @@ VAL_FRACTION = 0.25
 SWEEP = (0.001, 0.01, 0.1)  # lrs; the main run's lr is added if it is not among them
 TIMING_NS = (100, 1000, 10000)
 MINI_BATCH = 32
+LOG_VAL_ACCURACY = 0.64  # "approximately 64%": within NEAR_BASELINE of it, as "close" is
+MAJORITY = 1 - LOG_VAL_ACCURACY  # the share of class 1 that puts the majority class at 64%
+
+
+class Change(NamedTuple):
+    """One change from the main run, for the diagnosis."""
+
+    role: str  # names the change; part of the run's identity
+    why: str  # what the log's numbers say that makes it worth testing
+    settings: dict[str, Any]
+
+
+def changes(dataset: str) -> tuple[Change, ...]:
+    """The one-change runs. A validation accuracy of about 64% "close to the baseline" says the
+    majority class held about 64% of the data, and that the model learned little or nothing of
+    a pattern: labels with no pattern, at 50:50 and at 64:36; the pattern kept, at 64:36; the
+    pattern diluted by label noise until 64% is the best any model can do; and mini-batches."""
+    return (
+        Change("labels: coin flips, 50:50", "no pattern in the labels", dict(dataset="random")),
+        Change("labels: coin flips, 64:36", "no pattern, and the majority class at the log's 64%",
+               dict(dataset="random", ones=MAJORITY)),
+        Change(f"{dataset}, classes 64:36", "the pattern kept, the classes at the log's 64:36 balance",
+               dict(ones=MAJORITY)),
+        Change(f"{dataset}, 36% of labels flipped", "the pattern diluted: 64% is the best possible accuracy",
+               dict(flip=MAJORITY)),
+        Change(f"mini-batch {MINI_BATCH}", "the optimiser, not the data: stochastic gradients",
+               dict(batch_size=MINI_BATCH)),
+    )
+
+
+class Plan(NamedTuple):
+    """The runs of one seed: the lr sweep (the main run among them) and the diagnosis."""
+
+    sweep: dict[float, Run]
+    main: Run
+    diagnosis: dict[str, Run]  # by change role
+
+    def runs(self) -> list[Run]:
+        return [*self.sweep.values(), *self.diagnosis.values()]
+
+
+def plan(args: Any, steps: int) -> dict[Seed, Plan]:
+    plans = {}
+    for seed in args.seeds:
+        same = dict(steps=steps, dataset=args.dataset, n=N, val_fraction=VAL_FRACTION)
+        sweep = {lr: common.run("lr sweep", seed, lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
+        diagnosis = {}
+        for change in changes(args.dataset):
+            settings = {**same, **change.settings}
+            if "batch_size" not in settings:
+                # A full-batch diagnosis run stops once its training loss reaches CONVERGED_LOSS:
+                # from then on it cannot show the log's picture (no convergence). A mini-batch
+                # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
+                settings["until_loss"] = common.CONVERGED_LOSS
+            diagnosis[change.role] = common.run(change.role, seed, lr=args.lr, **settings)
+        plans[seed] = Plan(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
+    return plans
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = common.parse(common.parser(__doc__.split("\n\n")[0], default_steps=20000), argv, SCRIPT)
-    steps = 100 if args.quick else args.steps
-    data = make_dataset(args.dataset, N, seed=args.seed, val_fraction=VAL_FRACTION)
-    baseline = data.majority_baseline
-    other_labels = "random" if args.dataset != "random" else "xor"
-
-    runs = {f"lr {lr:g}": dict(lr=lr) for lr in sorted(set(SWEEP) | {args.lr})}
-    main_label = f"lr {args.lr:g}"
-    diagnosis = {
-        f"labels: {other_labels}": dict(lr=args.lr, dataset=other_labels),
-        f"mini-batch {MINI_BATCH}": dict(lr=args.lr, batch_size=MINI_BATCH),
-    }
-    histories = {}
-    for label, cfg in [*runs.items(), *diagnosis.items()]:
-        cfg = dict(cfg)
-        dataset = cfg.pop("dataset", args.dataset)
-        run_data = data if dataset == args.dataset else make_dataset(dataset, N, seed=args.seed, val_fraction=VAL_FRACTION)
-        histories[label], _ = common.train_run(args, run_data, steps=steps, desc=label, **cfg)
-        if histories[label].interrupted:
-            break
-    interrupted = any(h.interrupted for h in histories.values())
-    histories = common.measured(histories)
-    timing = {} if interrupted else time_per_step(args, steps=5 if args.quick else 20)
+    args = common.parse(common.parser(__doc__.split("\n\n")[0], default_steps=20000, default_seeds="0"),
+                        argv, SCRIPT)
+    steps = 50 if args.quick else args.steps
+    plans = plan(args, steps)
+    outcomes, interrupted = run_many([r for p in plans.values() for r in p.runs()], backend=args.be.name,
+                                     jobs=args.jobs)
+    outcomes = common.measured_runs(outcomes)
+    hist = {r: o.history for r, o in outcomes.items()}
+    baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
 
     claims = []
-    main = histories.get(main_label)
-    if main is not None:
-        claims += main_claims(main, baseline, args.lr)
-    sweep = {k: h for k, h in histories.items() if k in runs}
-    if len(sweep) == len(runs):
-        claims.append(lr_claim(sweep))
-    if timing:
-        claims.append(timing_claim(timing))
-    diag = diagnose(histories, main_label, list(diagnosis), baseline, args.dataset) if main is not None else {}
+    seeds, cut = common.seeds_with(args, outcomes, lambda s: [plans[s].main])
+    if seeds:
+        per_seed = {s: main_claims(hist[plans[s].main], baseline[plans[s].main], args.lr) for s in seeds}
+        claims += [common.across_seeds({s: c[i] for s, c in per_seed.items()}, cut, key=key)
+                   for i, key in enumerate(("final_train_loss", "final_val_accuracy"))]
+    seeds, cut = common.seeds_with(args, outcomes, lambda s: list(plans[s].sweep.values()))
+    if seeds:
+        claims.append(common.across_seeds({s: lr_claim({lr: hist[r] for lr, r in plans[s].sweep.items()})
+                                           for s in seeds}, cut))
+    diagnosis = diagnose(args, plans, hist, baseline) if seeds else {}
+    # The training runs are saved before the timing and the figures: an interruption after
+    # them (Ctrl-C, a full disk) keeps what took the minutes.
+    config = {"n_train": N, "n_val": round(N * VAL_FRACTION), "model": common.MODEL, "lr": args.lr,
+              "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
+              "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
+    extra = {"diagnosis": diagnosis}
+    path = common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra=extra)
+    timing = {}
+    if not interrupted:
+        timing = time_per_step(args, steps=5 if args.quick else 20)
+        claims.append(common.across_seeds({args.seeds[0]: timing_claim(timing)}))
+        extra["time_per_step_ms"] = timing
+        common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra=extra)
+    figures = figures_for(args, plans[args.seeds[0]], hist, baseline, timing, diagnosis)
+    common.write_results(args, SCRIPT, config, outcomes, claims, figures, interrupted, extra=extra)
 
-    figures = figures_for(args, histories, main_label, list(diagnosis), baseline, timing)
-    config = {"n_train": N, "n_val": len(data.y_val), "model": common.MODEL, "lr": args.lr, "lr_sweep": list(runs),
-              "diagnosis": diagnosis,
-              "majority_baseline": baseline}
-    path = common.write_results(args, SCRIPT, config, {k: h.as_dict() for k, h in histories.items()}, claims,
-                                figures, interrupted, extra={"time_per_step_ms": timing, "diagnosis": diag})
-    common.print_claims("Part 4: scaling to 1,000 examples", claims, interrupted)
-    for label, h in histories.items():
-        print(f"  {label:<18} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc {h.train_acc[-1]:.0%}, "
-              f"val acc {h.val_acc[-1]:.0%} (baseline {baseline:.0%}), {h.seconds:.0f} s")
-    if diag:
-        print(f"  diagnosis: {diag['conclusion']}")
+    common.print_claims(f"Part 4: scaling to {N:,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
+                        f"{args.varied} vary)", claims, interrupted)
+    for run, h in hist.items():
+        setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
+        stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
+        print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
+              f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {baseline[run]:.0%}), "
+              f"{h.seconds:.0f} s{stop}")
+    if diagnosis:
+        print(f"  diagnosis: {diagnosis['conclusion']}")
+    common.print_figures(args.out, figures)
     print(f"results: {path}")
-    return 0
+    return 130 if interrupted else 0
 
 
 def main_claims(h, baseline: float, lr: float) -> list[dict]:
@@ -103,7 +166,7 @@ def main_claims(h, baseline: float, lr: float) -> list[dict]:
 
 
 def lr_claim(sweep: dict) -> dict:
-    finals = {k: h.loss[-1] for k, h in sweep.items()}
+    finals = {f"lr {lr:g}": h.loss[-1] for lr, h in sweep.items()}
     helped = [k for k, loss in finals.items() if common.converged(loss)]
     return common.claim("lr_does_not_help", "Adjusting the learning rate did not resolve the convergence issue.",
                         {"final_train_loss": finals, "converged": helped},
@@ -115,12 +178,13 @@ def lr_claim(sweep: dict) -> dict:
 def time_per_step(args, steps: int) -> dict[str, float]:
     """Median seconds per full-batch step (forward, loss, backward, update), in ms, per N."""
     be = args.be
+    seed = args.seeds[0]
     result = {}
     for n in TIMING_NS:
-        data = make_dataset(args.dataset, n, seed=args.seed)
-        model = common.tn.create_model(common.MODEL, seed=args.seed, backend=be)
+        data = make_dataset(args.dataset, n, seed=seed.data)
+        model = create_model(list(common.MODEL), seed=seed.weights, backend=be)
         x, y = be.asarray(data.x_train, dtype="float32"), be.asarray(data.y_train)
-        loss_fn, opt = common.tn.SoftmaxCrossEntropy(), common.tn.SGD(model, lr=args.lr)
+        loss_fn, opt = SoftmaxCrossEntropy(), SGD(model, lr=args.lr)
         times = []
         for i in range(steps + 2):
             start = time.perf_counter()
@@ -148,79 +212,87 @@ def timing_claim(ms: dict[str, float]) -> dict:
                         f"weight update, per-call overhead) hide part of that.")
 
 
-def diagnose(histories: dict, main_label: str, changes: list[str], baseline: float, dataset: str,
-             n_val: int = round(N * VAL_FRACTION)) -> dict:
-    """Compare each one-change run with the main run, and say which change reproduces the log.
+# --- The diagnosis ------------------------------------------------------------------------------
+def picture(h, baseline: float) -> dict[str, Any]:
+    """One run against the log's picture, by thresholds fixed before the run: no convergence,
+    and a validation accuracy close to the baseline and about 64% (both within NEAR_BASELINE)."""
+    val = h.val_acc[-1]
+    converged = h.reached_at is not None or common.converged(h.loss[-1])
+    row = {"final_train_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1], "final_val_accuracy": val,
+           "majority_baseline": baseline, "converged": converged, "stopped_at_step": h.reached_at,
+           "val_near_baseline": common.near_baseline(val, baseline),
+           "val_about_64": abs(val - LOG_VAL_ACCURACY) <= common.NEAR_BASELINE}
+    row["like_the_log"] = not converged and row["val_near_baseline"] and row["val_about_64"]
+    return row
 
-    The log's picture is a run that does not converge and whose validation accuracy is near the
-    baseline (the thresholds of the claims above). The standard error of an accuracy measured on
-    n_val examples, sqrt(b (1 - b) / n_val) at the baseline b, says how far from the baseline
-    chance alone puts a model that learned nothing.
-    """
-    rows = {}
-    for label in [main_label, *changes]:
-        h = histories.get(label)
-        if h is None:
-            continue
-        rows[label] = {"final_train_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1],
-                       "final_val_accuracy": h.val_acc[-1], "converged": common.converged(h.loss[-1]),
-                       "val_minus_baseline": h.val_acc[-1] - baseline,
-                       "val_near_baseline": common.near_baseline(h.val_acc[-1], baseline)}
-    if main_label not in rows:
+
+def diagnose(args: Any, plans: dict[Seed, Plan], hist: dict, baseline: dict) -> dict[str, Any]:
+    """Each one-change run (and the main run) against the log's picture, on every seed; which
+    changes reproduce it, in k of n seeds. Runs cut short are left out."""
+    rows: dict[str, dict[str, Any]] = {}
+    for seed, p in plans.items():
+        for role, run in [("main run", p.main), *p.diagnosis.items()]:
+            if run in hist and not hist[run].interrupted:
+                rows.setdefault(role, {})[str(seed.seed)] = picture(hist[run], baseline[run])
+    if "main run" not in rows:
         return {}
-    se = math.sqrt(baseline * (1 - baseline) / n_val)
-    like_log = [k for k, r in rows.items() if not r["converged"] and r["val_near_baseline"]]
-    failed = [k for k, r in rows.items() if not r["converged"]]
-    learned = [k for k, r in rows.items() if r["converged"]]
-    parts = []
-    if learned:
-        parts.append("Converged: " + "; ".join(
-            f"{k} (train loss {rows[k]['final_train_loss']:.3g}, val accuracy {rows[k]['final_val_accuracy']:.1%})"
-            for k in learned) + ".")
-    for k in failed:
-        r = rows[k]
-        parts.append(f"Did not converge: {k} (train loss {r['final_train_loss']:.3g}, train accuracy "
-                     f"{r['final_train_accuracy']:.1%}), validation accuracy {r['final_val_accuracy']:.1%}, "
-                     f"{r['val_minus_baseline'] * 100:+.1f} points from the {baseline:.1%} baseline: "
-                     f"{abs(r['val_minus_baseline']) / se:.1f} standard errors of a {n_val}-example accuracy "
-                     f"({se * 100:.1f} points).")
-    if like_log:
-        parts.append(f"The log's picture (no convergence, validation accuracy within {common.NEAR_BASELINE * 100:g} "
-                     f"points of the baseline) appears in: {', '.join(like_log)}.")
+    summary = {role: {"like_the_log_in": sum(r["like_the_log"] for r in by_seed.values()), "seeds": len(by_seed)}
+               for role, by_seed in rows.items()}
+    return {"picture": f"no convergence (training loss above {common.CONVERGED_LOSS:g} at the end, never reached "
+                       f"before), validation accuracy within {common.NEAR_BASELINE * 100:g} points of the majority "
+                       f"baseline and of {LOG_VAL_ACCURACY:.0%}",
+            "runs": rows, "summary": summary, "conclusion": conclusion(rows, summary)}
+
+
+def conclusion(rows: dict[str, dict[str, dict]], summary: dict[str, dict]) -> str:
+    def numbers(role: str) -> str:
+        parts = []
+        for seed, r in rows[role].items():
+            trained = (f"converged (stopped at step {r['stopped_at_step']})" if r["stopped_at_step"] is not None
+                       else f"train loss {r['final_train_loss']:.3g}")
+            parts.append(f"{trained}, val accuracy {r['final_val_accuracy']:.1%} against a {r['majority_baseline']:.1%} "
+                         f"baseline" + (f" (seed {seed})" if len(rows[role]) > 1 else ""))
+        return "; ".join(parts)
+
+    n = max(s["seeds"] for s in summary.values())
+    text = [f"{role}: {numbers(role)}: the log's picture in {s['like_the_log_in']} of {s['seeds']}."
+            for role, s in summary.items()]
+    every = [role for role, s in summary.items() if s["like_the_log_in"] == s["seeds"]]
+    some = [role for role, s in summary.items() if 0 < s["like_the_log_in"] < s["seeds"]]
+    if every or some:
+        found = "; ".join([*(f"{r} (every seed)" for r in every), *(f"{r} (some seeds)" for r in some)])
+        text.append(f"The log's picture is reproduced by: {found}.")
     else:
-        parts.append(f"No run meets both of the log's criteria (no convergence, validation accuracy within "
-                     f"{common.NEAR_BASELINE * 100:g} points of the baseline).")
-    only_labels = failed and all(k.startswith("labels:") for k in failed) and main_label in learned
-    if only_labels:
-        parts.append(f"On {dataset} data this model converges on {N} examples, full-batch or in mini-batches; "
-                     f"the only change here that stops it is taking the pattern out of the labels.")
-    return {"runs": rows, "standard_error_of_val_accuracy": se, "reproduce_the_log": like_log,
-            "did_not_converge": failed, "conclusion": " ".join(parts)}
+        text.append("None of the changes tried reproduces the log's picture.")
+    text.append(f"These conclusions rest on {n} seed{'s' * (n > 1)}.")
+    return " ".join(text)
 
 
-def figures_for(args, histories, main_label, changes, baseline, timing) -> list[str]:
+def figures_for(args: Any, first: Plan, hist: dict, baseline: dict, timing: dict, diagnosis: dict) -> list[str]:
+    """The first seed's runs: accuracy of the main run, the lr sweep, the timing, the diagnosis."""
     figures = []
-    main = histories.get(main_label)
-    if main is not None:
-        plots.series({"train": (main.eval_steps, main.train_acc), "validation": (main.eval_steps, main.val_acc)},
-                     f"Part 4: accuracy, {N} examples ({args.dataset}), {main_label}", "accuracy",
-                     args.out / "accuracy.png", ylim=(0.3, 1.02), hline=baseline, hline_label="majority baseline")
+    seed = args.seeds[0].seed
+    if first.main in hist:
+        h = hist[first.main]
+        plots.series({"train": (h.eval_steps, h.train_acc), "validation": (h.eval_steps, h.val_acc)},
+                     f"Part 4: accuracy, {N} examples ({args.dataset}), lr {first.main.lr:g}, seed {seed}", "accuracy",
+                     args.out / "accuracy.png", ylim=(0.3, 1.02), hline=baseline[first.main],
+                     hline_label="majority baseline")
         figures.append("accuracy.png")
-    sweep = {k: h.loss for k, h in histories.items() if k.startswith("lr ")}
+    sweep = {f"lr {lr:g}": hist[r] for lr, r in first.sweep.items() if r in hist}
     if sweep:
-        plots.loss_curves(sweep, f"Part 4: training loss per learning rate ({N} examples)",
-                          args.out / "lr_sweep.png", marks={k: histories[k].diverged_at for k in sweep})
+        plots.loss_curves({k: h.loss for k, h in sweep.items()},
+                          f"Part 4: training loss per learning rate ({N} examples, seed {seed})",
+                          args.out / "lr_sweep.png", marks={k: h.diverged_at for k, h in sweep.items()})
         figures.append("lr_sweep.png")
     if timing:
         plots.scaling([int(n) for n in timing], list(timing.values()), "Part 4: time per full-batch step",
                       args.out / "time_per_step.png")
         figures.append("time_per_step.png")
-    diag = {k: histories[k] for k in [main_label, *changes] if k in histories}
-    if diag:
-        plots.series({f"{k} (val)": (h.eval_steps, h.val_acc) for k, h in diag.items()}
-                     | {f"{k} (train)": (h.eval_steps, h.train_acc) for k, h in diag.items()},
-                     "Part 4 diagnosis: one change at a time, same budget", "accuracy", args.out / "diagnosis.png",
-                     ylim=(0.3, 1.02), hline=baseline, hline_label="majority baseline")
+    if diagnosis:
+        rows = {role: by_seed[str(seed)] for role, by_seed in diagnosis["runs"].items() if str(seed) in by_seed}
+        plots.diagnosis(rows, LOG_VAL_ACCURACY, f"Part 4 diagnosis: one change at a time, seed {seed}",
+                        args.out / "diagnosis.png")
         figures.append("diagnosis.png")
     return figures
 

@@ -44,6 +44,41 @@ def test_dead_output_unit_is_counted():
     model.layers[2].b = np.array([-100.0, 0.0])
     h = train(model, data, lr=1e-6, steps=2, eval_every=1, progress=False)
     assert h.dead_outputs[0] == pytest.approx(0.5)
+    assert h.dead_units[0] == [0]
+    # Every example of class 0 has its own logit clipped: stranded, a loss of at least ln 2 each
+    # (and examples of class 1 whose logit is <= 0 too).
+    assert h.stranded[0] >= np.mean(data.y_train == 0) - 1e-6
+    assert h.loss[0] >= np.log(2) * h.stranded[0]
+
+
+def test_stranded_examples_are_those_whose_own_logit_is_clipped(be):
+    """Hand-set weights: with h = relu(x), logits (h1 - h2, h2 - h1). An example is stranded
+    exactly where its own logit is <= 0, and no unit is dead (each passes on part of the plane)."""
+    data = make_dataset("xor", 40, seed=0)
+    model = tn.create_model([2, 2, 2], seed=0, relu_last=True, dtype="float64", backend=be)
+    first, _, last = model.layers[:3]
+    first.W, first.b = be.asarray(np.eye(2)), be.asarray(np.zeros(2))
+    last.W, last.b = be.asarray(np.array([[1.0, -1.0], [-1.0, 1.0]])), be.asarray(np.zeros(2))
+    h = train(model, data, lr=1e-9, steps=1, eval_every=1, backend=be, progress=False)
+    hidden = np.maximum(data.x_train, 0)  # (N, 2) after the first ReLU
+    logits = hidden @ np.array([[1.0, -1.0], [-1.0, 1.0]])  # (N, 2), before the last ReLU
+    own = logits[np.arange(len(logits)), data.y_train]  # (N,): each example's own logit
+    assert h.stranded[0] == pytest.approx(np.mean(own <= 0))
+    assert h.dead_units[0] == []  # each unit passes on half of the examples
+    assert (own > 0).any() and (own <= 0).any()  # both kinds of example are there
+
+
+def test_until_loss_stops_at_the_end_of_the_interval_that_reached_it(be):
+    data = make_dataset("xor", 40, seed=0)
+    h = train(tn.create_model([2, 32, 32, 2], seed=0, backend=be), data, lr=0.5, steps=3000, eval_every=10,
+              until_loss=0.2, backend=be, progress=False)
+    assert h.reached_at is not None and h.loss[h.reached_at] <= 0.2
+    assert all(v > 0.2 for v in h.loss[:h.reached_at])
+    assert h.steps_taken < 3000 and h.reached_at < h.steps_taken <= h.reached_at + 10
+    assert h.eval_steps[-1] == h.steps_taken - 1  # measured where it stopped
+    full = train(tn.create_model([2, 32, 32, 2], seed=0, backend=be), data, lr=0.5, steps=50, backend=be,
+                 progress=False)
+    assert full.reached_at is None and full.steps_taken == 50  # not asked: every step
 
 
 def test_divergence_stops_the_run_and_records_the_step(be):
@@ -177,6 +212,8 @@ def test_no_host_device_crossing_per_step(monkeypatch, batch_size):
     (dict(batch_size=2.5), "batch_size must be a positive integer"),
     (dict(eval_every=2.5), "eval_every must be a positive integer"),
     (dict(steps=True), "steps must be a positive integer"),
+    (dict(until_loss=float("nan")), "until_loss must be a finite number"),
+    (dict(until_loss="0.1"), "until_loss must be a finite number"),
 ])
 def test_bad_training_options(kwargs, message):
     options = dict(lr=0.1, steps=5, progress=False) | kwargs
@@ -226,6 +263,29 @@ def test_xor_labels_follow_the_sign_rule_and_random_labels_do_not():
     assert 0.4 < agreement < 0.6
 
 
+def test_class_share_and_label_noise():
+    xor = make_dataset("xor", 4000, seed=0, ones=0.36)
+    assert np.mean(xor.y_train) == pytest.approx(0.36, abs=0.02)
+    np.testing.assert_array_equal(xor.y_train, (xor.x_train[:, 0] * xor.x_train[:, 1] > 0).astype(int))
+    assert np.abs(xor.x_train).max() <= 1.0
+    coin = make_dataset("random", 4000, seed=0, ones=0.36)
+    assert np.mean(coin.y_train) == pytest.approx(0.36, abs=0.02)
+    noisy = make_dataset("xor", 4000, seed=0, flip=0.36)
+    agreement = np.mean(noisy.y_train == (noisy.x_train[:, 0] * noisy.x_train[:, 1] > 0))
+    assert agreement == pytest.approx(0.64, abs=0.02)
+    moons = make_dataset("moons", 4000, seed=0, ones=0.36)
+    assert np.mean(moons.y_train) == pytest.approx(0.36, abs=0.02)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(ones=1.5), "ones must be a probability"), (dict(flip=-0.1), "flip must be a probability"),
+    (dict(ones="half"), "ones must be a probability"),
+])
+def test_bad_label_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_dataset("xor", 10, **kwargs)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(name="spiral", n=10), "unknown dataset 'spiral'"),
     (dict(name="xor", n=0), "positive integer"),
@@ -238,3 +298,33 @@ def test_bad_dataset_arguments(kwargs, message):
 
 def test_history_is_plain_data():
     assert History().as_dict()["loss"] == []
+
+
+@pytest.mark.parametrize("model, data, error, message", [
+    (lambda: tn.Sequential(), lambda: make_dataset("xor", 10), ValueError, "has no Linear layer"),
+    (lambda: tn.Linear(2, 2), lambda: make_dataset("xor", 10), TypeError, "model must be a tn.Sequential"),
+    (lambda: tn.create_model([2, 2]), lambda: (np.zeros((4, 2)), np.zeros(4)), TypeError, "data must be a"),
+])
+def test_train_refuses_what_it_cannot_use(model, data, error, message):
+    with pytest.raises(error, match=message):
+        train(model(), data(), lr=0.1, steps=2, progress=False)
+
+
+def test_a_model_starting_with_a_relu_trains():
+    """The first Linear, not the first layer, says the dtype and the number of features."""
+    h = train(tn.Sequential(tn.ReLU(), tn.Linear(2, 2, seed=0)), make_dataset("xor", 10), lr=0.1, steps=3,
+              progress=False)
+    assert h.steps_taken == 3
+
+
+@pytest.mark.filterwarnings("error")
+def test_finiteness_is_checked_in_the_model_s_dtype():
+    """1e300 is finite in float64 and inf in float32: refused before the first step, no warning."""
+    from tinynet.data import Dataset
+
+    data = Dataset("big", np.array([[1e300, 0.0], [0.0, 1.0]]), np.array([0, 1]), np.zeros((0, 2)),
+                   np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match="NaN or inf as float32"):
+        train(tn.create_model([2, 2]), data, lr=0.1, steps=2, progress=False)
+    h = train(tn.create_model([2, 2], dtype="float64"), data, lr=1e-320, steps=1, progress=False)
+    assert h.steps_taken == 1  # float64 holds it

@@ -10,6 +10,11 @@ gives the same points and labels; the engine receives them through ``be.asarray`
               that no linear model can fit, and a two-layer ReLU net fits easily. The
               experiments' default (docs/experiments_log.md, "Which data", says why).
     "moons"   two interleaved half-circles with Gaussian noise (sd 0.1): learnable.
+
+Two options change the labels' structure one thing at a time (Part 4's diagnosis uses them):
+``ones`` sets the share of class 1 (each example's class drawn first, then its point from
+that class's region), and ``flip`` flips each label with that probability after drawing, so
+that no model can do better than 1 - flip on fresh data.
 """
 from __future__ import annotations
 
@@ -40,10 +45,13 @@ class Dataset:
         return float(np.mean(self.y_val == majority)) if len(self.y_val) else float("nan")
 
 
-def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0) -> Dataset:
+def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
+                 ones: float | None = None, flip: float = 0.0) -> Dataset:
     """``n`` training examples of dataset ``name``, plus round(n * val_fraction) for validation.
 
     The validation examples are drawn from the same distribution, after the training ones.
+    ones: the probability of class 1 (None: the dataset's own, 1/2 for all three).
+    flip: the probability that a label is flipped after drawing (label noise).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
@@ -51,21 +59,42 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0)
         raise ValueError(f"dataset size must be a positive integer, got {n!r}")
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    for option, value in (("ones", ones), ("flip", flip)):
+        if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise ValueError(f"{option} must be a probability in [0, 1], got {value!r}")
     n_val = int(round(n * val_fraction))
     rng = host_rng(seed, "make_dataset")
-    x, y = _draw(name, n + n_val, rng)
+    x, y = _draw(name, n + n_val, rng) if ones is None else _draw_balanced(name, n + n_val, ones, rng)
+    if flip:
+        y = np.where(rng.uniform(size=len(y)) < flip, 1 - y, y)
     return Dataset(name, x[:n], y[:n], x[n:], y[n:])
 
 
 def _draw(name: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     if name == "moons":
         y = rng.integers(0, 2, size=n)
-        angle = rng.uniform(0.0, np.pi, size=n)
-        upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)  # class 0: the upper arc
-        lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)], axis=1)  # class 1
-        x = np.where(y[:, None] == 0, upper, lower) + rng.normal(0.0, 0.1, size=(n, 2))
-        return x - [0.5, 0.25], y  # centred near the origin
+        return _moons(y, rng), y
     x = rng.uniform(-1.0, 1.0, size=(n, 2))
     if name == "xor":
         return x, (x[:, 0] * x[:, 1] > 0).astype(np.int64)
     return x, rng.integers(0, 2, size=n)  # "random": labels independent of x
+
+
+def _draw_balanced(name: str, n: int, ones: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each example's class first (1 with probability ``ones``), then a point of that class."""
+    y = (rng.uniform(size=n) < ones).astype(np.int64)
+    if name == "moons":
+        return _moons(y, rng), y
+    x = rng.uniform(-1.0, 1.0, size=(n, 2))
+    if name == "xor":  # move each point into its class's quadrants: x1 * x2 > 0 for class 1
+        x[:, 1] = np.abs(x[:, 1]) * np.sign(x[:, 0]) * np.where(y == 1, 1.0, -1.0)
+    return x, y
+
+
+def _moons(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Points for labels y (N,): class 0 on the upper arc, class 1 on the lower; (N, 2)."""
+    angle = rng.uniform(0.0, np.pi, size=len(y))
+    upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)  # class 0: the upper arc
+    lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)], axis=1)  # class 1
+    x = np.where(y[:, None] == 0, upper, lower) + rng.normal(0.0, 0.1, size=(len(y), 2))
+    return x - [0.5, 0.25]  # centred near the origin

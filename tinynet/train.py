@@ -4,7 +4,8 @@ data -> model -> loss -> backward -> optimizer, once per step. The history recor
 loss at every step and, every ``eval_every`` steps, what a person needs to see why a run
 works or breaks: train and validation accuracy, each Linear layer's gradient norm, the
 fraction of ReLU outputs that are zero, and, when a ReLU follows the last layer, the
-fraction of logits clipped to zero and of output units that get no gradient at all.
+fraction of logits clipped to zero, the output units that get no gradient at all, and the
+fraction of examples whose own class's logit is clipped (their loss cannot fall below ln 2).
 
 A run that diverges (a loss that is not finite, or more than DIVERGENCE_FACTOR times its
 starting value) stops there, and the step is recorded; the arithmetic warnings of the
@@ -46,7 +47,14 @@ class History:
     # healthy model, what such a ReLU would clip.
     logits_clipped: list[float] = field(default_factory=list)
     dead_outputs: list[float] = field(default_factory=list)  # output units clipped on every example
+    dead_units: list[list[int]] = field(default_factory=list)  # which units those are (indices)
+    # Fraction of examples whose true class's logit is <= 0. Behind a last ReLU that logit is
+    # exactly 0 and gets no gradient, so the example's loss is at least ln 2 (the other logits
+    # are >= 0): the run's loss cannot go below ln 2 times this fraction. For a healthy model,
+    # what such a ReLU would strand.
+    stranded: list[float] = field(default_factory=list)
     diverged_at: int | None = None  # first step whose loss diverged
+    reached_at: int | None = None  # with train(until_loss=...): first step at or below it
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -58,18 +66,41 @@ class History:
         return dict(vars(self))
 
 
+def linear_layers(model: Any) -> list[Linear]:
+    """The model's Linear layers; refuses a model train() cannot use, saying why."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"train: model must be a tn.Sequential (e.g. tn.create_model([2, 500, 500, 2])), "
+                        f"got {type(model).__name__}")
+    linears = [layer for layer in model.layers if isinstance(layer, Linear)]
+    if not linears:
+        raise ValueError(f"train: {model!r} has no Linear layer, so nothing to train; build it with "
+                         f"tn.create_model(...) or tn.Sequential(tn.Linear(...), ...)")
+    return linears
+
+
 def check_dataset(data: Dataset, model: Sequential) -> None:
     """Refuse data the model cannot learn from, before any step is taken."""
+    if not isinstance(data, Dataset):
+        raise TypeError(f"train: data must be a tinynet.data.Dataset (make_dataset(...) or "
+                        f"Dataset(name, x_train, y_train, x_val, y_val)), got {type(data).__name__}")
+    linears = linear_layers(model)
+    dtype = dtype_name(linears[0].W.dtype)
     for part in ("train", "val"):
         x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
         if len(x) != len(y):
             raise ValueError(f"{part} set: {len(x)} inputs but {len(y)} labels; they must match one to one")
-        if len(x) and not np.isfinite(x).all():
-            bad = int(np.sum(~np.isfinite(x).all(axis=1)))
-            raise ValueError(f"{part} set: {bad} input rows contain NaN or inf; clean or drop them before training")
+        if np.ndim(x) != 2:
+            raise ValueError(f"{part} set: inputs must have shape (N, features), got shape {np.shape(x)}")
+        with np.errstate(over="ignore"):
+            seen = np.asarray(x).astype(dtype)  # what the model will see: 1e300 is inf in float32
+        if len(x) and not np.isfinite(seen).all():
+            bad = int(np.sum(~np.isfinite(seen).all(axis=1)))
+            raise ValueError(f"{part} set: {bad} input rows contain NaN or inf as {dtype} (the model's dtype; "
+                             f"{np.finfo(dtype).max:.3g} is its largest number); clean, rescale or drop them "
+                             f"before training")
     if len(data.x_train) == 0:
         raise ValueError("the training set is empty")
-    first, last = model.layers[0], [layer for layer in model.layers if isinstance(layer, Linear)][-1]
+    first, last = linears[0], linears[-1]
     if data.x_train.shape[1] != first.W.shape[0]:
         raise ValueError(f"the data has {data.x_train.shape[1]} features but the model's first layer "
                          f"{first!r} expects {first.W.shape[0]}")
@@ -92,6 +123,7 @@ def train(
     backend: str | Backend | None = None,
     progress: bool | None = None,
     desc: str = "training",
+    until_loss: float | None = None,
 ) -> History:
     """Train ``model`` on ``data`` for ``steps`` steps of SGD and return its History.
 
@@ -100,6 +132,9 @@ def train(
                 (the n % batch_size examples left over at an epoch's end sit that epoch out).
     eval_every: steps between measurements (default: about 200 over the run).
     progress:   a tqdm bar; None shows it only when stderr is a terminal.
+    until_loss: stop once the training loss has been at or below this (None: run all steps).
+                Losses reach the host once per measurement interval, so the run stops at
+                the end of the interval in which it got there; ``reached_at`` says the step.
     """
     if not _positive_int(steps):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
@@ -107,9 +142,11 @@ def train(
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
     if eval_every is not None and not _positive_int(eval_every):
         raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {eval_every!r}")
+    if until_loss is not None and not (isinstance(until_loss, (int, float)) and math.isfinite(until_loss)):
+        raise ValueError(f"until_loss must be a finite number or None (run all steps), got {until_loss!r}")
     check_dataset(data, model)
     be = get_backend(backend)
-    dtype = dtype_name(model.layers[0].W.dtype)
+    dtype = dtype_name(linear_layers(model)[0].W.dtype)
     x_train = be.asarray(data.x_train, dtype=dtype)  # (N, D), on the device once
     y_train = be.asarray(data.y_train)
     x_val = be.asarray(data.x_val, dtype=dtype)
@@ -149,6 +186,10 @@ def train(
                 if (step + 1) % eval_every == 0 or last:
                     if _flush(history, pending, bar, be):
                         break
+                    if until_loss is not None and _reached(history, until_loss):
+                        if history.eval_steps[-1] != step:  # measured where it stops, as at a run's end
+                            _measure(history, step, model, x_train, y_train, x_val, y_val, be)
+                        break
                 opt.step()
     except KeyboardInterrupt:
         _flush(history, pending, bar, be)
@@ -161,6 +202,13 @@ def train(
 
 def _positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _reached(history: History, until_loss: float) -> bool:
+    """Record the first step whose loss is at or below ``until_loss``; True once there is one."""
+    if history.reached_at is None:
+        history.reached_at = next((i for i, v in enumerate(history.loss) if v <= until_loss), None)
+    return history.reached_at is not None
 
 
 def _flush(history: History, pending: list[Any], bar: Any, be: Backend) -> bool:
@@ -199,17 +247,20 @@ def _measure(history: History, step: int, model: Sequential, x_train, y_train, x
             grad_norm[name] = float(xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2)))
         elif isinstance(layer, ReLU):
             relu_zero[name] = 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
-    # The last Linear's outputs: how many are <= 0, i.e. clipped to 0 when a ReLU follows.
     out = model.forward(x_train)  # (N, C): the model's output on the whole training set
-    if isinstance(model.layers[-1], ReLU):
-        mask = model.layers[-1].mask  # (N, C): True where the logit survived the ReLU
-        clipped = 1.0 - float(xp.mean(xp.astype(mask, xp.float32)))
-        # An output unit gets no gradient from the batch when it is clipped on every example.
-        alive = xp.any(mask, axis=0)  # (C,)
-        dead = 1.0 - float(xp.mean(xp.astype(alive, xp.float32)))
-    else:
-        clipped = float(xp.mean(xp.astype(out <= 0, xp.float32)))
-        dead = 0.0
+    relu_last = isinstance(model.layers[-1], ReLU)
+    # Which logits pass a last ReLU (its mask); for a healthy model, which ones would.
+    passed = model.layers[-1].mask if relu_last else out > 0  # (N, C) bool
+    clipped = 1.0 - float(xp.mean(xp.astype(passed, xp.float32)))
+    n_classes = out.shape[1]
+    is_label = xp.reshape(be.arange(n_classes), (1, n_classes)) == xp.reshape(y_train, (-1, 1))  # (N, C)
+    own_passed = xp.any(passed & is_label, axis=1)  # (N,): the example's own logit passed
+    stranded = 1.0 - float(xp.mean(xp.astype(own_passed, xp.float32)))
+    dead_units: list[int] = []
+    if relu_last:  # an output unit gets no gradient from the batch when clipped on every example
+        alive = be.to_numpy(xp.any(passed, axis=0))  # (C,), a few bytes to the host
+        dead_units = [int(i) for i in np.flatnonzero(~alive)]
+    dead = len(dead_units) / n_classes
     train_acc = accuracy(out, y_train, be)
     val_acc = accuracy(model.forward(x_val), y_val, be) if y_val.shape[0] else float("nan")
 
@@ -220,6 +271,8 @@ def _measure(history: History, step: int, model: Sequential, x_train, y_train, x
         history.relu_zero.setdefault(name, []).append(value)
     history.logits_clipped.append(clipped)
     history.dead_outputs.append(dead)
+    history.dead_units.append(dead_units)
+    history.stranded.append(stranded)
     history.train_acc.append(train_acc)
     history.val_acc.append(val_acc)
 

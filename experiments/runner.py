@@ -1,0 +1,211 @@
+"""Independent training runs, run side by side in worker processes.
+
+A run is a ``Run``: a frozen dataclass whose fields are its identity (role, seeds, settings),
+so two runs are the same only when every field matches, and no flag value can make two runs
+share one. A script plans its runs, ``run_many`` trains them, and the script looks each
+outcome up by the ``Run`` it planned, never by a display label.
+
+Runs of different seeds share nothing, so they run in parallel processes (``jobs``, at most
+one per core). Every run computes with one BLAS thread, whatever ``jobs`` is:
+  - processes x threads never exceeds the cores: two processes each starting one BLAS
+    thread per core fight over the same cores, which was measured to make a run 13x slower
+    on a busy 2-core machine;
+  - a matrix product split over more threads adds in another order and can differ in the
+    last bit, and a run's numbers must not depend on how many runs went beside it: with
+    one thread, --jobs 1 and --jobs 2 give the same numbers (a test checks it);
+  - on 2 cores, two one-thread processes did 1.3x the work of one two-thread process.
+
+Ctrl-C: every worker stops the run it is training (``train`` returns the history so far,
+marked interrupted), idle workers take no new run, and ``run_many`` returns what finished
+or was cut short, saying that it was interrupted.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import tinynet as tn
+from tinynet.data import Dataset, make_dataset
+from tinynet.train import History, predict_grid, train
+
+MODEL = (2, 500, 500, 2)  # the log's create_model()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: what it is for, its seeds, and every setting it trains with."""
+
+    role: str  # what the run is for in its script, e.g. "healthy", "ReLU last", "width"
+    seed: int  # of the initial weights (and of the mini-batch order)
+    data_seed: int  # of the dataset
+    lr: float
+    steps: int
+    sizes: tuple[int, ...] = MODEL
+    relu_last: bool = False
+    batch_size: int | None = None  # None: full batch, as in the log
+    dataset: str = "xor"
+    n: int = 100  # training examples
+    val_fraction: float = 0.0
+    ones: float | None = None  # share of class 1 (None: the dataset's own)
+    flip: float = 0.0  # label noise
+    until_loss: float | None = None  # stop once the training loss reaches this
+
+    def data(self) -> Dataset:
+        return make_dataset(self.dataset, self.n, seed=self.data_seed, val_fraction=self.val_fraction,
+                            ones=self.ones, flip=self.flip)
+
+    @property
+    def label(self) -> str:
+        """For progress bars and messages only: never parsed."""
+        return f"{self.role}, seed {self.seed}" + (f" (data {self.data_seed})" if self.data_seed != self.seed else "")
+
+    def cost(self) -> float:
+        """Rough work of the run (multiply-adds), to start the longest runs first."""
+        per_example = sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+        return self.steps * min(self.n, self.batch_size or self.n) * per_example
+
+
+@dataclass
+class Outcome:
+    """What a run sends back: its history, and the predicted class over a grid if asked."""
+
+    history: History
+    boundary: np.ndarray | None = None  # (len(ys), len(xs)) predicted classes
+    grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
+
+
+def execute(run: Run, backend: str, boundary: bool = False) -> Outcome:
+    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one."""
+    with threadpool_limits(limits=1):
+        return _execute(run, backend, boundary)
+
+
+def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
+    be = tn.get_backend(backend)
+    data = run.data()
+    model = tn.create_model(list(run.sizes), seed=run.seed, backend=be, relu_last=run.relu_last)
+    history = train(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
+                    backend=be, desc=run.label, until_loss=run.until_loss)
+    outcome = Outcome(history)
+    if boundary and history.eval_steps and history.diverged_at is None:
+        outcome.grid = grid(data)
+        outcome.boundary = predict_grid(model, be, *outcome.grid)
+    return outcome
+
+
+def grid(data: Dataset, resolution: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Grid coordinates (xs, ys) covering the training points, with a margin."""
+    lo, hi = data.x_train.min(axis=0) - 0.25, data.x_train.max(axis=0) + 0.25
+    return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    return cores()
+
+
+def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = ()
+             ) -> tuple[dict[Run, Outcome], bool]:
+    """Train every run; returns ({run: outcome} in the order given, interrupted).
+
+    jobs = 1 trains in this process, one run after another; more jobs train in that many
+    worker processes. The numbers do not depend on it.
+    """
+    boundary_for = set(boundary_for)
+    jobs = max(1, min(jobs, len(runs)))
+    if jobs == 1:
+        done: dict[Run, Outcome] = {}
+        for run in runs:
+            done[run] = execute(run, backend, run in boundary_for)
+            if done[run].history.interrupted:
+                return done, True
+        return done, False
+    done, interrupted = _in_workers(runs, backend, jobs, boundary_for)
+    return {run: done[run] for run in runs if run in done}, interrupted
+
+
+def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run]
+                ) -> tuple[dict[Run, Outcome], bool]:
+    # "spawn": a fresh interpreter per worker. A forked child would inherit the parent's BLAS
+    # and CUDA state, which neither OpenBLAS nor CUDA supports.
+    context = multiprocessing.get_context("spawn")
+    pids = context.SimpleQueue()  # each worker says who it is, so Ctrl-C can be passed on
+    # Set on Ctrl-C. The pool hands a worker its next run before the last one ends, and such a
+    # run can no longer be cancelled: the worker checks this before it starts one.
+    stop = context.Event()
+    done: dict[Run, Outcome] = {}
+    interrupted = False
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(pids, stop)) as pool:
+        # Longest first, so that no long run starts last while the other workers sit idle.
+        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for): run
+                   for run in sorted(runs, key=Run.cost, reverse=True)}
+        try:
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if done[futures[future]].history.interrupted:  # a worker got the Ctrl-C first
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+            for future in futures:
+                future.cancel()
+            _pass_on_interrupt(pids)
+            for future, run in futures.items():  # the runs cut short come back with their history so far
+                try:
+                    done[run] = future.result()
+                except (KeyboardInterrupt, CancelledError, BrokenProcessPool):
+                    pass
+    return done, interrupted
+
+
+_stop: Any = None  # in a worker: the pool's stop event
+
+
+def _start_worker(pids: Any, stop: Any) -> None:
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle between runs: a Ctrl-C has nothing to stop
+    pids.put(os.getpid())
+
+
+def _execute_in_worker(run: Run, backend: str, boundary: bool) -> Outcome:
+    if _stop is not None and _stop.is_set():  # interrupted: start no new run
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, _interrupt_once)  # while training: Ctrl-C stops this run
+    try:
+        return execute(run, backend, boundary)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """A Ctrl-C from the terminal and the one passed on by the parent both arrive: the first
+    stops the run, the second must not interrupt the run's own clean-up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _pass_on_interrupt(pids: Any) -> None:
+    """Ctrl-C reaches every process of a terminal's job, but ``kill -INT`` or ``timeout -s INT``
+    reach only this one: pass it on to the workers."""
+    while not pids.empty():
+        try:
+            os.kill(pids.get(), signal.SIGINT)
+        except ProcessLookupError:
+            pass
