@@ -5,6 +5,7 @@ import pathlib
 import re
 
 import numpy as np
+import pytest
 
 import tinynet as tn
 
@@ -60,3 +61,61 @@ def test_the_page_prints_these_numbers():
             if v != int(v):
                 assert float(v) in printed, f"{name}: {v} is not on the page"
     assert "q = 0.047426 / 2 = 0.023713" in section
+
+
+def test_own_layer_page_runs_as_written():
+    """docs/own_layer.md: every code block, run in order; then its test functions, called."""
+    page = (DOC.parent / "own_layer.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 6
+    namespace: dict = {}
+    exec(compile("\n".join(blocks), "docs/own_layer.md", "exec"), namespace)
+    tests = [name for name in namespace if name.startswith("test_")]
+    assert len(tests) == 4
+    for name in tests:
+        namespace[name]()
+
+
+def test_own_layer_page_the_failure_it_shows_is_real():
+    """The page shows the message a Tanh without the square gets: it must say so, and fail."""
+    page = (DOC.parent / "own_layer.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    namespace: dict = {}
+    exec(compile(blocks[0], "docs/own_layer.md", "exec"), namespace)
+    tanh = namespace["Tanh"]
+
+    class Unsquared(tanh):
+        def backward(self, dout):
+            return dout * (1 - self.y)
+
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(AssertionError) as info:
+        namespace["assert_backward_correct"](Unsquared(), x)
+    assert "worst entry (3, 0): backprop -2.3442589" in str(info.value)
+    assert "backprop -2.3442589,\n      finite difference -0.34565658, ratio backprop / finite difference 6.782" in page
+
+
+def test_the_tutorial_runs_end_to_end(tmp_path):
+    """docs/tutorial.py, as a learner runs it (a short training, so that it stays seconds)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TUTORIAL_STEPS": "150", "TUTORIAL_OUT": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(DOC.parent / "tutorial.py")], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("by hand and tinynet agree: True") == 5
+    assert "diverged at step" in done.stdout and "stranded" in done.stdout
+    assert (tmp_path / "losses.png").exists() and (tmp_path / "stranded.png").exists()
+
+
+def test_the_readme_snippet_runs_on_every_backend_and_the_loss_falls(be, capsys):
+    readme = (DOC.parents[1] / "README.md").read_text()
+    snippet = re.findall(r"```python\n(.*?)```", readme[readme.index("## Using it"):], flags=re.S)[0]
+    assert 'tn.get_backend("numpy")' in snippet
+    code = snippet.replace('tn.get_backend("numpy")', f'tn.get_backend("{be.name}")')
+    code = code.replace("range(1001)", "range(301)").replace("step % 250", "step % 300")  # shorter here
+    exec(compile(code, "README.md", "exec"), {})
+    losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()]
+    assert len(losses) == 2 and losses[1] < losses[0] - 0.05

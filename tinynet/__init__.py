@@ -5,7 +5,7 @@
     loss_fn = tn.SoftmaxCrossEntropy()
     opt = tn.SGD(model, lr=0.01)
 """
-from . import gradcheck
+from . import gradcheck, testing
 from .backend import Backend, BackendUnavailableError, get_backend
 from .layers import Linear, ReLU
 from .losses import SoftmaxCrossEntropy
@@ -26,4 +26,5 @@ __all__ = [
     "get_backend",
     "gradcheck",
     "parameters",
+    "testing",
 ]

@@ -51,10 +51,18 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
     if isinstance(model, Sequential):
         for i, layer in enumerate(model.layers):
             for name in getattr(layer, "param_names", ()):
-                yield f"layers[{i}] {layer!r}", layer, name
+                yield f"layers[{i}] {layer_name(layer)}", layer, name
     else:
         for name in getattr(model, "param_names", ()):
-            yield repr(model), model, name
+            yield layer_name(model), model, name
+
+
+def layer_name(layer: Any) -> str:
+    """The layer's repr, or its class name when it has no repr of its own (a learner's layer
+    would otherwise show as <__main__.Tanh object at 0x7f...>)."""
+    if type(layer).__repr__ is object.__repr__:
+        return f"{type(layer).__name__}()"
+    return repr(layer)
 
 
 def create_model(

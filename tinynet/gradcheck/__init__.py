@@ -147,6 +147,7 @@ def check(
         if obj is not None and not (hasattr(obj, "forward") and hasattr(obj, "backward")):
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
+    check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
     be = backend_of(x)
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
@@ -177,8 +178,9 @@ def check(
         d_out = upstream if loss_fn is None else loss_fn.backward(upstream)
         dx = d_out if model is None else model.backward(d_out)
 
+        # A backward that stored no gradient leaves d<name> unset (or None): reported as such.
         targets = [
-            (where, name, _attr_getter(layer, name), _attr_setter(layer, name), getattr(layer, "d" + name))
+            (where, name, _attr_getter(layer, name), _attr_setter(layer, name), getattr(layer, "d" + name, None))
             for where, layer, name in parameters(model)
         ]
         if check_input:
@@ -189,6 +191,29 @@ def check(
                           max_entries=max_entries)
             for target in targets
         ]
+
+
+# Outside these, a setting can turn a wrong gradient into a pass: a tol of 0 or an h far
+# below the rounding noise makes the error floor (module docstring) infinite or huge, and
+# every entry then "agrees".
+H_RANGE = (1e-8, 1e-2)
+TOL_RANGE = (1e-12, 0.1)
+
+
+def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
+    """Refuse settings under which the check would mean nothing, naming the argument."""
+    def number_in(name: str, value: Any, lo: float, hi: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+                or not lo <= float(value) <= hi:
+            raise ValueError(f"gradcheck: {name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+
+    number_in("h", h, *H_RANGE)
+    number_in("tol", tol, *TOL_RANGE)
+    number_in("eps", eps, 1e-300, 1e-3)
+    if max_entries is not None and (isinstance(max_entries, bool) or not isinstance(max_entries, (int, np.integer))
+                                    or max_entries < 1):
+        raise ValueError(f"gradcheck: max_entries must be a positive integer or None (every entry), "
+                         f"got {max_entries!r}")
 
 
 def _check_tensor(

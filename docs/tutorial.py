@@ -1,0 +1,171 @@
+# %% [markdown]
+# # Backpropagation with tinynet: a runnable tutorial
+#
+# Open this file as a notebook (Jupyter, or VS Code's "Run Cell") or run it as a script:
+# `python docs/tutorial.py`. It walks from two examples done by hand to training the log's
+# model and breaking it on purpose. Everything printed is computed as you run it.
+#
+# 1. A forward and backward pass by hand, on two examples.
+# 2. One finite difference by hand: the check behind every gradient in tinynet.
+# 3. The gradient checker on every layer.
+# 4. Training the log's model `[2, 500, 500, 2]`.
+# 5. Breaking it: learning rate 10, and a ReLU after the last layer.
+
+# %%
+import math
+import os
+import pathlib
+
+import numpy as np
+
+import tinynet as tn
+from tinynet import gradcheck, plots
+from tinynet.data import make_dataset
+from tinynet.train import train
+
+STEPS = int(os.environ.get("TUTORIAL_STEPS", "3000"))  # training steps in parts 4 and 5
+OUT = pathlib.Path(os.environ.get("TUTORIAL_OUT", "runs/tutorial"))  # where the figures go
+OUT.mkdir(parents=True, exist_ok=True)
+np.set_printoptions(precision=6, suppress=True)
+
+# %% [markdown]
+# ## 1. Forward and backward by hand
+#
+# The model `Linear -> ReLU -> Linear` with 2 inputs, 2 hidden units and 2 classes, on
+# N = 2 examples. These are the numbers of section 5 of `docs/backprop.md`: every line
+# below is one line of the derivation there. Batches are rows: `x` is (N, 2).
+
+# %%
+x = np.array([[1.0, 2.0], [3.0, -1.0]])  # (N, 2): two examples
+y = np.array([1, 0])  # (N,): their labels
+W1, b1 = np.array([[1.0, -1.0], [0.0, 1.0]]), np.array([0.0, 1.0])
+W2, b2 = np.array([[1.0, 0.0], [-1.0, 1.0]]), np.array([0.0, 0.0])
+
+z1 = x @ W1 + b1  # (N, 2): first layer
+mask = z1 > 0  # (N, 2): which hidden units are on
+h = np.maximum(z1, 0)  # (N, 2): ReLU
+z2 = h @ W2 + b2  # (N, 2): logits
+p = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)  # (N, 2): softmax, row by row
+N = len(x)
+L = -np.log(p[np.arange(N), y]).mean()  # the mean cross-entropy
+print("z1 =\n", z1, "\nh =\n", h, "\nz2 =\n", z2, "\np =\n", p, "\nL =", round(L, 6))
+
+# %% [markdown]
+# Backward: start from the loss and apply the chain rule layer by layer, in reverse. Each
+# gradient has the shape of what it is the gradient of.
+
+# %%
+onehot = np.eye(2)[y]  # (N, 2): 1 at each row's label
+dz2 = (p - onehot) / N  # (N, 2): softmax and cross-entropy together
+dW2 = h.T @ dz2  # (2, 2): every example contributes
+db2 = dz2.sum(axis=0)  # (2,): b2 feeds every row, so its gradient sums over them
+dh = dz2 @ W2.T  # (N, 2)
+dz1 = dh * mask  # (N, 2): no gradient through a unit that was off
+dW1 = x.T @ dz1  # (2, 2)
+db1 = dz1.sum(axis=0)  # (2,)
+dx = dz1 @ W1.T  # (N, 2)
+print("dz2 =\n", dz2, "\ndW2 =\n", dW2, "\ndb2 =", db2 + 0.0, "\ndW1 =\n", dW1, "\ndb1 =", db1, "\ndx =\n", dx)
+
+# %% [markdown]
+# tinynet does exactly this. Build the same model, put the same numbers in, and compare.
+
+# %%
+be = tn.get_backend("numpy")
+model = tn.create_model([2, 2, 2], dtype="float64", backend=be)
+first, relu, second = model.layers
+first.W, first.b, second.W, second.b = W1, b1, W2, b2
+loss_fn = tn.SoftmaxCrossEntropy()
+loss = loss_fn.forward(model.forward(x), y)
+model.backward(loss_fn.backward())
+for name, mine, theirs in [("L", L, float(loss)), ("dW1", dW1, first.dW), ("db1", db1, first.db),
+                           ("dW2", dW2, second.dW), ("db2", db2, second.db)]:
+    print(f"{name}: by hand and tinynet agree: {np.allclose(mine, theirs)}")
+
+# %% [markdown]
+# ## 2. One finite difference by hand
+#
+# How do we know a gradient is right? Nudge one weight up and down by a small `h`, and see
+# how the loss moves: `(L(w + h) - L(w - h)) / 2h` approximates `dL/dw` with an error of
+# order `h^2`. Do it for `W1[1, 0]`, whose gradient backprop says is `dW1[1, 0]`.
+
+# %%
+def loss_with(W1_changed):
+    z1 = x @ W1_changed + b1
+    z2 = np.maximum(z1, 0) @ W2 + b2
+    p = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)
+    return -np.log(p[np.arange(N), y]).mean()
+
+
+step = 1e-5
+up, down = W1.copy(), W1.copy()
+up[1, 0] += step
+down[1, 0] -= step
+numeric = (loss_with(up) - loss_with(down)) / (2 * step)
+print(f"backprop {dW1[1, 0]:.10f}   finite difference {numeric:.10f}   "
+      f"relative error {abs(dW1[1, 0] - numeric) / (abs(dW1[1, 0]) + abs(numeric)):.1e}")
+
+# %% [markdown]
+# ## 3. The gradient checker, on every layer
+#
+# `tinynet.gradcheck` does this for every entry of every parameter and of the input, in
+# float64, with a random upstream gradient (so that a transposed result cannot hide), and
+# skips the entries where a step of `h` would cross a ReLU's kink at 0.
+
+# %%
+rng = np.random.default_rng(0)
+inputs = rng.normal(size=(5, 3))  # (N, D) = (5, 3)
+print(gradcheck.format_table(gradcheck.check_layer(tn.Linear(3, 4, seed=0, dtype="float64"), inputs)))
+print(gradcheck.format_table(gradcheck.check_layer(tn.ReLU(), inputs)))
+print(gradcheck.format_table(gradcheck.check_loss(tn.SoftmaxCrossEntropy(), inputs, np.array([0, 2, 1, 0, 2]))))
+
+# %% [markdown]
+# ## 4. Training the log's model
+#
+# The log trained `[2, 500, 500, 2]` (Linear, ReLU, Linear, ReLU, Linear) with full-batch
+# gradient descent at lr 0.01 on 100 examples. Here the data is `xor`: label 1 where
+# `x1 * x2 > 0`, a pattern no straight line separates.
+
+# %%
+data = make_dataset("xor", 100, seed=3)
+healthy = train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=0.01, steps=STEPS, seed=3, progress=False)
+print(f"healthy: loss {healthy.loss[0]:.4f} -> {healthy.loss[-1]:.4f}, train accuracy {healthy.train_acc[-1]:.0%}")
+
+# %% [markdown]
+# ## 5. Breaking it on purpose
+#
+# **Learning rate 10.** Each update is 1,000 times larger than at 0.01, along the same
+# gradient: the first step overshoots, and the loss explodes. `train` stops a run whose
+# loss is not finite or more than 10 times its start.
+
+# %%
+too_fast = train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=10.0, steps=STEPS, seed=3, progress=False)
+print(f"lr 10: loss {too_fast.loss[0]:.4f} -> {too_fast.loss[-1]:.4g}, diverged at step {too_fast.diverged_at}")
+
+# %% [markdown]
+# **A ReLU after the last layer.** Now a logit can never be negative, and a logit clipped to
+# 0 gets no gradient. An example whose *own* class's logit is clipped is stranded: no gradient
+# of its own raises that logit again, and while it stays clipped its loss is ln 2 = 0.693 or
+# more. With seed 3, most
+# examples start out stranded, and the loss cannot fall below ln 2 times their share.
+# (With other seeds, few start stranded and the model learns anyway:
+# `python experiments/part3_break.py` measures how often, over several seeds.)
+
+# %%
+relu_last = train(tn.create_model([2, 500, 500, 2], seed=3, relu_last=True), data, lr=0.01, steps=STEPS,
+                  seed=3, progress=False)
+floor = math.log(2) * relu_last.stranded[-1]
+print(f"ReLU last: loss {relu_last.loss[0]:.4f} -> {relu_last.loss[-1]:.4f} (healthy: {healthy.loss[-1]:.4f}); "
+      f"{relu_last.stranded[-1]:.0%} of the examples stranded, a floor of {floor:.3f} under the loss")
+
+# %%
+plots.loss_curves({"healthy, lr 0.01": healthy.loss, "lr 10": too_fast.loss, "ReLU last, lr 0.01": relu_last.loss},
+                  "Training loss: healthy, lr 10, ReLU last (seed 3)", OUT / "losses.png",
+                  marks={"lr 10": too_fast.diverged_at})
+plots.series({"ReLU last": (relu_last.eval_steps, relu_last.stranded),
+              "healthy (what a last ReLU would strand)": (healthy.eval_steps, healthy.stranded)},
+             "Examples whose own logit is <= 0", "fraction of examples", OUT / "stranded.png", ylim=(-0.02, 1.02))
+print(f"figures: {OUT / 'losses.png'}, {OUT / 'stranded.png'}")
+
+# %% [markdown]
+# Where next: `docs/own_layer.md` to write and check a layer of your own, and
+# `python -m tinynet.exercises start my_backprop` to write tinynet's backward passes yourself.

@@ -1,0 +1,155 @@
+"""Checks for your own layers: one call in a test, and a hypothesis strategy for its inputs.
+
+    from tinynet.testing import assert_backward_correct
+
+    def test_my_tanh():
+        assert_backward_correct(Tanh(), np.random.default_rng(0).normal(size=(4, 3)))
+
+``assert_backward_correct`` runs the full gradient check of ``tinynet.gradcheck``: the input
+gradient and every parameter, against centered finite differences in float64, with a random
+upstream gradient, skipping entries whose +-h steps cross a kink of a layer that exposes its
+branches as ``mask``. On failure it raises AssertionError naming the tensor, the worst entry,
+both values and their ratio: a flipped sign shows as -1, a missing 1/N as N.
+docs/own_layer.md walks through writing a layer and testing it with these.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import gradcheck
+from .backend import backend_of, get_backend
+from .model import layer_name, parameters
+
+
+def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | None = None,
+                            seed: int = 0) -> list[gradcheck.CheckResult]:
+    """Check ``layer.backward`` against finite differences; raise AssertionError if it is wrong.
+
+    layer: an object with forward(x) -> out and backward(dout) -> dL/dx, its parameters named
+           in ``param_names`` and their gradients stored by backward as ``d<name>`` (a
+           Sequential of such layers works too). Built in float32 or float64: the check
+           runs in float64 either way, and puts the layer back as it was afterwards.
+    x:     the input, (N, D): a NumPy array, a list, or an array of the layer's backend.
+    y:     integer labels (N,) to check the layer followed by SoftmaxCrossEntropy (for a
+           model whose output is logits); None checks the layer alone.
+    tol:   the largest relative error allowed (default gradcheck.TOL, 1e-6).
+    seed:  of the random upstream gradient.
+
+    Returns the per-tensor results when every gradient agrees.
+    """
+    if isinstance(layer, type):
+        raise TypeError(f"assert_backward_correct needs a layer instance, got the class {layer.__name__}; "
+                        f"call it first, e.g. {layer.__name__}(...)")
+    if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
+        raise TypeError(f"assert_backward_correct needs an object with forward and backward methods, "
+                        f"got {type(layer).__name__}")
+    tol = gradcheck.TOL if tol is None else tol
+    if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and 0 < tol < 1):
+        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    be = _backend_of_layer(layer, x)
+    x = be.asarray(_host(x, "x", be), dtype="float64")  # (N, D) on the layer's backend
+    if x.ndim != 2:
+        raise ValueError(f"x must be a batch of rows, shape (N, D), got shape {tuple(x.shape)}")
+    options: dict[str, Any] = {"seed": seed, "tol": tol}
+    if y is None:
+        results = gradcheck.check_layer(layer, x, **options)
+    else:
+        results = gradcheck.check_model(layer, x, be.asarray(_host(y, "y", be)), **options)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        name = layer_name(layer)
+        lines = [f"backward of {name} disagrees with finite differences for {len(failed)} of {len(results)} "
+                 f"tensor{'s' * (len(results) > 1)}:"]
+        kinks_declared = any(getattr(part, "mask", None) is not None for part in getattr(layer, "layers", [layer]))
+        lines += ["  " + describe(r, n=int(x.shape[0]), kinks_declared=kinks_declared) for r in failed]
+        raise AssertionError("\n".join(lines))
+    return results
+
+
+def describe(r: gradcheck.CheckResult, n: int, kinks_declared: bool = True) -> str:
+    """One failed tensor in a line or two: where, the worst entry, both values, the ratio."""
+    where = "dL/dx (the value backward returned)" if r.param == "x" else f"{r.where}: d{r.param}"
+    if r.note:
+        hint = (f" (backward must store it: self.d{r.param} = ...)" if "stored no gradient" in r.note else "")
+        return f"{where}: {r.note}{hint}"
+    ratio = r.analytic / r.numeric if r.numeric != 0 else math.inf
+    text = (f"{where} {r.shape}: worst entry {r.worst_index}: backprop {r.analytic:.8g}, finite difference "
+            f"{r.numeric:.8g}, ratio backprop / finite difference {ratio:.4g} (relative error {r.error:.2e} "
+            f"> tol {r.tol:.0e})")
+    hint = ratio_hint(ratio, n)
+    if not hint and not kinks_declared:
+        hint = ("if the layer has a kink (as ReLU has at 0) and x comes within h = 1e-5 of it, the finite "
+                "difference straddles two branches: store the branch each entry took as self.mask (a bool "
+                "array) in forward, and the checker skips the entries whose steps cross it")
+    return text + (f"\n      hint: {hint}" if hint else "")
+
+
+def ratio_hint(ratio: float, n: int) -> str:
+    """What a ratio backprop / finite difference usually means."""
+    def near(target: float) -> bool:
+        return math.isfinite(ratio) and abs(ratio - target) <= 0.02 * abs(target)
+
+    if near(-1.0):
+        return "a ratio of -1: a sign is flipped"
+    if n > 1 and near(float(n)):
+        return f"a ratio of N = {n}: a 1/N (the batch mean) is missing"
+    if n > 1 and near(1.0 / n):
+        return f"a ratio of 1/N = 1/{n}: divided by N once too often (or a mean where a sum belongs)"
+    if near(2.0) or near(0.5):
+        return f"a ratio of {ratio:.3g}: a factor of 2 is off"
+    if ratio == 0:
+        return "backprop is 0 where the gradient is not: a term or a branch is missing"
+    return ""
+
+
+def layer_inputs(*, rows: Sequence[int] = (1, 6), features: Sequence[int] = (1, 6), low: float = -3.0,
+                 high: float = 3.0, kinks: Sequence[float] = (), margin: float = 1e-3) -> Any:
+    """A hypothesis strategy for a layer's input: float64 NumPy arrays of shape (N, D).
+
+    rows, features: the smallest and largest N and D (inclusive).
+    low, high:      the range of the entries.
+    kinks:          points where the layer has a kink (0 for ReLU); entries stay at least
+                    ``margin`` away from each, so that the checker's +-h steps never straddle
+                    one (margin = 100 h by default).
+    """
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    for name, pair in (("rows", rows), ("features", features)):
+        if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair) or pair[0] > pair[1]:
+            raise ValueError(f"{name} must be (smallest, largest), positive integers, got {pair!r}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"low < high must be finite numbers, got low={low!r}, high={high!r}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False)
+    if kinks:
+        elements = elements.filter(lambda v: all(abs(v - k) >= margin for k in kinks))
+    shapes = st.tuples(st.integers(*rows), st.integers(*features))
+    return shapes.flatmap(lambda shape: hnp.arrays(np.float64, shape, elements=elements))
+
+
+def _backend_of_layer(layer: Any, x: Any):
+    """The backend of the layer's parameters, else of x, else NumPy."""
+    for _, owner, name in parameters(layer):
+        try:
+            return backend_of(getattr(owner, name))
+        except TypeError:
+            break
+    try:
+        return backend_of(x)
+    except TypeError:
+        return get_backend("numpy")
+
+
+def _host(a: Any, name: str, be: Any) -> np.ndarray:
+    """NumPy copy of ``a`` (a list, a NumPy array, or an array of backend ``be``)."""
+    if be.is_array(a):
+        return be.to_numpy(a)
+    try:
+        return np.asarray(a)
+    except Exception as e:  # noqa: BLE001
+        raise TypeError(f"{name} must be an array or a list of numbers, got {type(a).__name__}") from e
