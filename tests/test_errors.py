@@ -123,6 +123,27 @@ def test_bad_learning_rate(lr):
         tn.SGD(tn.create_model([2, 2]), lr=lr)
 
 
+@pytest.mark.parametrize("lr", [np.float32(0.01), np.int64(1), np.array(0.1), 0.5])
+def test_real_numbers_of_any_kind_are_learning_rates(lr):
+    opt = tn.SGD(tn.create_model([2, 2]), lr=lr, momentum=np.float32(0.5))
+    assert opt.lr == pytest.approx(float(lr)) and opt.momentum == 0.5
+
+
+@pytest.mark.parametrize("not_a_model", [tn.create_model([2, 3, 2]).layers, None, "model", (), {}, tn.ReLU()])
+def test_sgd_refuses_what_has_no_parameters(not_a_model):
+    """SGD(model.layers) used to update nothing and say nothing."""
+    with pytest.raises(TypeError, match="SGD needs a model or a layer with parameters.*not model.layers"):
+        tn.SGD(not_a_model)
+
+
+@pytest.mark.parametrize("name, value", [("lr", -1), ("lr", float("nan")), ("lr", True), ("momentum", 1.0),
+                                         ("momentum", -0.1)])
+def test_sgd_settings_are_checked_on_assignment_too(name, value):
+    opt = tn.SGD(tn.create_model([2, 2]), lr=0.1)
+    with pytest.raises(ValueError, match=f"SGD: {name} must be"):
+        setattr(opt, name, value)
+
+
 @pytest.mark.parametrize("grad", [np.ones(3), np.ones((2, 2)), "1", True])
 def test_loss_backward_takes_one_number(grad):
     loss_fn = tn.SoftmaxCrossEntropy()
@@ -164,3 +185,19 @@ def test_a_generator_or_none_is_a_valid_seed():
     generator = np.random.default_rng(5)
     assert tn.create_model([2, 3, 2], seed=generator).layers[0].W.shape == (2, 3)
     assert tn.Linear(2, 3, seed=None).W.shape == (2, 3)
+
+
+@pytest.mark.parametrize("dy", [np.ones((4, 3)), np.ones((4, 3), dtype=np.complex64), np.ones((4, 3), dtype=int)])
+def test_an_upstream_gradient_of_the_wrong_dtype_is_refused_where_it_enters(dy):
+    """A float64 dy in a float32 model used to turn W into float64 at the next update."""
+    layer = tn.Linear(2, 3)
+    layer.forward(np.ones((4, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"expects dL/dy of dtype float32 .*got " + str(dy.dtype)):
+        layer.backward(dy)
+
+
+@pytest.mark.parametrize("layer", [tn.Linear(2, 2), tn.ReLU()])
+def test_an_upstream_gradient_that_is_not_an_array_is_refused(layer):
+    layer.forward(np.ones((2, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"expects dL/dy as an array of shape \(2, 2\), got list"):
+        layer.backward([[1.0, 1.0], [1.0, 1.0]])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
+from tinynet import gradcheck
 from tinynet.gradcheck import check_layer, check_loss, check_model
 from helpers import failures, random_data
 
@@ -170,3 +171,26 @@ class SGDSquaredRate(tn.SGD):
 @pytest.mark.parametrize("mutant", [SGDAscent, SGDSquaredRate], ids=["sign flipped", "lr squared"])
 def test_broken_sgd_fails_the_descent_check(be, mutant):
     assert descent_ratio(mutant, be) != pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(tol=0), "tol must be a number"), (dict(tol=-1), "tol must be a number"),
+    (dict(h=1e-300), "h must be a number"), (dict(h=0), "h must be a number"), (dict(h=float("nan")), "h must be"),
+    (dict(max_entries=-1), "max_entries must be a positive integer"),
+    (dict(max_entries=1.5), "max_entries must be a positive integer"),
+    (dict(max_entries=True), "max_entries must be a positive integer"), (dict(eps=0), "eps must be a number"),
+])
+def test_no_setting_of_the_checker_can_pass_a_wrong_gradient(options, message, monkeypatch):
+    """With tol = 0 the error floor was infinite and a doubled dW passed; h = 1e-300 passed
+    everything. Such settings are refused, naming the argument."""
+    correct = tn.Linear.backward
+
+    def doubled(self, dy):
+        dx = correct(self, dy)
+        self.dW = 2 * self.dW
+        return dx
+
+    monkeypatch.setattr(tn.Linear, "backward", doubled)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(ValueError, match=message):
+        gradcheck.check_layer(tn.Linear(3, 2, seed=0, dtype="float64"), x, **options)

@@ -55,8 +55,16 @@ def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None) 
         )
 
 
-def check_upstream(layer: Any, dy: Any, expected_shape: tuple[int, ...]) -> None:
-    """The upstream gradient dL/dy must have the shape of the forward output y."""
+def check_upstream(layer: Any, dy: Any, expected_shape: tuple[int, ...], expected_dtype: Any = None) -> None:
+    """The upstream gradient dL/dy must be an array with the shape (and, where given, the
+    dtype) of the forward output y: a float64 dy in a float32 model would turn W into float64
+    at the next update, and the next forward would fail far from the cause."""
+    if not hasattr(dy, "shape") or not hasattr(dy, "dtype"):
+        raise TypeError(f"{layer!r}.backward expects dL/dy as an array of shape {tuple(expected_shape)}, "
+                        f"got {type(dy).__name__}")
+    if expected_dtype is not None and dy.dtype != expected_dtype:
+        raise TypeError(f"{layer!r}.backward expects dL/dy of dtype {expected_dtype} (its forward output's), "
+                        f"got {dy.dtype}")
     if tuple(dy.shape) != tuple(expected_shape):
         raise ValueError(
             f"{layer!r}.backward expects dL/dy of shape {tuple(expected_shape)} (the shape of "
@@ -122,7 +130,7 @@ class Linear:
         """
         if self._x is None:
             raise RuntimeError(f"{self!r}.backward was called before forward")
-        check_upstream(self, dy, (self._x.shape[0], self._W.shape[1]))
+        check_upstream(self, dy, (self._x.shape[0], self._W.shape[1]), self._W.dtype)
         xp = self.backend.xp
         self.dW = self._x.T @ dy  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
         self.db = xp.sum(dy, axis=0)  # (N, n_out) -> (n_out,): b is added to every row

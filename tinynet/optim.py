@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 from .model import parameters
 
@@ -15,14 +18,36 @@ class SGD:
     """
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0) -> None:
-        if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"SGD: lr must be a positive finite number, got {lr!r}")
-        if isinstance(momentum, bool) or not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        if not list(parameters(model)):
+            raise TypeError(
+                f"SGD needs a model or a layer with parameters (tn.Sequential, tn.create_model(...), "
+                f"tn.Linear), got {type(model).__name__} with none to update; pass the model itself, "
+                f"not model.layers")
         self.model = model
         self.lr = lr
         self.momentum = momentum
         self._velocity: dict[tuple[str, str], Any] = {}
+
+    # Checked on every assignment, not only in __init__: opt.lr = -1 between steps is refused too.
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        if not (_real(value) and math.isfinite(value) and value > 0):
+            raise ValueError(f"SGD: lr must be a positive finite number, got {value!r}")
+        self._lr = float(value)
+
+    @property
+    def momentum(self) -> float:
+        return self._momentum_mu
+
+    @momentum.setter
+    def momentum(self, value: Any) -> None:
+        if not (_real(value) and 0 <= value < 1):
+            raise ValueError(f"SGD: momentum must be a number in [0, 1), got {value!r}")
+        self._momentum_mu = float(value)
 
     def step(self) -> None:
         """Update every parameter from the gradient its layer's last backward stored."""
@@ -50,3 +75,10 @@ class SGD:
         v = grad if v is None or v.shape != grad.shape else self.momentum * v + grad
         self._velocity[(where, name)] = v
         return v
+
+
+def _real(value: Any) -> bool:
+    """A real number of any kind (Python, NumPy, a 0-d array's item), but not a bool."""
+    if hasattr(value, "ndim") and getattr(value, "ndim") == 0 and hasattr(value, "item"):
+        value = value.item()
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))

@@ -20,22 +20,35 @@ from . import H, TOL, check_model, format_table
 SIZES = [2, 500, 500, 2]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag ends with one line (no usage block) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m tinynet.gradcheck",
         description="Finite-difference check (float64, centered) of every gradient of the "
         "seed model [2, 500, 500, 2] with softmax cross-entropy.",
@@ -50,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         be = backend_module.get_backend(args.backend)
     except (ValueError, backend_module.BackendUnavailableError) as e:
-        parser.exit(2, f"error: {e}\n")
+        parser.error(str(e).replace("backend='numpy'", "--backend numpy"))
 
     rng = np.random.default_rng(args.seed)
     model = create_model(SIZES, seed=args.seed, backend=be)
