@@ -134,11 +134,13 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
             left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),
                           textcoords="offset points", xytext=(6, 4), fontsize=8)
     left.set_yscale("log")
+    top = max(max(relu_last), max(healthy))
+    left.set_ylim(top=top * 2)  # room above the highest point for its label
     left.set_xticks(x, [str(s) for s in seeds])
     left.set_xlabel("seed")
     left.set_ylabel("training loss (log scale)")
     left.set_title("Final loss per seed", fontsize=10)
-    left.legend(fontsize=7, loc="lower left")
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: no point hidden
     left.grid(alpha=0.3)
 
     right.hist(study, bins=20, range=(0, 1), color="#bdbdbd", label=f"{len(study)} initialisations")
