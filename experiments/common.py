@@ -132,7 +132,7 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
     try:
         args.be = tn.get_backend(args.backend)
     except (ValueError, tn.BackendUnavailableError) as e:
-        p.error(str(e))
+        p.error(str(e).replace("backend='numpy'", "--backend numpy"))
     if args.seed is not None:
         numbers = [args.seed]
     else:

@@ -201,3 +201,20 @@ def test_an_upstream_gradient_that_is_not_an_array_is_refused(layer):
     layer.forward(np.ones((2, 2), dtype=np.float32))
     with pytest.raises(TypeError, match=r"expects dL/dy as an array of shape \(2, 2\), got list"):
         layer.backward([[1.0, 1.0], [1.0, 1.0]])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: tn.create_model([2, 3, 2], dtype=None), ValueError, "dtype must be one of"),
+    (lambda: tn.Linear(2, 3, dtype="int8"), ValueError, "dtype must be one of"),
+    (lambda: make_dataset("xor", True), ValueError, "dataset size must be a positive integer, got True"),
+    (lambda: make_dataset("xor", 10, val_fraction=None), ValueError, "val_fraction must be in"),
+    (lambda: tn.gradcheck.check_layer(tn.Linear, np.ones((2, 2))), TypeError, "got the class Linear"),
+])
+def test_more_bad_arguments_name_what_is_wrong(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.dtype("float32"), "float32"])
+def test_numpy_dtypes_name_a_dtype_too(dtype):
+    assert tn.create_model([2, 3, 2], dtype=dtype).layers[0].W.dtype == np.float32

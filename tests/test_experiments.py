@@ -458,3 +458,15 @@ def test_sigterm_is_treated_as_ctrl_c(tmp_path):
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
     assert json.loads((tmp_path / "results.json").read_text())["interrupted"] is True
+
+
+def test_an_unavailable_backend_is_named_as_a_flag(capsys):
+    try:
+        tn.get_backend("cupy")
+        pytest.skip("CuPy works here")
+    except tn.BackendUnavailableError:
+        pass
+    with pytest.raises(SystemExit):
+        common.parse(common.parser("", default_steps=1), ["--backend", "cupy", "--out", "runs/flag-test"], "x")
+    err = capsys.readouterr().err
+    assert "--backend numpy" in err and "backend='numpy'" not in err

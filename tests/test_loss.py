@@ -76,3 +76,19 @@ def test_loss_and_gradient_are_finite_for_logits_up_to_1e4(logits, dtype, data):
     z = logits.astype(dtype).astype(np.float64)
     exact = np.mean(np.log(np.sum(np.exp(z - z.max(1, keepdims=True)), 1)) + z.max(1) - z[np.arange(n), labels])
     assert loss == pytest.approx(exact, rel=1e-5 if dtype == "float32" else 1e-12, abs=1e-5)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("logits, labels, expected", [
+    ([[-np.inf, 0.0, 1.0]], [1], 1.0 + np.log1p(np.exp(-1.0))),  # -inf logit: was nan (0 * -inf)
+    ([[3e38, -3e38]], [0], 0.0),  # the gap overflows to -inf: was nan
+    ([[1e38, -1e38], [-1e38, 1e38]], [1, 0], 2e38),  # a sum of 4e38 overflows float32: was inf
+])
+def test_loss_is_exact_at_the_float_limits(be, dtype, logits, labels, expected):
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss = float(loss_fn.forward(be.asarray(np.array(logits), dtype=dtype), be.asarray(np.array(labels))))
+    assert loss == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    grad = be.to_numpy(loss_fn.backward())  # (p - onehot) / N: finite, as it always was
+    assert np.isfinite(grad).all()
+    assert np.allclose(grad.sum(axis=1), 0.0, atol=1e-6)

@@ -49,9 +49,15 @@ class Backend:
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 
-    def dtype(self, name: str) -> Any:
-        """The namespace's dtype object for "float32" or "float64"."""
-        if name not in DTYPES:
+    def dtype(self, name: Any) -> Any:
+        """The namespace's dtype object for "float32" or "float64" (NumPy's dtype objects and
+        types for them, np.float32 or np.dtype("float32"), name them too)."""
+        if not isinstance(name, str) and name is not None:
+            try:
+                name = np.dtype(name).name
+            except TypeError:
+                pass
+        if not isinstance(name, str) or name not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {name!r}")
         return getattr(self.xp, name)
 

@@ -55,9 +55,9 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    if not isinstance(n, (int, np.integer)) or n < 1:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"dataset size must be a positive integer, got {n!r}")
-    if not 0.0 <= val_fraction < 1.0:
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     for option, value in (("ones", ones), ("flip", flip)):
         if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):

@@ -96,6 +96,7 @@ class Linear:
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.backend = get_backend(backend)
+        self.backend.dtype(dtype)  # "float32" or "float64"; None would quietly keep float64
         rng = host_rng(seed, "Linear")  # drawn on the host: same weights on every backend
         W, b = init_params(rng, int(n_in), int(n_out), init)
         self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .backend import Backend, backend_of
 from .layers import check_input
 
@@ -82,13 +84,21 @@ class SoftmaxCrossEntropy:
         check_labels(be, y, n, n_classes, check_range=self.validate_labels)
         # Subtracting each row's max changes no probability, and makes every exponent <= 0:
         # exp never overflows, and the largest term of each sum is exactly 1, so log sees >= 1.
-        shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
+        # A logit more than the dtype's largest number below its row's max shifts to -inf, the
+        # right limit (its exp is 0): NumPy's overflow warning there is no error.
+        with np.errstate(over="ignore"):
+            shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))  # (N, 1), in [0, log C]
         log_probs = shifted - log_norm  # (N, C), log p: finite even where p underflows to 0
         onehot = xp.astype(y[:, None] == be.arange(n_classes)[None, :], logits.dtype)  # (N, C)
         self._probs = xp.exp(log_probs)  # (N, C)
         self._onehot = onehot
-        return -xp.sum(onehot * log_probs) / n  # (): picks log p_{i, y_i}, averages over rows
+        # log p_{i, y_i}, picked out of each row: summing onehot * log_probs instead would
+        # compute 0 * -inf = nan wherever a wrong class's probability underflows to 0.
+        picked = xp.take_along_axis(log_probs, xp.reshape(y, (-1, 1)), axis=1)  # (N, 1)
+        # Each row's term is divided by N before the sum: a sum of huge terms could overflow
+        # where their mean does not.
+        return -xp.sum(picked / n)  # (): the mean of -log p_{i, y_i}
 
     def backward(self, grad: Any = 1.0) -> Any:
         """grad = dL_total/dL: scalar (default 1) -> dL/dlogits = grad * (p - onehot) / N: (N, C)."""

@@ -144,6 +144,9 @@ def check(
     check_input: also check dL/dx.
     """
     for role, obj in (("model", model), ("loss_fn", loss_fn)):
+        if isinstance(obj, type):
+            raise TypeError(f"gradcheck: {role} must be an instance, got the class {obj.__name__}; "
+                            f"call it first, e.g. {obj.__name__}(...)")
         if obj is not None and not (hasattr(obj, "forward") and hasattr(obj, "backward")):
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
