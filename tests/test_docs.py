@@ -41,7 +41,7 @@ def run_example(be):
     L = loss_fn.forward(z2, y)
     dz2 = loss_fn.backward()
     dx = model.backward(dz2)
-    got = dict(z1=z1, h=h, z2=z2, p=loss_fn._probs, L=L, dz2=dz2, dW2=second.dW, db2=second.db,
+    got = dict(z1=z1, h=h, z2=z2, p=loss_fn.cache[0], L=L, dz2=dz2, dW2=second.dW, db2=second.db,
                dW1=first.dW, db1=first.db, dx=dx)
     return {k: be.to_numpy(v) for k, v in got.items()}
 

@@ -13,7 +13,7 @@ from tinynet import exercises
 ENGINE = pathlib.Path(exercises.__file__).resolve().parents[1]
 
 # The answer to the exercise beyond the engine: kept here, not in the package.
-TANH_ANSWER = "        return dy * (1 - self._y ** 2)  # (N, D): d tanh / dx = 1 - tanh^2\n"
+TANH_ANSWER = "        return dout * (1 - self._y ** 2)  # (N, D): d tanh / dx = 1 - tanh^2\n"
 
 
 def solved(folder: pathlib.Path) -> None:
@@ -22,7 +22,7 @@ def solved(folder: pathlib.Path) -> None:
         (folder / name).write_text((ENGINE / name).read_text().replace("from .", "from tinynet."))
     tanh = (folder / "tanh.py").read_text()
     start = tanh.index("    def backward")
-    (folder / "tanh.py").write_text(tanh[:start] + "    def backward(self, dy):\n" + TANH_ANSWER)
+    (folder / "tanh.py").write_text(tanh[:start] + "    def backward(self, dout):\n" + TANH_ANSWER)
 
 
 def run(*argv: str) -> subprocess.CompletedProcess:
@@ -44,8 +44,8 @@ def test_the_skeleton_hides_the_answers(tmp_path):
     exercises.start(tmp_path)
     losses = (tmp_path / "losses.py").read_text()
     layers = (tmp_path / "layers.py").read_text()
-    assert "p - onehot" not in losses and "self._probs - self._onehot" not in losses
-    assert "x.T @ dy" not in layers and "dy @ self._W.T" not in layers and "xp.sum(dy, axis=0)" not in layers
+    assert "p - onehot" not in losses and "(probs - onehot)" not in losses
+    assert "x.T @ dout" not in layers and "dout @ W.T" not in layers and "xp.sum(dout, axis=0)" not in layers
     assert "self.mask = x > 0" in layers, "the forward passes stay"
 
 
@@ -59,14 +59,14 @@ def test_the_engine_formulas_pass_every_exercise(tmp_path):
 
 # Each mistake the planted-bug suite knows, planted in one exercise: (file, correct, wrong, exercise).
 MISTAKES = {
-    "missing 1/N": ("losses.py", "(grad / n)", "grad", "SoftmaxCrossEntropy.backward"),
-    "wrong sign": ("losses.py", "(self._probs - self._onehot)", "(self._onehot - self._probs)",
+    "missing 1/N": ("losses.py", "(dout / n)", "dout", "SoftmaxCrossEntropy.backward"),
+    "wrong sign": ("losses.py", "return (probs - onehot)", "return (onehot - probs)",
                    "SoftmaxCrossEntropy.backward"),
-    "transposed product": ("layers.py", "self.dW = self._x.T @ dy", "self.dW = (dy.T @ self._x).T.T",
+    "transposed product": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x",
                            "Linear.backward"),
-    "missing mask": ("layers.py", "dx *= dy\n        return dx", "return dy", "ReLU.backward"),
-    "sum over the wrong axis": ("layers.py", "xp.sum(dy, axis=0)", "xp.sum(dy, axis=1)", "Linear.backward"),
-    "tanh without the chain rule": ("tanh.py", "dy * (1 - self._y ** 2)", "(1 - self._y ** 2)", "Tanh.backward"),
+    "missing mask": ("layers.py", "dx *= dout\n        return dx", "return dout", "ReLU.backward"),
+    "sum over the wrong axis": ("layers.py", "xp.sum(dout, axis=0)", "xp.sum(dout, axis=1)", "Linear.backward"),
+    "tanh without the chain rule": ("tanh.py", "dout * (1 - self._y ** 2)", "(1 - self._y ** 2)", "Tanh.backward"),
 }
 
 
@@ -87,11 +87,10 @@ def test_failures_say_why(tmp_path):
     exercises.start(tmp_path)
     solved(tmp_path)
     losses = tmp_path / "losses.py"
-    losses.write_text(losses.read_text().replace("(self._probs - self._onehot)", "(self._onehot - self._probs)"))
+    losses.write_text(losses.read_text().replace("return (probs - onehot)", "return (onehot - probs)"))
     grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
     assert "ratio -1" in grade.detail and "a sign is flipped" in grade.detail
-    losses.write_text(losses.read_text().replace("(self._onehot - self._probs) * (grad / n)",
-                                                 "(self._probs - self._onehot) * grad"))
+    losses.write_text(losses.read_text().replace("(onehot - probs) * (dout / n)", "(probs - onehot) * dout"))
     grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
     assert "ratio 5" in grade.detail and "1/N" in grade.detail
 

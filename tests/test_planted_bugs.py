@@ -26,7 +26,7 @@ class LinearMutant(tn.Linear):
 
     def backward(self, dy):
         dx = super().backward(dy)
-        dW, db, dx = type(self).mutate(self.backend.xp, self._x, self._W, dy, self.dW, self.db, dx)
+        dW, db, dx = type(self).mutate(self.backend.xp, *self.cache, dy, self.dW, self.db, dx)
         self.dW, self.db = dW, db
         return dx
 
@@ -109,7 +109,8 @@ def test_broken_loss_fails_the_checker(be, name):
     class Mutant(tn.SoftmaxCrossEntropy):
         def backward(self, grad=1.0):
             super().backward(grad)
-            return mutate(self._probs, self._onehot, self._probs.shape[0], grad)
+            probs, onehot = self.cache
+            return mutate(probs, onehot, probs.shape[0], grad)
 
     logits, y = random_data(be, np.random.default_rng(2), N_OUT, C, C)  # 5 rows, 3 classes: 1/N != 1/C
     assert failures(check_loss(Mutant(), logits, y)), f"planted bug not caught: {name}"

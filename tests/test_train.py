@@ -148,13 +148,13 @@ def test_labels_are_range_checked_once_on_the_host_not_at_every_step(monkeypatch
     import tinynet.losses
 
     range_checks = []
-    check = tinynet.losses.check_labels
+    check = tinynet.checks.check_labels
 
     def spy(*args, check_range=True, **kwargs):
         range_checks.append(check_range)
         check(*args, check_range=check_range, **kwargs)
 
-    monkeypatch.setattr(tinynet.losses, "check_labels", spy)
+    monkeypatch.setattr(tinynet.checks, "check_labels", spy)
     train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=30, eval_every=10, progress=False)
     assert len(range_checks) == 30 and not any(range_checks)
 

@@ -16,39 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend, backend_of
-from .layers import check_input
-
-
-def check_labels(be: Backend, y: Any, n: int, n_classes: int, *, check_range: bool = True) -> None:
-    """Labels must be integers 0..C-1, one per row of the logits.
-
-    The range check reads the labels' min and max back to the host: on a GPU that waits for
-    all queued work, so callers that checked their labels once may skip it (check_range=False).
-    """
-    if not be.is_array(y):
-        raise TypeError(
-            f"labels must be an integer array on the {be.name!r} backend (the logits' "
-            f"backend), got {type(y).__name__}; convert with tn.get_backend({be.name!r}).asarray(labels)"
-        )
-    if y.ndim != 1:
-        raise ValueError(f"labels must have shape (N,), one label per row, got shape {tuple(y.shape)}")
-    if y.shape[0] != n:
-        raise ValueError(f"got {y.shape[0]} labels for {n} rows of logits; they must match one to one")
-    if not be.is_integer_dtype(y.dtype):
-        raise ValueError(
-            f"labels must be integer class indices, got dtype {y.dtype}; "
-            f"if they are whole numbers, cast them with astype(int)"
-        )
-    if not check_range:
-        return
-    lo = int(be.xp.min(y))
-    hi = int(be.xp.max(y))
-    if lo < 0 or hi >= n_classes:
-        raise ValueError(
-            f"label out of range: labels must lie in 0..{n_classes - 1} for {n_classes} classes "
-            f"(the logits' width), found labels from {lo} to {hi}"
-        )
+from .backend import backend_of
+from .checks import check_logits_and_labels, check_loss_backward
 
 
 class SoftmaxCrossEntropy:
@@ -62,52 +31,41 @@ class SoftmaxCrossEntropy:
 
     def __init__(self, validate_labels: bool = True) -> None:
         self.validate_labels = validate_labels
-        self._probs: Any = None
-        self._onehot: Any = None
+        self.cache: Any = None  # (probs, onehot) of the last forward
 
     def __repr__(self) -> str:
         return "SoftmaxCrossEntropy()"
 
-    def forward(self, logits: Any, y: Any) -> Any:
-        """logits: (N, C), y: (N,) integers in 0..C-1 -> loss: () = -mean_i log p_{i, y_i}.
+    def forward(self, logits: Any, labels: Any) -> Any:
+        """logits: (N, C), labels: (N,) integers in 0..C-1 -> loss: () = -mean_i log p_{i, labels_i}.
 
-        Returns a 0-d array on the backend; float(loss) gives a Python float.
+        Returns a 0-d array on the backend; float(loss) gives a Python float. Keeps
+        (probs, onehot) for backward.
         """
+        check_logits_and_labels(self, logits, labels, check_range=self.validate_labels)
         be = backend_of(logits)
         xp = be.xp
-        check_input(self, be, logits)
         n, n_classes = logits.shape
-        if n == 0:
-            raise ValueError("SoftmaxCrossEntropy needs at least one row of logits, got shape (0, C)")
-        if not be.is_float_dtype(logits.dtype):
-            raise TypeError(f"SoftmaxCrossEntropy needs floating-point logits, got dtype {logits.dtype}")
-        check_labels(be, y, n, n_classes, check_range=self.validate_labels)
         # Subtracting each row's max changes no probability, and makes every exponent <= 0:
         # exp never overflows, and the largest term of each sum is exactly 1, so log sees >= 1.
-        # A logit more than the dtype's largest number below its row's max shifts to -inf, the
-        # right limit (its exp is 0): NumPy's overflow warning there is no error.
+        # (A logit more than the dtype's largest number below its row's max shifts to -inf, the
+        # right limit: its exp is 0, and NumPy's overflow warning there is no error.)
         with np.errstate(over="ignore"):
             shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))  # (N, 1), in [0, log C]
         log_probs = shifted - log_norm  # (N, C), log p: finite even where p underflows to 0
-        onehot = xp.astype(y[:, None] == be.arange(n_classes)[None, :], logits.dtype)  # (N, C)
-        self._probs = xp.exp(log_probs)  # (N, C)
-        self._onehot = onehot
-        # log p_{i, y_i}, picked out of each row: summing onehot * log_probs instead would
+        onehot = xp.astype(labels[:, None] == be.arange(n_classes)[None, :], logits.dtype)  # (N, C)
+        self.cache = (xp.exp(log_probs), onehot)  # probs (N, C), onehot (N, C)
+        # log p_{i, labels_i}, picked out of each row: summing onehot * log_probs instead would
         # compute 0 * -inf = nan wherever a wrong class's probability underflows to 0.
-        picked = xp.take_along_axis(log_probs, xp.reshape(y, (-1, 1)), axis=1)  # (N, 1)
+        picked = xp.take_along_axis(log_probs, xp.reshape(labels, (-1, 1)), axis=1)  # (N, 1)
         # Each row's term is divided by N before the sum: a sum of huge terms could overflow
         # where their mean does not.
-        return -xp.sum(picked / n)  # (): the mean of -log p_{i, y_i}
+        return -xp.sum(picked / n)  # (): the mean of -log p_{i, labels_i}
 
-    def backward(self, grad: Any = 1.0) -> Any:
-        """grad = dL_total/dL: scalar (default 1) -> dL/dlogits = grad * (p - onehot) / N: (N, C)."""
-        if self._probs is None:
-            raise RuntimeError("SoftmaxCrossEntropy().backward was called before forward")
-        is_number = isinstance(grad, (int, float)) and not isinstance(grad, bool)
-        if not (is_number or getattr(grad, "shape", None) == ()):  # a Python number or a 0-d array
-            shape = f" of shape {tuple(grad.shape)}" if hasattr(grad, "shape") else ""
-            raise ValueError(f"SoftmaxCrossEntropy().backward takes dL_total/dL, one number (default 1.0), "
-                             f"got {type(grad).__name__}{shape}")
-        n = self._probs.shape[0]
-        return (self._probs - self._onehot) * (grad / n)  # (N, C)
+    def backward(self, dout: Any = 1.0) -> Any:
+        """dout = dL_total/dL: a number (default 1) -> dL/dlogits = dout * (probs - onehot) / N: (N, C)."""
+        check_loss_backward(self, dout)
+        probs, onehot = self.cache
+        n = probs.shape[0]
+        return (probs - onehot) * (dout / n)  # (N, C)

@@ -32,9 +32,10 @@ class Sequential:
         return x
 
     def backward(self, dout: Any) -> Any:
-        """dL/dout: (N, D_k) -> dL/dx: (N, D_0); each layer stores its own parameter gradients.
+        """dout = dL/dout: (N, D_k) -> dL/dx: (N, D_0); each layer stores its own parameter gradients.
 
-        Chain rule: dL/dx_i = J_i^T dL/dx_{i+1}, applied from the last layer to the first.
+        With x_0 = x and x_i = f_i(x_{i-1}), the chain rule is dx_{i-1} = J_i^T dx_i
+        (docs/backprop.md, section 4): each layer's backward, from the last to the first.
         """
         for layer in reversed(self.layers):
             dout = layer.backward(dout)

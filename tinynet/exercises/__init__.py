@@ -41,18 +41,18 @@ class Exercise:
 
 EXERCISES = (
     Exercise("Linear.backward", "layers.py", "Linear",
-             "dy = dL/dy: (N, n_out) -> dL/dx: (N, n_in). Also set self.dW: (n_in, n_out) and "
-             "self.db: (n_out,).\n\nCached by forward: self._x (N, n_in), self._W (n_in, n_out).",
+             "dout = dL/dy: (N, n_out) -> dL/dx: (N, n_in). Also set self.dW: (n_in, n_out) and "
+             "self.db: (n_out,).\n\nCached by forward: x, W = self.cache, x (N, n_in) and W (n_in, n_out).",
              "y[n, j] = sum_i x[n, i] W[i, j] + b[j]: which x and W entries touch y[n, j]? b is added to every row."),
     Exercise("ReLU.backward", "layers.py", "ReLU",
-             "dy = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self.mask (N, D) bool, True where x > 0.",
+             "dout = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self.mask (N, D) bool, True where x > 0.",
              "The slope of max(x, 0) is 1 where x > 0 and 0 elsewhere; the chain rule multiplies."),
     Exercise("SoftmaxCrossEntropy.backward", "losses.py", "SoftmaxCrossEntropy",
-             "grad = dL_total/dL: a number (default 1) -> dL/dlogits: (N, C).\n\nCached by forward: "
-             "self._probs (N, C) = softmax(logits), self._onehot (N, C) = 1 at each row's label.",
+             "dout = dL_total/dL: a number (default 1) -> dL/dlogits: (N, C).\n\nCached by forward: "
+             "probs, onehot = self.cache, probs (N, C) = softmax(logits), onehot (N, C) = 1 at each row's label.",
              "Differentiate L_n = -z[n, y_n] + log sum_k exp z[n, k] by z[n, c]; the loss is the mean over N rows."),
     Exercise("Tanh.backward", "tanh.py", "Tanh",
-             "dy = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self._y (N, D) = tanh(x).",
+             "dout = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self._y (N, D) = tanh(x).",
              "d tanh(x) / dx = 1 - tanh(x)^2, and tanh(x) is already cached."),
 )
 
@@ -78,7 +78,7 @@ class Tanh:
         self._y = backend_of(x).xp.tanh(x)  # (N, D), cached for backward
         return self._y
 
-    def backward(self, dy: Any) -> Any:
+    def backward(self, dout: Any) -> Any:
         """Blanked."""
         raise NotImplementedError
 '''

@@ -151,49 +151,85 @@ def check(
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
     check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
-    be = backend_of(x)
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
-        inputs = {"x": be.asarray(be.to_numpy(x), dtype="float64")}
-
-        def evaluate() -> tuple[float, list[np.ndarray]]:
-            out = inputs["x"] if model is None else model.forward(inputs["x"])
-            if loss_fn is None:
-                value = be.xp.sum(upstream * out)
-            else:
-                value = upstream * loss_fn.forward(out, labels)
-            return float(value), _branches(model, be)
-
+        problem = _Problem(model, loss_fn, x, labels)
         # The analytic pass: forward once, then backward from a random upstream gradient.
-        out = inputs["x"] if model is None else model.forward(inputs["x"])
-        if loss_fn is None:
-            upstream: Any = be.asarray(rng.standard_normal(tuple(out.shape)))
-            # The scale S of the terms summed into L sets the rounding noise of L (module doc).
-            scale = float(be.xp.sum(be.xp.abs(upstream * out)))
-        else:
-            upstream = float(rng.standard_normal())
-            loss = float(loss_fn.forward(out, labels))
-            # log-sum-exp is computed from a sum >= 1 and from logits of size max|z|: its
-            # rounding is ~u (1 + max|z|) however small the loss itself is.
-            scale = abs(upstream) * (1.0 + abs(loss) + float(be.xp.max(be.xp.abs(out))))
-        floor = max(eps, NOISE_ULPS * np.finfo(np.float64).eps * scale / (h * tol))
-        base_branches = _branches(model, be)
-        d_out = upstream if loss_fn is None else loss_fn.backward(upstream)
+        out = problem.output()
+        problem.upstream = problem.draw_upstream(out, rng)
+        floor = max(eps, NOISE_ULPS * np.finfo(np.float64).eps * problem.scale(out) / (h * tol))
+        base_branches = problem.branches()
+        d_out = problem.upstream if loss_fn is None else loss_fn.backward(problem.upstream)
         dx = d_out if model is None else model.backward(d_out)
 
-        # A backward that stored no gradient leaves d<name> unset (or None): reported as such.
-        targets = [
-            (where, name, _attr_getter(layer, name), _attr_setter(layer, name), getattr(layer, "d" + name, None))
-            for where, layer, name in parameters(model)
-        ]
+        # (where, the object holding the tensor, its attribute, backprop's gradient). A backward
+        # that stored no gradient leaves d<name> unset (or None): reported as such.
+        targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
         if check_input:
-            targets.append(("input", "x", lambda: inputs["x"], lambda v: inputs.__setitem__("x", v), dx))
+            targets.append(("input", problem, "x", dx))
+        options = dict(rng=rng, h=h, tol=tol, floor=floor, max_entries=max_entries)
+        return [_check_tensor(problem, base_branches, *target, **options) for target in targets]
 
-        return [
-            _check_tensor(be, evaluate, base_branches, *target, rng=rng, h=h, tol=tol, floor=floor,
-                          max_entries=max_entries)
-            for target in targets
-        ]
+
+def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
+                       indices: Any = None) -> np.ndarray:
+    """dL/d(array) by centered differences, where L = f() reads ``array``.
+
+    For each index i: (f() with array[i] + h  -  f() with array[i] - h) / 2h, then array[i]
+    is put back. The error is of order h^2 from the formula plus the rounding of f over h.
+    indices: the entries to do (default every one); the others are left NaN.
+    """
+    grad = np.full(array.shape, np.nan)
+    for i in np.ndindex(array.shape) if indices is None else indices:
+        old = array[i]
+        array[i] = old + h
+        plus = f()
+        array[i] = old - h
+        minus = f()
+        array[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+class _Problem:
+    """What is differentiated: L = sum(upstream * model(x)), or upstream * loss(model(x), labels)."""
+
+    def __init__(self, model: Any, loss_fn: Any, x: Any, labels: Any) -> None:
+        self.model, self.loss_fn, self.labels = model, loss_fn, labels
+        self.be = backend_of(x)
+        self.x = self.be.asarray(self.be.to_numpy(x), dtype="float64")  # (N, D); checked like a parameter
+        self.upstream: Any = None
+
+    def output(self) -> Any:
+        return self.x if self.model is None else self.model.forward(self.x)
+
+    def draw_upstream(self, out: Any, rng: np.random.Generator) -> Any:
+        """A random upstream gradient: an array of out's shape for a layer, a number for a loss."""
+        if self.loss_fn is None:
+            return self.be.asarray(rng.standard_normal(tuple(out.shape)))
+        return float(rng.standard_normal())
+
+    def scale(self, out: Any) -> float:
+        """S, the size of the terms summed into L: it sets L's rounding noise (module doc)."""
+        xp = self.be.xp
+        if self.loss_fn is None:
+            return float(xp.sum(xp.abs(self.upstream * out)))
+        # log-sum-exp is computed from a sum >= 1 and from logits of size max|z|: its rounding
+        # is ~u (1 + max|z|) however small the loss itself is.
+        loss = float(self.loss_fn.forward(out, self.labels))
+        return abs(self.upstream) * (1.0 + abs(loss) + float(xp.max(xp.abs(out))))
+
+    def value(self) -> float:
+        out = self.output()
+        if self.loss_fn is None:
+            return float(self.be.xp.sum(self.upstream * out))
+        return float(self.upstream * self.loss_fn.forward(out, self.labels))
+
+    def branches(self) -> list[np.ndarray]:
+        """Host copies of every layer's ``mask`` (the branch each unit took at its kink)."""
+        model = self.model
+        layers = model.layers if isinstance(model, Sequential) else [model]
+        return [self.be.to_numpy(layer.mask) for layer in layers if getattr(layer, "mask", None) is not None]
 
 
 # Outside these, a setting can turn a wrong gradient into a pass: a tol of 0 or an h far
@@ -219,23 +255,12 @@ def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
                          f"got {max_entries!r}")
 
 
-def _check_tensor(
-    be: Backend,
-    evaluate: Callable[[], tuple[float, list[np.ndarray]]],
-    base_branches: list[np.ndarray],
-    where: str,
-    name: str,
-    get: Callable[[], Any],
-    set_: Callable[[Any], None],
-    analytic_arr: Any,
-    *,
-    rng: np.random.Generator,
-    h: float,
-    tol: float,
-    floor: float,
-    max_entries: int | None,
-) -> CheckResult:
-    original = get()
+def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], where: str, owner: Any, name: str,
+                  analytic_arr: Any, *, rng: np.random.Generator, h: float, tol: float, floor: float,
+                  max_entries: int | None) -> CheckResult:
+    """Compare backprop's gradient of owner.<name> with numerical_gradient, entry by entry."""
+    be = problem.be
+    original = getattr(owner, name)
     theta = be.to_numpy(original).astype(np.float64)  # host copy we perturb
     shape = tuple(theta.shape)
     if analytic_arr is None:
@@ -244,30 +269,26 @@ def _check_tensor(
     if analytic.shape != theta.shape:
         return _failure(where, name, shape, tol, f"gradient has shape {analytic.shape}, expected {shape}")
 
-    flat = np.arange(theta.size)
+    indices = None
     if max_entries is not None and max_entries < theta.size:
         flat = np.sort(rng.choice(theta.size, size=max_entries, replace=False))
-    numeric = np.full(theta.shape, np.nan)
-    skipped = 0
-    try:
-        for i in flat:
-            index = np.unravel_index(i, theta.shape)
-            value = theta[index]
-            theta[index] = value + h
-            set_(be.asarray(theta))
-            plus, plus_branches = evaluate()
-            theta[index] = value - h
-            set_(be.asarray(theta))
-            minus, minus_branches = evaluate()
-            theta[index] = value
-            if not (_same(plus_branches, base_branches) and _same(minus_branches, base_branches)):
-                skipped += 1  # +-h crossed a kink: the quotient mixes two branches
-                continue
-            numeric[index] = (plus - minus) / (2 * h)
-    finally:
-        set_(original)
+        indices = [np.unravel_index(i, shape) for i in flat]
 
+    def f() -> float:
+        """L at the perturbed theta; NaN where the step crossed a kink (the quotient would mix
+        two branches), which leaves that entry unchecked and counted."""
+        setattr(owner, name, be.asarray(theta))
+        value = problem.value()
+        return value if _same(problem.branches(), base_branches) else float("nan")
+
+    try:
+        numeric = numerical_gradient(f, theta, h, indices)
+    finally:
+        setattr(owner, name, original)
+
+    attempted = theta.size if indices is None else len(indices)
     compared = ~np.isnan(numeric)
+    skipped = attempted - int(compared.sum())
     if not compared.any():
         # Nothing was verified, so nothing passes: say so rather than report a clean check.
         return _failure(where, name, shape, tol, f"no entry could be checked ({skipped} at kinks)", skipped)
@@ -286,22 +307,8 @@ def _failure(where: str, name: str, shape: tuple[int, ...], tol: float, note: st
     return CheckResult(where, name, shape, 0, skipped, (), nan, nan, float("inf"), tol, note=note)
 
 
-def _branches(model: Any, be: Backend) -> list[np.ndarray]:
-    """Host copies of every layer's ``mask`` (the branch each unit took at its kink)."""
-    layers = model.layers if isinstance(model, Sequential) else [model]
-    return [be.to_numpy(layer.mask) for layer in layers if getattr(layer, "mask", None) is not None]
-
-
 def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     return all(np.array_equal(u, v) for u, v in zip(a, b))
-
-
-def _attr_getter(obj: Any, name: str) -> Callable[[], Any]:
-    return lambda: getattr(obj, name)
-
-
-def _attr_setter(obj: Any, name: str) -> Callable[[Any], None]:
-    return lambda value: setattr(obj, name, value)
 
 
 @contextlib.contextmanager
