@@ -54,9 +54,7 @@ def tinynet_step(model, x, y) -> Callable[[], None]:
     opt = tn.SGD(model, lr=LR)
 
     def step() -> None:
-        loss_fn.forward(model.forward(x), y)
-        model.backward(loss_fn.backward())
-        opt.step()
+        tn.train_step(model, loss_fn, opt, x, y)  # what train() runs at every step
 
     return step
 

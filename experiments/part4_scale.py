@@ -25,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from experiments import common  # noqa: E402
 from experiments.common import Seed  # noqa: E402
 from experiments.runner import Run, run_many  # noqa: E402
-from tinynet import SGD, SoftmaxCrossEntropy, create_model, plots  # noqa: E402
+from tinynet import SGD, SoftmaxCrossEntropy, create_model, plots, train_step  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
 
 SCRIPT = "part4_scale"
@@ -188,9 +188,8 @@ def time_per_step(args, steps: int) -> dict[str, float]:
         times = []
         for i in range(steps + 2):
             start = time.perf_counter()
-            float(loss_fn.forward(model.forward(x), y))  # float(): the step is really finished
-            model.backward(loss_fn.backward())
-            opt.step()
+            loss = train_step(model, loss_fn, opt, x, y)
+            float(loss)  # a copy to the host: on a GPU, the step has really finished
             if i >= 2:  # the first two warm up allocations and BLAS threads
                 times.append(time.perf_counter() - start)
         result[str(n)] = 1e3 * statistics.median(times)

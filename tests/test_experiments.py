@@ -139,7 +139,7 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path)
 
     def interrupt_later(self):
         calls["n"] += 1
-        if calls["n"] == 320:  # 300 healthy steps, 1 at lr 10 before it diverges: inside the third run
+        if calls["n"] == 320:  # 300 healthy steps, 2 at lr 10 (it diverges at the second): inside the third run
             raise KeyboardInterrupt
         step(self)
 
@@ -150,7 +150,7 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path)
     runs = results["runs"]
     assert [(r["run"]["role"], r["interrupted"]) for r in runs] == [
         ("healthy", False), ("lr 10", False), ("ReLU last", True)]
-    assert runs[2]["steps_taken"] == 19
+    assert runs[2]["steps_taken"] == 17  # its 18th update was cut short, with that step's loss
     relu = next(c for c in results["claims"] if c["id"] == "relu_last_stops_learning")
     assert relu["seeds"] == 0 and relu["verdict"] == "not judged" and "Not judged: seed 0 (interrupted)" in relu[
         "explanation"]

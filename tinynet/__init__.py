@@ -11,6 +11,7 @@ from .layers import Linear, ReLU
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, create_model, parameters
 from .optim import SGD
+from .train import train_step
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,5 @@ __all__ = [
     "gradcheck",
     "parameters",
     "testing",
+    "train_step",
 ]

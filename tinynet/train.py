@@ -134,7 +134,8 @@ def train(
     progress:   a tqdm bar; None shows it only when stderr is a terminal.
     until_loss: stop once the training loss has been at or below this (None: run all steps).
                 Losses reach the host once per measurement interval, so the run stops at
-                the end of the interval in which it got there; ``reached_at`` says the step.
+                the end of the interval in which it got there; ``reached_at`` says the step,
+                and the last measurement is the one at that interval's start.
     """
     if not _positive_int(steps):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
@@ -177,22 +178,20 @@ def train(
                     idx = order[position:position + batch_size]  # (B,): a view, already on the device
                     position += batch_size
                     xb, yb = be.xp.take(x_train, idx, axis=0), be.xp.take(y_train, idx, axis=0)
-                loss = loss_fn.forward(model.forward(xb), yb)
-                model.backward(loss_fn.backward())
-                pending.append(loss)
                 last = step == steps - 1
                 if step % eval_every == 0 or last:
-                    _measure(history, step, model, x_train, y_train, x_val, y_val, be)
+                    # Measured before the update, from this step's own gradients (a
+                    # forward and backward more, one step in eval_every).
+                    _measure(history, step, model, loss_fn, xb, yb, x_train, y_train, x_val, y_val, be)
+                pending.append(train_step(model, loss_fn, opt, xb, yb))
                 if (step + 1) % eval_every == 0 or last:
                     if _flush(history, pending, bar, be):
                         break
                     if until_loss is not None and _reached(history, until_loss):
-                        if history.eval_steps[-1] != step:  # measured where it stops, as at a run's end
-                            _measure(history, step, model, x_train, y_train, x_val, y_val, be)
                         break
-                opt.step()
     except KeyboardInterrupt:
         _flush(history, pending, bar, be)
+        _drop_unfinished_measurement(history)
         history.interrupted = True
     finally:
         bar.close()
@@ -200,8 +199,30 @@ def train(
     return history
 
 
+def train_step(model: Any, loss_fn: SoftmaxCrossEntropy, opt: SGD, x: Any, labels: Any) -> Any:
+    """One step of gradient descent on the batch (x, labels); returns its loss (before the update).
+
+    x: (N, D), labels: (N,). The whole of training, four lines: data -> model -> loss ->
+    backward -> optimizer.
+    """
+    loss = loss_fn.forward(model.forward(x), labels)  # (): the mean loss over the batch
+    model.backward(loss_fn.backward())  # every layer stores its gradients
+    opt.step()  # theta <- theta - lr * dL/dtheta
+    return loss
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _drop_unfinished_measurement(history: History) -> None:
+    """A Ctrl-C inside a step loses that step's loss; its measurement, taken just before, goes
+    too, so that every measured step has its loss (a measurement is whole or absent)."""
+    if history.eval_steps and history.eval_steps[-1] >= len(history.loss):
+        for series in (history.eval_steps, history.train_acc, history.val_acc, history.logits_clipped,
+                       history.dead_outputs, history.dead_units, history.stranded,
+                       *history.grad_norm.values(), *history.relu_zero.values()):
+            series.pop()
 
 
 def _reached(history: History, until_loss: float) -> bool:
@@ -232,14 +253,16 @@ def _flush(history: History, pending: list[Any], bar: Any, be: Backend) -> bool:
     return False
 
 
-def _measure(history: History, step: int, model: Sequential, x_train, y_train, x_val, y_val,
-             be: Backend) -> None:
-    """Gradient norms and ReLU statistics of the step just taken, then accuracies.
+def _measure(history: History, step: int, model: Sequential, loss_fn: SoftmaxCrossEntropy, xb, yb,
+             x_train, y_train, x_val, y_val, be: Backend) -> None:
+    """Gradient norms and ReLU statistics of the step about to be taken, then accuracies.
 
     Everything is measured first and recorded at the end, so a Ctrl-C in the middle leaves
     every series of the history the same length as ``eval_steps``.
     """
     xp = be.xp
+    loss_fn.forward(model.forward(xb), yb)  # this step's forward and backward, as train_step does them
+    model.backward(loss_fn.backward())
     grad_norm, relu_zero = {}, {}
     for i, layer in enumerate(model.layers):
         name = f"layers[{i}] {layer!r}"
