@@ -167,8 +167,8 @@ def check(
         targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
         if check_input:
             targets.append(("input", problem, "x", dx))
-        options = dict(rng=rng, h=h, tol=tol, floor=floor, max_entries=max_entries)
-        return [_check_tensor(problem, base_branches, *target, **options) for target in targets]
+        options = _Options(rng, h, tol, floor, max_entries)
+        return [_check_tensor(problem, base_branches, target, options) for target in targets]
 
 
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
@@ -255,10 +255,23 @@ def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
                          f"got {max_entries!r}")
 
 
-def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], where: str, owner: Any, name: str,
-                  analytic_arr: Any, *, rng: np.random.Generator, h: float, tol: float, floor: float,
-                  max_entries: int | None) -> CheckResult:
-    """Compare backprop's gradient of owner.<name> with numerical_gradient, entry by entry."""
+@dataclass(frozen=True)
+class _Options:
+    rng: np.random.Generator  # picks the sampled entries
+    h: float
+    tol: float
+    floor: float  # the eps of relative_error, set by the rounding noise (module docstring)
+    max_entries: int | None
+
+
+def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tuple[str, Any, str, Any],
+                  options: _Options) -> CheckResult:
+    """Compare backprop's gradient of a tensor with numerical_gradient, entry by entry.
+
+    target: (where, the object holding the tensor, its attribute name, backprop's gradient).
+    """
+    where, owner, name, analytic_arr = target
+    rng, h, tol, floor, max_entries = (options.rng, options.h, options.tol, options.floor, options.max_entries)
     be = problem.be
     original = getattr(owner, name)
     theta = be.to_numpy(original).astype(np.float64)  # host copy we perturb
