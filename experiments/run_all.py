@@ -5,9 +5,9 @@
     python experiments/run_all.py --log-only     # re-render the log from existing results
 
 Parts 1-3 judge every claim on --seeds (default 0-4); Part 4, about 20 minutes a seed on 2
-cores, on --part4-seeds (default 0). The whole run: 25 minutes on 2 cores. The log is a pure function of the results files
-(``render``), so a test can check that the committed log says exactly what the committed
-results do.
+cores, on --part4-seeds (default 0). The whole run: 22 minutes on 2 cores. The log is a pure
+function of the results files (``render``), so a test can check that the committed log says
+exactly what the committed results do.
 """
 from __future__ import annotations
 
