@@ -96,7 +96,7 @@ def plan(args: Any, steps: int) -> dict[Seed, Plan]:
 def main(argv: list[str] | None = None) -> int:
     args = common.parse(common.parser(__doc__.split("\n\n")[0], default_steps=20000, default_seeds="0"),
                         argv, SCRIPT)
-    steps = 50 if args.quick else args.steps
+    steps = 30 if args.quick else args.steps
     plans = plan(args, steps)
     outcomes, interrupted = run_many([r for p in plans.values() for r in p.runs()], backend=args.be.name,
                                      jobs=args.jobs)
