@@ -204,10 +204,14 @@ def relu_last_why(per_seed: dict[Seed, dict], cut: list[Seed], study: dict) -> s
 
     parts = []
     if stalled:
+        # "Held up" only where every stalled seed's floor alone keeps its loss above converged.
+        held = all(per_seed[s]["measured"]["loss_floor_at_end"] > common.CONVERGED_LOSS for s in stalled)
         parts.append(f"Stalled on {len(stalled)} of {len(judged)} seeds ({', '.join(str(s.seed) for s in stalled)}): "
                      f"final loss {seeds_of(stalled, 'final_loss')} against the healthy model's "
-                     f"{seeds_of(stalled, 'healthy_final_loss')}, held up by the examples left with their own logit "
-                     f"clipped to 0 ({seeds_of(stalled, 'stranded_at_end', '.0%')} of them; floors "
+                     f"{seeds_of(stalled, 'healthy_final_loss')}, "
+                     + ("held up by the examples left with their own logit clipped to 0" if held else
+                        "with these shares of examples left with their own logit clipped to 0")
+                     + f" ({seeds_of(stalled, 'stranded_at_end', '.0%')} of them; floors "
                      f"{seeds_of(stalled, 'loss_floor_at_end')}).")
     if learned:
         parts.append(f"Learned on {len(learned)} ({', '.join(str(s.seed) for s in learned)}): final loss "

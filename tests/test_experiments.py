@@ -470,3 +470,16 @@ def test_an_unavailable_backend_is_named_as_a_flag(capsys):
         common.parse(common.parser("", default_steps=1), ["--backend", "cupy", "--out", "runs/flag-test"], "x")
     err = capsys.readouterr().err
     assert "--backend numpy" in err and "backend='numpy'" not in err
+
+
+def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
+    def seed_claim(seed, final, floor):
+        h = FakeHistory(final, dead_units=[[]] * 4, stranded=[0.5, 0.5, 0.5, floor / math.log(2)])
+        return part3_break.relu_last_claim(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(seed, seed, seed))
+
+    study = {"inits": 10, "with_dead_unit": 0.3, "stranded_median": 0.5}
+    high = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.50, 0.45)}
+    assert "held up by the examples" in part3_break.relu_last_why(high, [], study)
+    mixed = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.30, 0.02)}
+    text = part3_break.relu_last_why(mixed, [], study)
+    assert "held up" not in text and "with these shares of examples" in text
