@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import tinynet as tn
@@ -483,3 +484,38 @@ def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
     mixed = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.30, 0.02)}
     text = part3_break.relu_last_why(mixed, [], study)
     assert "held up" not in text and "with these shares of examples" in text
+
+
+def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
+    """Fault injection, seeded: six --quick Part 3 runs side by side, each sent SIGKILL,
+    SIGTERM or SIGINT at a random moment after its imports. Results are absent or whole and
+    valid; SIGTERM and SIGINT end with exit 130 (or 0 if the run had finished); SIGKILL may
+    leave temporary files only under names the next run on that folder removes."""
+    rng = np.random.default_rng(0)
+    signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT] * 2
+    trials = []
+    for i, sig in enumerate(signals):
+        out = tmp_path / str(i)
+        proc = subprocess.Popen([sys.executable, str(ROOT / "experiments" / "part3_break.py"), "--quick", "--seed",
+                                 "0", "--jobs", "1", "--out", str(out)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        trials.append((proc, sig, float(rng.uniform(5.0, 9.0)), out))  # imports take ~1 s each
+    start = time.monotonic()
+    for proc, sig, at, _ in sorted(trials, key=lambda t: t[2]):
+        time.sleep(max(0.0, at - (time.monotonic() - start)))
+        proc.send_signal(sig)
+    for proc, sig, at, out in trials:
+        _, err = proc.communicate(timeout=120)
+        if sig == signal.SIGKILL:
+            assert proc.returncode in (0, -signal.SIGKILL)
+        else:
+            assert proc.returncode in (0, 130), err
+            assert "Traceback" not in err, err
+        if (out / "results.json").exists():
+            assert json.loads((out / "results.json").read_text())["config"]["script"] == "part3_break"  # whole
+        for png in out.glob("*.png"):
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} was left half-written"
+        leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
+        assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
+        common.lock_out(common.parser("", default_steps=1), out)  # what the next run on it does first
+        assert not list(out.glob("*.tinynet-tmp"))
