@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
 import tinynet as tn  # noqa: E402
 
 MODEL = [2, 500, 500, 2]  # the log's model; --width changes its two hidden layers

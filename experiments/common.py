@@ -23,8 +23,8 @@ from dataclasses import asdict
 from typing import Any, Callable, NamedTuple, Sequence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # for `experiments` itself; tinynet is the installed package
+    sys.path.append(str(ROOT))
 
 import numpy as np  # noqa: E402
 

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
 from experiments import common  # noqa: E402
 from tinynet import SoftmaxCrossEntropy, create_model, gradcheck, plots  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402

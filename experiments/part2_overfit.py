@@ -12,7 +12,7 @@ import pathlib
 import sys
 from typing import NamedTuple
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
 from experiments import common  # noqa: E402
 from experiments.runner import Run, run_many  # noqa: E402
 from tinynet import plots  # noqa: E402

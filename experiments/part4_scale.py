@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
 from experiments import common  # noqa: E402
 from experiments.common import Seed  # noqa: E402
 from experiments.runner import Run, run_many  # noqa: E402

@@ -18,7 +18,7 @@ import pathlib
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
 from experiments import common, runner  # noqa: E402
 
 PARTS = ("part1_sanity", "part2_overfit", "part3_break", "part4_scale")
