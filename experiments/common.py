@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:  # for `experiments` itself; tinynet is the instal
 import numpy as np  # noqa: E402
 
 import tinynet as tn  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run, default_jobs  # noqa: E402
+from experiments.runner import MODEL, Outcome, Run, cores  # noqa: E402
 from tinynet import plots  # noqa: E402
 from tinynet.data import DATASETS  # noqa: E402
 
@@ -99,7 +99,7 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
     p.add_argument("--weight-seed", type=int, default=None,
                    help="fix the initial weights to this seed, so that only the data varies with --seeds")
     p.add_argument("--jobs", type=int, default=None,
-                   help=f"worker processes for independent runs (default: the cores, {default_jobs()} here)")
+                   help=f"worker processes for independent runs (default: the cores, {cores()} here)")
     p.add_argument("--out", type=out_folder, default=None, help="output folder (default runs/<script>/)")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"one of {', '.join(DATASETS)} (default {DEFAULT_DATASET}; see docs/experiments_log.md)")
@@ -123,8 +123,8 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
         p.error("give --seed N (one seed) or --seeds (several), not both")
     if args.data_seed is not None and args.weight_seed is not None:
         p.error("--data-seed and --weight-seed together leave nothing to vary; give one of them")
-    if args.jobs is not None and not 1 <= args.jobs <= default_jobs():
-        p.error(f"--jobs must be between 1 and the {default_jobs()} cores here, got {args.jobs}")
+    if args.jobs is not None and not 1 <= args.jobs <= cores():
+        p.error(f"--jobs must be between 1 and the {cores()} cores here, got {args.jobs}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if args.dataset not in DATASETS:
@@ -141,7 +141,7 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
                        s if args.data_seed is None else args.data_seed) for s in numbers]
     args.varied = ("the data" if args.weight_seed is not None else
                    "the initial weights" if args.data_seed is not None else "the initial weights and the data")
-    args.jobs = args.jobs or default_jobs()
+    args.jobs = args.jobs or cores()
     args.out = args.out or ROOT / "runs" / script
     if args.out.exists() and not args.out.is_dir():
         p.error(f"--out {args.out} is a file, not a folder; name a folder")

@@ -167,8 +167,10 @@ def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
         text = (f"Seed {seed} learned: the loss fell to {m['final_loss']:.3g} (healthy model: "
                 f"{m['healthy_final_loss']:.3g}).")
     elif m["fraction_of_loss_lost"] < common.STOPPED_FRACTION:
-        text = (f"Seed {seed} stalled: the loss fell by only {m['fraction_of_loss_lost']:.0%}, to "
-                f"{m['final_loss']:.3g}, while the healthy model reached {m['healthy_final_loss']:.3g}.")
+        moved = (f"fell by only {m['fraction_of_loss_lost']:.0%}" if m["fraction_of_loss_lost"] >= 0
+                 else f"rose by {-m['fraction_of_loss_lost']:.0%}")  # "fell by -5%" would read as a typo
+        text = (f"Seed {seed} stalled: the loss {moved}, to {m['final_loss']:.3g}, while the healthy model "
+                f"reached {m['healthy_final_loss']:.3g}.")
     else:
         text = (f"Seed {seed} stalled: the loss ended at {m['final_loss']:.3g}, above {common.CONVERGED_LOSS:g}, "
                 f"while the healthy model reached {m['healthy_final_loss']:.3g}.")

@@ -115,10 +115,6 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def default_jobs() -> int:
-    return cores()
-
-
 def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = ()
              ) -> tuple[dict[Run, Outcome], bool]:
     """Train every run; returns ({run: outcome} in the order given, interrupted).

@@ -519,3 +519,14 @@ def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
         assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
         common.lock_out(common.parser("", default_steps=1), out)  # what the next run on it does first
         assert not list(out.glob("*.tinynet-tmp"))
+
+
+def test_relu_last_explanation_of_a_flat_or_rising_loss():
+    flat = FakeHistory(0.69, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
+    flat.loss = [0.70, 0.70, 0.69, 0.69]
+    text = part3_break.relu_last_claim(flat, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5))["explanation"]
+    assert text.startswith("Seed 5 stalled: the loss fell by only 1%, to 0.69")
+    rising = FakeHistory(0.75, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
+    rising.loss = [0.70, 0.72, 0.74, 0.75]
+    text = part3_break.relu_last_claim(rising, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5))["explanation"]
+    assert "the loss rose by 7%, to 0.75" in text and "-" not in text.split(",")[0]
