@@ -24,7 +24,6 @@ import json
 import pathlib
 import statistics
 import sys
-import time
 from typing import Callable
 
 import numpy as np

@@ -26,11 +26,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for `experiments` itself; tinynet is the installed package
     sys.path.append(str(ROOT))
 
-import numpy as np  # noqa: E402
+# Compiled modules that NumPy and Matplotlib would otherwise load lazily, in the middle of a
+# run: loaded now, while a Ctrl-C still ends the script at once (experiments/ctrl_c.py). Later,
+# a KeyboardInterrupt raised inside a compiled module's initialisation would surface as
+# "ImportError: initialization failed" instead of an interrupted run.
+import contourpy  # noqa: E402, F401 (Matplotlib's contour plots)
+import matplotlib.backends.backend_agg  # noqa: E402, F401 (every PNG)
+import numpy.random  # noqa: E402, F401
 
 import tinynet as tn  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run, cores  # noqa: E402
+from experiments.runner import MODEL, Outcome, Run, cores  # noqa: E402, F401 (MODEL: for the scripts)
 from tinynet import plots  # noqa: E402
+from tinynet.cli import Parser  # noqa: E402
 from tinynet.data import DATASETS  # noqa: E402
 
 # --- Thresholds: the meaning of the log's words, in numbers ---------------------------------
@@ -45,13 +52,6 @@ NEAR_BASELINE = 0.05  # "close to the baseline": within 5 accuracy points of the
 TIME_GROWTH = 2.0  # "time per step increased significantly": >= 2x from N = 100 to N = 1000
 
 DEFAULT_DATASET = "xor"
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag ends with one line (no usage block) and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class Seed(NamedTuple):
@@ -72,16 +72,16 @@ def parse_seeds(text: str) -> list[int]:
             first, last = int(lo), int(hi if dash else lo)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"--seeds takes non-negative integers and ranges such as 0-4 or 0,3,7; got {text!r}") from None
+                f"takes non-negative integers and ranges such as 0-4 or 0,3,7; got {text!r}") from None
         if first < 0 or last < first:
-            raise argparse.ArgumentTypeError(f"--seeds: {part.strip()!r} is not a range of non-negative seeds")
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a range of non-negative seeds")
         seeds += [s for s in range(first, last + 1) if s not in seeds]
     return seeds
 
 
 def out_folder(text: str) -> pathlib.Path:
     if not text.strip():
-        raise argparse.ArgumentTypeError("--out is empty; name a folder, e.g. --out runs/mine")
+        raise argparse.ArgumentTypeError("is empty; name a folder, e.g. --out runs/mine")
     return pathlib.Path(text)
 
 
@@ -373,13 +373,21 @@ def summary(measured: dict[str, Any]) -> str:
 
 def run_main(main: Callable[[], int]) -> None:
     """Exit with main's code; Ctrl-C outside training still exits cleanly (130). SIGTERM (what
-    `timeout`, batch schedulers and CI send) is treated as Ctrl-C: partial results, exit 130."""
+    `timeout`, batch schedulers and CI send) is treated as Ctrl-C: partial results, exit 130.
+    (During the script's imports, experiments/ctrl_c.py answered both with one line.)"""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt again
     signal.signal(signal.SIGTERM, _as_interrupt)
     try:
-        sys.exit(main())
+        code = main()
     except KeyboardInterrupt:
+        code = 130
+    # Done, whatever is written is whole. A signal during Python's own shutdown would otherwise
+    # kill the finished process with its default action (exit -15 after SIGTERM).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if code == 130:  # stopped early, its partial results (if any) written: one line, wherever it stopped
         print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(code)
 
 
 def _as_interrupt(signum: int, frame: Any) -> None:

@@ -12,9 +12,11 @@ import math
 import pathlib
 import sys
 
-import numpy as np
-
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+from experiments import ctrl_c  # noqa: E402
+
+ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
+import numpy as np  # noqa: E402
 from experiments import common  # noqa: E402
 from tinynet import SoftmaxCrossEntropy, create_model, gradcheck, plots  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402

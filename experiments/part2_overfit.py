@@ -13,6 +13,9 @@ import sys
 from typing import NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+from experiments import ctrl_c  # noqa: E402
+
+ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
 from experiments import common  # noqa: E402
 from experiments.runner import Run, run_many  # noqa: E402
 from tinynet import plots  # noqa: E402

@@ -22,9 +22,11 @@ import pathlib
 import sys
 from typing import Any, NamedTuple
 
-import numpy as np
-
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+from experiments import ctrl_c  # noqa: E402
+
+ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
+import numpy as np  # noqa: E402
 from experiments import common  # noqa: E402
 from experiments.common import Seed  # noqa: E402
 from experiments.runner import Outcome, Run, run_many  # noqa: E402

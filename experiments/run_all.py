@@ -19,9 +19,14 @@ import sys
 import time
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+from experiments import ctrl_c  # noqa: E402
+
+ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
 from experiments import common, runner  # noqa: E402
+from tinynet.cli import Parser  # noqa: E402
 
 PARTS = ("part1_sanity", "part2_overfit", "part3_break", "part4_scale")
+RESULTS = [f"{part}/results.json" for part in PARTS] + ["run_all.json"]  # what the log is written from
 TITLES = {
     "part1_sanity": "Part 1: Sanity before training",
     "part2_overfit": "Part 2: Overfitting Experiment (Synthetic Dataset)",
@@ -39,10 +44,11 @@ OBJECTIVES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = common.Parser(description=__doc__.split("\n\n")[0])
+    p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default=None)
-    p.add_argument("--seeds", default=None, help="seeds of parts 1-3 (default 0-4; 0-1 with --quick)")
-    p.add_argument("--part4-seeds", default=None, help="seeds of part 4 (default 0; 0-1 with --quick)")
+    # Checked here, not only by each part: a bad --part4-seeds must not wait for parts 1-3 to finish.
+    p.add_argument("--seeds", type=seeds_text, default=None, help="seeds of parts 1-3 (default 0-4; 0-1 with --quick)")
+    p.add_argument("--part4-seeds", type=seeds_text, default=None, help="seeds of part 4 (default 0; 0-1 with --quick)")
     p.add_argument("--data-seed", default=None, help="fix the data of every part to this seed")
     p.add_argument("--weight-seed", default=None, help="fix the initial weights of every part to this seed")
     p.add_argument("--jobs", default=None, help="worker processes per part (default: the cores)")
@@ -81,10 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         common.write_json(out / "run_all.json", {"wall_seconds": wall, "cores": runner.cores(),
                                                  "command": "python experiments/run_all.py "
                                                  + " ".join(argv if argv is not None else sys.argv[1:])})
+    missing = [name for name in RESULTS if not (out / name).is_file()]
+    if missing:
+        p.error(f"no results to write the log from in {out} ({', '.join(missing)} missing); run the parts "
+                f"first: python experiments/run_all.py --out {out}")
     text = render(out, log.parent)
     common.write_atomically(log, lambda f: f.write(text))
     print(f"\nwrote {log}")
     return 0
+
+
+def seeds_text(text: str) -> str:
+    """An argparse type: seeds as every part reads them (common.parse_seeds), kept as text to pass on."""
+    common.parse_seeds(text)
+    return text
 
 
 def load(out: pathlib.Path) -> tuple[dict, dict]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import tinynet as tn
 from experiments import common, part1_sanity, part2_overfit, part3_break, part4_scale, run_all
 from experiments.common import Seed
+from experiments.runner import run_many
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLAIMS = {
@@ -71,26 +73,30 @@ def runs_of(folder: pathlib.Path) -> dict[str, dict]:
     return {json.dumps(r["run"], sort_keys=True): {k: v for k, v in r.items() if k != "seconds"} for r in runs}
 
 
-def test_same_seed_same_numbers_different_seed_different(tmp_path):
-    def losses(seed, name):
-        part3_break.main(["--quick", "--seed", str(seed), "--jobs", "1", "--out", str(tmp_path / name)])
-        return [r["loss_at_eval_steps"] for r in runs_of(tmp_path / name).values()]
-
-    assert losses(1, "a") == losses(1, "b")
-    assert losses(1, "a") != losses(2, "c")
-
-
-@pytest.mark.parametrize("part", ["part3_break", "part4_scale"])
-def test_parallel_and_serial_runs_give_the_same_numbers(part, tmp_path):
+def test_same_seed_same_numbers_serial_or_parallel_and_different_seed_different(tmp_path):
     """Every run computes with one BLAS thread in its own process or in this one: its numbers
-    cannot depend on --jobs (with two BLAS threads, Part 4's products differed in the last bit)."""
-    steps = ["--steps", "30"] if part == "part3_break" else ["--steps", "10"]
+    cannot depend on --jobs. Runs of different seeds, in the same results, must differ."""
     for jobs in ("1", "2"):
-        assert SCRIPTS[part].main([*steps, "--seeds", "0-1", "--jobs", jobs, "--out", str(tmp_path / jobs)]) == 0
+        assert part3_break.main(["--steps", "30", "--seeds", "0-1", "--jobs", jobs, "--out", str(tmp_path / jobs)]) == 0
     serial, parallel = runs_of(tmp_path / "1"), runs_of(tmp_path / "2")
-    assert serial == parallel and len(serial) >= 6
-    claims = [json.loads((tmp_path / j / "results.json").read_text())["claims"] for j in ("1", "2")]
-    assert claims[0][:3] == claims[1][:3]  # Part 4's fourth claim rests on wall times
+    assert serial == parallel and len(serial) == 6
+    by_seed: dict[int, list] = {}
+    for record in serial.values():
+        by_seed.setdefault(record["run"]["seed"], []).append(record["loss_at_eval_steps"])
+    assert by_seed[0] != by_seed[1]
+
+
+def test_part4_runs_do_not_depend_on_jobs():
+    """Part 4's runs at N = 1,000, where two BLAS threads changed products in the last bit:
+    trained in this process and in two workers, every number agrees."""
+    args = common.parse(common.parser("", default_steps=5), ["--seeds", "0", "--out", "runs/flag-test"], "x")
+    runs = [r for p in part4_scale.plan(args, steps=5).values() for r in p.runs()]
+    serial, parallel = (run_many(runs, backend="numpy", jobs=jobs)[0] for jobs in (1, 2))
+    assert len(serial) == len(runs) == 8
+    for run in runs:
+        a, b = (common.run_record(run, outcomes[run]) for outcomes in (serial, parallel))
+        a.pop("seconds"), b.pop("seconds")
+        assert a == b, run.label
 
 
 @pytest.mark.parametrize("flags", [[], ["--lr", "10"], ["--lr", "0.01"], ["--lr", "10", "--steps", "7"],
@@ -220,22 +226,6 @@ def test_ctrl_c_stops_run_all_at_the_part_it_interrupted(monkeypatch, tmp_path, 
                                          ("0-2,9", [0, 1, 2, 9]), ("1,1,0-1", [1, 0])])
 def test_seed_lists_and_ranges(text, seeds):
     assert common.parse_seeds(text) == seeds
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--seeds", "a-b"], "--seeds takes non-negative integers"),
-    (["--seeds", "4-2"], "is not a range"),
-    (["--seed", "1", "--seeds", "0-2"], "not both"),
-    (["--data-seed", "1", "--weight-seed", "2"], "leave nothing to vary"),
-    (["--jobs", "0"], "--jobs must be between 1 and"),
-    (["--jobs", "9999"], "--jobs must be between 1 and"),
-])
-def test_bad_seed_flags_end_with_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as info:
-        common.parse(common.parser("", default_steps=1), argv + ["--out", "runs/flag-test"], "flag-test")
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv, varied, pairs", [
@@ -441,13 +431,6 @@ def test_a_figure_that_cannot_be_saved_leaves_no_temporary_file(monkeypatch, tmp
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv, message", [(["--out", ""], "--out is empty"), (["--out", __file__], "is a file")])
-def test_out_must_be_a_folder(argv, message, capsys):
-    with pytest.raises(SystemExit):
-        common.parse(common.parser("", default_steps=1), argv, "x")
-    assert message in capsys.readouterr().err
-
-
 def test_sigterm_is_treated_as_ctrl_c(tmp_path):
     """What `timeout` and batch schedulers send: partial results written, exit 130, one line."""
     proc = subprocess.Popen([sys.executable, str(ROOT / "experiments" / "part3_break.py"), "--seed", "0",
@@ -486,39 +469,81 @@ def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
     assert "held up" not in text and "with these shares of examples" in text
 
 
+KILLED_RUNS = [["part1_sanity.py", "--quick"], ["part2_overfit.py", "--steps", "30"]]  # ~1.1 and ~1.6 s alone
+
+
 def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
-    """Fault injection, seeded: six --quick Part 3 runs side by side, each sent SIGKILL,
-    SIGTERM or SIGINT at a random moment after its imports. Results are absent or whole and
-    valid; SIGTERM and SIGINT end with exit 130 (or 0 if the run had finished); SIGKILL may
-    leave temporary files only under names the next run on that folder removes."""
+    """Fault injection, seeded: 30 short runs (Part 1, and Part 2 with its training, figures
+    and results), eight at a time, each sent SIGKILL, SIGTERM or SIGINT at a random moment
+    from 0.15 s after its start (the interpreter's own start-up, before any of the project's
+    code runs, is not ours to handle) to past its end. Results are absent or whole and valid;
+    SIGTERM and SIGINT end with one line and exit 130 (or 0 if the run had finished), even
+    during the imports; SIGKILL may leave temporary files only under names the next run on
+    that folder removes."""
     rng = np.random.default_rng(0)
-    signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT] * 2
-    trials = []
-    for i, sig in enumerate(signals):
-        out = tmp_path / str(i)
-        proc = subprocess.Popen([sys.executable, str(ROOT / "experiments" / "part3_break.py"), "--quick", "--seed",
-                                 "0", "--jobs", "1", "--out", str(out)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        trials.append((proc, sig, float(rng.uniform(5.0, 9.0)), out))  # imports take ~1 s each
-    start = time.monotonic()
-    for proc, sig, at, _ in sorted(trials, key=lambda t: t[2]):
-        time.sleep(max(0.0, at - (time.monotonic() - start)))
-        proc.send_signal(sig)
-    for proc, sig, at, out in trials:
-        _, err = proc.communicate(timeout=120)
+    trials = [(KILLED_RUNS[i % 2], [signal.SIGKILL, signal.SIGTERM, signal.SIGINT][i % 3], float(rng.uniform(0.15, 5.0)))
+              for i in range(30)]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # eight processes on two cores: no spinning BLAS threads
+    waiting, running, ended = list(enumerate(trials)), [], []
+    while waiting or running:
+        while waiting and len(running) < 8:
+            i, (argv, sig, at) = waiting.pop(0)
+            out = tmp_path / str(i)
+            proc = subprocess.Popen([sys.executable, str(ROOT / "experiments" / argv[0]), *argv[1:], "--seed", "0",
+                                     "--jobs", "1", "--out", str(out)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True, env=env)
+            running.append((proc, sig, time.monotonic() + at, out))
+        time.sleep(0.01)
+        for trial in list(running):
+            proc, sig, kill_at, _ = trial
+            if proc.poll() is None and time.monotonic() < kill_at:
+                continue
+            if proc.poll() is None:
+                proc.send_signal(sig)
+            running.remove(trial)
+            ended.append(trial)
+    for proc, sig, _, out in ended:
+        err = proc.communicate(timeout=120)[1]
         if sig == signal.SIGKILL:
             assert proc.returncode in (0, -signal.SIGKILL)
-        else:
-            assert proc.returncode in (0, 130), err
-            assert "Traceback" not in err, err
+        elif proc.returncode == 130:
+            assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err, err
+        else:  # it finished first. A signal in its last moments can land in a weakref callback,
+            # where Python itself prints "Exception ignored in ..." and carries on: not ours to stop.
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err or "Exception ignored in" in err, err
         if (out / "results.json").exists():
-            assert json.loads((out / "results.json").read_text())["config"]["script"] == "part3_break"  # whole
-        for png in out.glob("*.png"):
+            assert json.loads((out / "results.json").read_text())["config"]["script"] in ("part1_sanity",
+                                                                                         "part2_overfit")
+        for png in out.glob("*.png") if out.exists() else []:
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} was left half-written"
-        leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
-        assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
-        common.lock_out(common.parser("", default_steps=1), out)  # what the next run on it does first
-        assert not list(out.glob("*.tinynet-tmp"))
+        if out.exists():
+            leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
+            assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
+            common.lock_out(common.parser("", default_steps=1), out)  # what the next run on it does first
+            assert not list(out.glob("*.tinynet-tmp"))
+    codes = [proc.returncode for proc, *_ in ended]
+    assert codes.count(130) >= 10 and codes.count(-signal.SIGKILL) >= 5, codes  # most landed before the end
+
+
+INTERRUPT_DURING_IMPORTS = """
+import os, runpy, signal, sys
+class CtrlC:  # a Ctrl-C at the moment the script starts importing NumPy
+    def find_spec(self, name, path, target=None):
+        if name == "numpy":
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("script", [*SCRIPTS, "run_all"])
+def test_ctrl_c_during_the_imports_ends_with_one_line(script, tmp_path):
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_IMPORTS, str(ROOT / "experiments" / f"{script}.py"),
+                           "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130 and done.stderr.strip() == "interrupted", done.stderr
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_relu_last_explanation_of_a_flat_or_rising_loss():

@@ -123,7 +123,8 @@ def host_rng(seed: Any, who: str) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool):  # NumPy would take True as 1: almost surely a slip
+    # NumPy would take True as 1 (almost surely a slip), and a list as entropy for a SeedSequence.
+    if isinstance(seed, (bool, np.bool_)) or not (seed is None or isinstance(seed, (int, np.integer))):
         raise TypeError(f"{who}: seed must be a non-negative integer, None or a numpy Generator, got {seed!r}")
     try:
         return np.random.default_rng(seed)

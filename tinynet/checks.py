@@ -5,22 +5,42 @@ Every check raises with a message that names what is wrong and how to fix it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any
+
+import numpy as np
 
 from .backend import Backend, backend_of
 
 
-def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None) -> None:
-    """Refuse input that the layer cannot use, saying what is wrong and how to fix it."""
+def is_real(value: Any) -> bool:
+    """A real number of any kind (Python, NumPy, a 0-d array), but not a bool: True as a
+    learning rate or a probability is almost surely a slip."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_positive_int(value: Any) -> bool:
+    """An integer >= 1 of any kind (Python or NumPy), but not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
+
+
+def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
+    """Refuse input that the layer cannot use, saying what is wrong and how to fix it:
+    a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
     if not be.is_array(x):
         raise TypeError(
-            f"{layer!r} runs on the {be.name!r} backend but got {type(x).__name__} input; "
+            f"{layer!r} runs on the {be.name!r} backend but got {type(x).__name__} {what}; "
             f"move the data there first with tn.get_backend({be.name!r}).asarray(x)"
         )
     if x.ndim != 2:
         raise ValueError(
             f"{layer!r} expects a batch of rows, shape (N, features), got shape {tuple(x.shape)}"
         )
+    if not be.is_float_dtype(x.dtype):
+        raise TypeError(f"{layer!r} needs floating-point {what} (float32 or float64), got dtype {x.dtype}; "
+                        f"convert it with be.asarray(x, dtype='float32')")
     if n_features is not None and x.shape[1] != n_features:
         raise ValueError(
             f"{layer!r} expects input of shape (N, {n_features}) but got shape {tuple(x.shape)}: "
@@ -47,12 +67,31 @@ def check_upstream(layer: Any, dout: Any, expected_shape: tuple[int, ...], expec
 
 def check_linear_input(layer: Any, x: Any) -> None:
     """Linear's input: a batch of rows on the layer's backend, n_in features, W's dtype."""
+    check_linear_params(layer)
     check_input(layer, layer.backend, x, n_features=layer.W.shape[0])
     if x.dtype != layer.W.dtype:
         raise TypeError(
             f"{layer!r} holds {layer.W.dtype} weights but got {x.dtype} input; convert the "
             f"input (be.asarray(x, dtype=...)) or build the layer with a matching dtype"
         )
+
+
+def check_linear_params(layer: Any) -> None:
+    """W and b may be reassigned by the user at any time: what they hold now must still be
+    a W (n_in, n_out) and a b (n_out,) of one float dtype on the layer's backend."""
+    be = layer.backend
+    for name in ("W", "b"):
+        value = getattr(layer, name)
+        if not be.is_array(value):
+            raise TypeError(f"Linear: {name} must be an array on the {be.name!r} backend, got "
+                            f"{type(value).__name__}; assign tn.get_backend({be.name!r}).asarray(...)")
+    W, b = layer.W, layer.b
+    if W.ndim != 2 or tuple(b.shape) != (W.shape[1],):
+        raise ValueError(f"Linear: W must have shape (n_in, n_out) and b shape (n_out,), got W "
+                         f"{tuple(W.shape)} and b {tuple(b.shape)}")
+    if W.dtype != b.dtype or not be.is_float_dtype(W.dtype):
+        raise TypeError(f"Linear: W and b must share one float dtype (float32 or float64), got W {W.dtype} "
+                        f"and b {b.dtype}")
 
 
 def check_linear_backward(layer: Any, dout: Any) -> None:
@@ -63,11 +102,12 @@ def check_linear_backward(layer: Any, dout: Any) -> None:
     check_upstream(layer, dout, (x.shape[0], W.shape[1]), W.dtype)
 
 
-def check_backward_call(layer: Any, cached: Any, dout: Any) -> None:
-    """A backward whose output has the shape of what forward cached (ReLU's mask)."""
+def check_backward_call(layer: Any, cached: Any, dout: Any, dtype: Any = None) -> None:
+    """A backward whose output has the shape of what forward cached (ReLU's mask), and where
+    given the dtype of its forward input."""
     if cached is None:
         raise RuntimeError(f"{layer!r}.backward was called before forward")
-    check_upstream(layer, dout, cached.shape)
+    check_upstream(layer, dout, cached.shape, dtype)
 
 
 def check_labels(be: Backend, labels: Any, n: int, n_classes: int, *, check_range: bool = True) -> None:
@@ -104,12 +144,12 @@ def check_labels(be: Backend, labels: Any, n: int, n_classes: int, *, check_rang
 def check_logits_and_labels(loss: Any, logits: Any, labels: Any, *, check_range: bool) -> None:
     """The loss's input: floating-point logits (N, C) with N >= 1, and one label per row."""
     be = backend_of(logits)
-    check_input(loss, be, logits)
+    check_input(loss, be, logits, what="logits")
     n, n_classes = logits.shape
     if n == 0:
         raise ValueError(f"{loss!r} needs at least one row of logits, got shape (0, C)")
-    if not be.is_float_dtype(logits.dtype):
-        raise TypeError(f"{loss!r} needs floating-point logits, got dtype {logits.dtype}")
+    if n_classes == 0:
+        raise ValueError(f"{loss!r} needs at least one class, a column of logits per class; got shape (N, 0)")
     check_labels(be, labels, n, n_classes, check_range=check_range)
 
 
@@ -122,3 +162,14 @@ def check_loss_backward(loss: Any, dout: Any) -> None:
         shape = f" of shape {tuple(dout.shape)}" if hasattr(dout, "shape") else ""
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), "
                          f"got {type(dout).__name__}{shape}")
+
+
+def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:
+    """train_step's three players, each with the method the step calls on it."""
+    for name, value, methods, example in (("model", model, ("forward", "backward"), "tn.create_model(...)"),
+                                          ("loss_fn", loss_fn, ("forward", "backward"), "tn.SoftmaxCrossEntropy()"),
+                                          ("opt", opt, ("step",), "tn.SGD(model, lr=...)")):
+        if isinstance(value, type) or not all(callable(getattr(value, m, None)) for m in methods):
+            raise TypeError(f"train_step: {name} must have {' and '.join(methods)} method{'s' * (len(methods) > 1)}, "
+                            f"like {example}; "
+                            f"got {value.__name__ if isinstance(value, type) else type(value).__name__}")

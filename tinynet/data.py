@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import host_rng
+from .checks import is_positive_int, is_real
 
 DATASETS = ("random", "xor", "moons")
 
@@ -55,13 +56,14 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+    if not is_positive_int(n):
         raise ValueError(f"dataset size must be a positive integer, got {n!r}")
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
+    if not (is_real(val_fraction) and 0.0 <= val_fraction < 1.0):
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    for option, value in (("ones", ones), ("flip", flip)):
-        if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-            raise ValueError(f"{option} must be a probability in [0, 1], got {value!r}")
+    if ones is not None and not (is_real(ones) and 0.0 <= ones <= 1.0):
+        raise ValueError(f"ones must be a probability in [0, 1], or None for the dataset's own balance; got {ones!r}")
+    if not (is_real(flip) and 0.0 <= flip <= 1.0):
+        raise ValueError(f"flip must be a probability in [0, 1] (0: no label noise), got {flip!r}")
     n_val = int(round(n * val_fraction))
     rng = host_rng(seed, "make_dataset")
     x, y = _draw(name, n + n_val, rng) if ones is None else _draw_balanced(name, n + n_val, ones, rng)

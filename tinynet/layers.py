@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, backend_of, get_backend, host_rng
-from .checks import check_backward_call, check_input, check_linear_backward, check_linear_input
+from .checks import check_backward_call, check_input, check_linear_backward, check_linear_input, is_positive_int
 
 INITS = ("torch", "he")
 
@@ -60,7 +60,7 @@ class Linear:
         init: str = "torch",
     ) -> None:
         for name, n in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            if not is_positive_int(n):
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.backend = get_backend(backend)
         self.backend.dtype(dtype)  # "float32" or "float64"; None would quietly keep float64
@@ -111,6 +111,7 @@ class ReLU:
 
     def __init__(self) -> None:
         self.mask: Any = None
+        self.dtype: Any = None  # of the last forward's input: backward's dout must match it
 
     def __repr__(self) -> str:
         return "ReLU()"
@@ -122,6 +123,7 @@ class ReLU:
         """
         check_input(self, backend_of(x), x)
         self.mask = x > 0  # (N, D) bool: the branch each entry took
+        self.dtype = x.dtype
         return backend_of(x).xp.maximum(x, 0.0)
 
     def backward(self, dout: Any) -> Any:
@@ -129,7 +131,7 @@ class ReLU:
 
         (The mask as 0/1 times dout, in place: one fresh array and no where().)
         """
-        check_backward_call(self, self.mask, dout)  # dout shaped like the mask
+        check_backward_call(self, self.mask, dout, self.dtype)  # dout shaped like the mask, x's dtype
         dx = backend_of(dout).xp.astype(self.mask, dout.dtype)  # (N, D): 1.0 where x > 0, else 0.0
         dx *= dout
         return dx

@@ -30,6 +30,8 @@ class SoftmaxCrossEntropy:
     """
 
     def __init__(self, validate_labels: bool = True) -> None:
+        if not isinstance(validate_labels, bool):
+            raise TypeError(f"SoftmaxCrossEntropy: validate_labels must be True or False, got {validate_labels!r}")
         self.validate_labels = validate_labels
         self.cache: Any = None  # (probs, onehot) of the last forward
 

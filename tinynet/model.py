@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-import numpy as np
-
 from .backend import Backend, host_rng
+from .checks import is_positive_int
 from .layers import Linear, ReLU
 
 
@@ -18,6 +17,9 @@ class Sequential:
 
     def __init__(self, *layers: Any) -> None:
         for i, layer in enumerate(layers):
+            if isinstance(layer, type):
+                raise TypeError(f"Sequential: argument {i} is the class {layer.__name__}, not a layer; "
+                                f"call it first, e.g. {layer.__name__}(...)")
             if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
                 raise TypeError(f"Sequential: argument {i} ({layer!r}) has no forward/backward")
         self.layers = list(layers)
@@ -80,14 +82,18 @@ def create_model(
     All layers draw their weights, in order, from one NumPy Generator seeded with ``seed``,
     so the same seed gives the same model on every backend.
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
-    ):
+    try:
+        listed = [] if isinstance(sizes, str) else list(sizes)  # any sequence: a list, a tuple, a range
+    except TypeError:  # not a sequence at all (None, a number): refused below
+        listed = []
+    if len(listed) < 2 or not all(is_positive_int(s) for s in listed):
         raise ValueError(
             f"create_model: sizes must list at least two positive integers "
             f"(inputs, ..., classes), e.g. [2, 500, 500, 2]; got {sizes!r}"
         )
+    if not isinstance(relu_last, bool):
+        raise TypeError(f"create_model: relu_last must be True or False, got {relu_last!r}")
+    sizes = listed
     rng = host_rng(seed, "create_model")
     layers: list[Any] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):

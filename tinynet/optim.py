@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
-import numpy as np
-
+from .checks import is_real
 from .model import parameters
 
 
@@ -18,11 +16,11 @@ class SGD:
     """
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0) -> None:
-        if not list(parameters(model)):
+        if isinstance(model, type) or not list(parameters(model)):
+            what = f"the class {model.__name__}" if isinstance(model, type) else f"{type(model).__name__} with none to update"
             raise TypeError(
                 f"SGD needs a model or a layer with parameters (tn.Sequential, tn.create_model(...), "
-                f"tn.Linear), got {type(model).__name__} with none to update; pass the model itself, "
-                f"not model.layers")
+                f"tn.Linear), got {what}; pass the model itself, not model.layers")
         self.model = model
         self.lr = lr
         self.momentum = momentum
@@ -35,7 +33,7 @@ class SGD:
 
     @lr.setter
     def lr(self, value: Any) -> None:
-        if not (_real(value) and math.isfinite(value) and value > 0):
+        if not (is_real(value) and math.isfinite(value) and value > 0):
             raise ValueError(f"SGD: lr must be a positive finite number, got {value!r}")
         self._lr = float(value)
 
@@ -45,7 +43,7 @@ class SGD:
 
     @momentum.setter
     def momentum(self, value: Any) -> None:
-        if not (_real(value) and 0 <= value < 1):
+        if not (is_real(value) and 0 <= value < 1):
             raise ValueError(f"SGD: momentum must be a number in [0, 1), got {value!r}")
         self._momentum_mu = float(value)
 
@@ -76,9 +74,3 @@ class SGD:
         self._velocity[(where, name)] = v
         return v
 
-
-def _real(value: Any) -> bool:
-    """A real number of any kind (Python, NumPy, a 0-d array's item), but not a bool."""
-    if hasattr(value, "ndim") and getattr(value, "ndim") == 0 and hasattr(value, "item"):
-        value = value.item()
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, dtype_name, get_backend, host_rng
+from .checks import check_train_step, is_positive_int, is_real
 from .data import Dataset
 from .layers import Linear, ReLU
 from .losses import SoftmaxCrossEntropy
@@ -137,14 +138,18 @@ def train(
                 the end of the interval in which it got there; ``reached_at`` says the step,
                 and the last measurement is the one at that interval's start.
     """
-    if not _positive_int(steps):
+    if not is_positive_int(steps):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if batch_size is not None and not _positive_int(batch_size):
+    if batch_size is not None and not is_positive_int(batch_size):
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if eval_every is not None and not _positive_int(eval_every):
+    if eval_every is not None and not is_positive_int(eval_every):
         raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {eval_every!r}")
-    if until_loss is not None and not (isinstance(until_loss, (int, float)) and math.isfinite(until_loss)):
+    if until_loss is not None and not (is_real(until_loss) and math.isfinite(until_loss)):
         raise ValueError(f"until_loss must be a finite number or None (run all steps), got {until_loss!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None (a bar only on a terminal), got {progress!r}")
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a string (the progress bar's label), got {desc!r}")
     check_dataset(data, model)
     be = get_backend(backend)
     dtype = dtype_name(linear_layers(model)[0].W.dtype)
@@ -205,14 +210,11 @@ def train_step(model: Any, loss_fn: SoftmaxCrossEntropy, opt: SGD, x: Any, label
     x: (N, D), labels: (N,). The whole of training, four lines: data -> model -> loss ->
     backward -> optimizer.
     """
+    check_train_step(model, loss_fn, opt)
     loss = loss_fn.forward(model.forward(x), labels)  # (): the mean loss over the batch
     model.backward(loss_fn.backward())  # every layer stores its gradients
     opt.step()  # theta <- theta - lr * dL/dtheta
     return loss
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _drop_unfinished_measurement(history: History) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import gradcheck
+from ..cli import Parser
 from ..backend import get_backend
 from ..testing import ratio_hint
 
@@ -249,9 +250,7 @@ def format_grades(grades: list[Grade]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m tinynet.exercises", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m tinynet.exercises", description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=("start", "check"), help="start: write the exercises; check: grade them")
     p.add_argument("folder", type=pathlib.Path, help="the folder of your exercises")
     args = p.parse_args(argv)

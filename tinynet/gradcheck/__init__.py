@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..backend import Backend, backend_of, host_rng
+from ..backend import backend_of, host_rng
 from ..model import Sequential, parameters
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -93,6 +93,8 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     The floor eps keeps entries whose true gradient is ~0 from dividing rounding noise
     by ~0: below it the error is measured against eps, i.e. absolutely.
     """
+    if not (isinstance(eps, (int, float, np.floating)) and eps > 0):
+        raise ValueError(f"relative_error: eps must be a positive number, got {eps!r}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
 
@@ -114,6 +116,9 @@ def check_model(
     model: Any, x: Any, labels: Any, loss_fn: Any = None, **options: Any
 ) -> list[CheckResult]:
     """Check a whole model followed by its loss (default SoftmaxCrossEntropy)."""
+    if model is None:
+        raise TypeError("gradcheck.check_model: model must be a layer or a model, got None; "
+                        "to check a loss alone, use check_loss(loss_fn, logits, labels)")
     if loss_fn is None:
         from ..losses import SoftmaxCrossEntropy
 
@@ -179,6 +184,13 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
     is put back. The error is of order h^2 from the formula plus the rounding of f over h.
     indices: the entries to do (default every one); the others are left NaN.
     """
+    if not callable(f):
+        raise TypeError(f"numerical_gradient: f must be a function of no arguments returning L, got {type(f).__name__}")
+    if not (isinstance(array, np.ndarray) and array.dtype == np.float64):
+        what = f"{array.dtype} array" if isinstance(array, np.ndarray) else type(array).__name__
+        raise TypeError(f"numerical_gradient: array must be a float64 NumPy array that f reads (in float32 the "
+                        f"rounding swamps the difference), got {what}")
+    check_options(h=h, tol=TOL, eps=EPS, max_entries=None)
     grad = np.full(array.shape, np.nan)
     for i in np.ndindex(array.shape) if indices is None else indices:
         old = array[i]
@@ -365,6 +377,9 @@ def format_table(results: list[CheckResult]) -> str:
 
 def assert_gradients_ok(results: list[CheckResult]) -> None:
     """Raise GradcheckError listing every failed tensor, with its worst entry."""
+    if not (isinstance(results, list) and results and all(isinstance(r, CheckResult) for r in results)):
+        raise TypeError(f"assert_gradients_ok takes the list of results of a check (check_layer, check_model, "
+                        f"...), got {results!r:.80}")
     failed = [r for r in results if not r.passed]
     if failed:
         raise GradcheckError("gradient check failed:\n" + "\n".join(str(r) for r in failed))

@@ -13,36 +13,12 @@ import sys
 import numpy as np
 
 from .. import backend as backend_module
+from ..cli import Parser, non_negative_int, positive_int
 from ..losses import SoftmaxCrossEntropy
 from ..model import create_model
 from . import H, TOL, check_model, format_table
 
 SIZES = [2, 500, 500, 2]
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag ends with one line (no usage block) and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def int_at_least(lowest: int, what: str):
-    """An argparse type: an integer >= lowest, or one line saying what was expected."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = lowest - 1
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"must be a {what} integer, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = int_at_least(1, "positive")
-non_negative_int = int_at_least(0, "non-negative")
 
 
 def main(argv: list[str] | None = None) -> int:

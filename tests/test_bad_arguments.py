@@ -1,0 +1,416 @@
+"""Every public entry point, given bad arguments: the right exception type, raised by tinynet
+itself (not from deep inside NumPy), with a message that names the argument.
+
+One table for the Python API, one for the command lines. Each row is a bad input a user
+could plausibly give; the fragment is what the message must contain (the argument's name,
+and where it helps, what is accepted). Behaviour that goes beyond a message (which checks
+run when, what a fixed error looks like in full) is tested in test_errors.py.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from experiments import common, run_all
+from tinynet import gradcheck, testing
+from tinynet.data import make_dataset
+from tinynet.exercises import main as exercises_main
+from tinynet.gradcheck.__main__ import main as gradcheck_main
+from tinynet.train import train
+
+TINYNET = pathlib.Path(tn.__file__).parent
+
+
+def f32(*shape: int) -> np.ndarray:
+    return np.zeros(shape, dtype=np.float32)
+
+
+def after_forward(layer: Any, x: Any) -> Any:
+    layer.forward(x)
+    return layer
+
+
+def linear_holding(**params: Any) -> tn.Linear:
+    layer = tn.Linear(2, 3)
+    for name, value in params.items():
+        setattr(layer, name, value)
+    return layer
+
+
+def loss_after_forward() -> tn.SoftmaxCrossEntropy:
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss_fn.forward(f32(2, 2), np.array([0, 1]))
+    return loss_fn
+
+
+def model() -> tn.Sequential:
+    return tn.create_model([2, 3, 2])
+
+
+def train_with(**changes: Any) -> Any:
+    kwargs = {"lr": 0.1, "steps": 2, "progress": False, **changes}
+    return train(kwargs.pop("model", model()), kwargs.pop("data", make_dataset("xor", 10)), **kwargs)
+
+
+UNSET: Any = object()
+
+
+def check(layer: Any = UNSET, x: Any = UNSET, **options: Any) -> Any:
+    """gradcheck.check_layer, on a float64 Linear and a (2, 2) input unless told otherwise."""
+    layer = tn.Linear(2, 2, dtype="float64") if layer is UNSET else layer
+    return gradcheck.check_layer(layer, np.ones((2, 2)) if x is UNSET else x, **options)
+
+
+A = tuple[str, Callable[[], Any], type, str]  # id, the call, the exception type, what the message names
+API: list[A] = [
+    # Linear
+    ("Linear n_in=0", lambda: tn.Linear(0, 3), ValueError, "n_in must be a positive integer"),
+    ("Linear n_in='2'", lambda: tn.Linear("2", 3), ValueError, "n_in must be a positive integer"),
+    ("Linear n_in=True", lambda: tn.Linear(True, 3), ValueError, "n_in must be a positive integer"),
+    ("Linear n_out=2.5", lambda: tn.Linear(2, 2.5), ValueError, "n_out must be a positive integer"),
+    ("Linear n_out=None", lambda: tn.Linear(2, None), ValueError, "n_out must be a positive integer"),
+    ("Linear dtype=int", lambda: tn.Linear(2, 3, dtype=int), ValueError, "dtype must be one of"),
+    ("Linear dtype=float16", lambda: tn.Linear(2, 3, dtype="float16"), ValueError, "dtype must be one of"),
+    ("Linear dtype=None", lambda: tn.Linear(2, 3, dtype=None), ValueError, "dtype must be one of"),
+    ("Linear backend=3", lambda: tn.Linear(2, 3, backend=3), ValueError, "unknown backend 3"),
+    ("Linear backend='gpu'", lambda: tn.Linear(2, 3, backend="gpu"), ValueError, "unknown backend 'gpu'"),
+    ("Linear init=None", lambda: tn.Linear(2, 3, init=None), ValueError, "unknown init None"),
+    ("Linear init='xavier'", lambda: tn.Linear(2, 3, init="xavier"), ValueError, "unknown init 'xavier'"),
+    ("Linear seed=-1", lambda: tn.Linear(2, 3, seed=-1), ValueError, "Linear: seed must be"),
+    ("Linear seed=1.5", lambda: tn.Linear(2, 3, seed=1.5), TypeError, "Linear: seed must be"),
+    ("Linear seed=[1]", lambda: tn.Linear(2, 3, seed=[1]), TypeError, "Linear: seed must be"),
+    ("Linear seed=True", lambda: tn.Linear(2, 3, seed=True), TypeError, "Linear: seed must be"),
+    ("Linear.forward list", lambda: tn.Linear(2, 3).forward([[1.0, 2.0]]), TypeError, "got list input"),
+    ("Linear.forward None", lambda: tn.Linear(2, 3).forward(None), TypeError, "got NoneType input"),
+    ("Linear.forward 1-D", lambda: tn.Linear(2, 3).forward(f32(2)), ValueError, "batch of rows"),
+    ("Linear.forward 3-D", lambda: tn.Linear(2, 3).forward(f32(1, 2, 2)), ValueError, "batch of rows"),
+    ("Linear.forward 3 features", lambda: tn.Linear(2, 3).forward(f32(4, 3)), ValueError, "3 features instead of 2"),
+    ("Linear.forward float64", lambda: tn.Linear(2, 3).forward(np.zeros((1, 2))), TypeError, "float64 input"),
+    ("Linear.forward int", lambda: tn.Linear(2, 3).forward(np.zeros((1, 2), int)), TypeError, "floating-point input"),
+    ("Linear.forward complex", lambda: tn.Linear(2, 3).forward(np.zeros((1, 2), np.complex64)), TypeError,
+     "floating-point input"),
+    ("Linear.forward strict array on numpy", lambda: tn.Linear(2, 3).forward(
+        tn.get_backend("strict").asarray(f32(1, 2))), TypeError, "'numpy' backend"),
+    ("Linear.backward before forward", lambda: tn.Linear(2, 3).backward(f32(1, 3)), RuntimeError,
+     "backward was called before forward"),
+    ("Linear.backward None", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(None), TypeError,
+     "dL/dy as an array"),
+    ("Linear.backward list", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward([[0.0] * 3] * 4),
+     TypeError, "dL/dy as an array"),
+    ("Linear.backward rows", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(f32(3, 3)), ValueError,
+     "dL/dy of shape (4, 3)"),
+    ("Linear.backward 1-D", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(f32(3)), ValueError,
+     "dL/dy of shape (4, 3)"),
+    ("Linear.backward float64", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(np.zeros((4, 3))),
+     TypeError, "dL/dy of dtype float32"),
+    ("Linear.W a list", lambda: linear_holding(W=[[0.0] * 3] * 2).forward(f32(1, 2)), TypeError,
+     "W must be an array"),
+    ("Linear.b a list", lambda: linear_holding(b=[0.0] * 3).forward(f32(1, 2)), TypeError, "b must be an array"),
+    ("Linear.b wrong shape", lambda: linear_holding(b=f32(4)).forward(f32(1, 2)), ValueError, "b shape (n_out,)"),
+    ("Linear.W 1-D", lambda: linear_holding(W=f32(6)).forward(f32(1, 2)), ValueError, "W must have shape"),
+    ("Linear.W float64", lambda: linear_holding(W=np.zeros((2, 3))).forward(f32(1, 2)), TypeError,
+     "W and b must share one float dtype"),
+    ("Linear.W int", lambda: linear_holding(W=np.zeros((2, 3), int), b=np.zeros(3, int)).forward(f32(1, 2)),
+     TypeError, "W and b must share one float dtype"),
+    # ReLU
+    ("ReLU.forward list", lambda: tn.ReLU().forward([[1.0]]), TypeError, "got list"),
+    ("ReLU.forward None", lambda: tn.ReLU().forward(None), TypeError, "got NoneType"),
+    ("ReLU.forward 1-D", lambda: tn.ReLU().forward(f32(3)), ValueError, "batch of rows"),
+    ("ReLU.forward int", lambda: tn.ReLU().forward(np.zeros((2, 2), int)), TypeError, "floating-point input"),
+    ("ReLU.forward bool", lambda: tn.ReLU().forward(np.zeros((2, 2), bool)), TypeError, "floating-point input"),
+    ("ReLU.backward before forward", lambda: tn.ReLU().backward(f32(1, 1)), RuntimeError,
+     "backward was called before forward"),
+    ("ReLU.backward shape", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(f32(2, 4)), ValueError,
+     "dL/dy of shape (4, 2)"),
+    ("ReLU.backward float64", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(np.zeros((4, 2))), TypeError,
+     "dL/dy of dtype float32"),
+    ("ReLU.backward None", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(None), TypeError,
+     "dL/dy as an array"),
+    # SoftmaxCrossEntropy
+    ("loss validate_labels='no'", lambda: tn.SoftmaxCrossEntropy(validate_labels="no"), TypeError,
+     "validate_labels must be True or False"),
+    ("loss logits list", lambda: tn.SoftmaxCrossEntropy().forward([[0.0, 1.0]], np.array([0])), TypeError,
+     "got list"),
+    ("loss logits None", lambda: tn.SoftmaxCrossEntropy().forward(None, np.array([0])), TypeError, "got NoneType"),
+    ("loss logits 1-D", lambda: tn.SoftmaxCrossEntropy().forward(f32(2), np.array([0, 1])), ValueError,
+     "batch of rows"),
+    ("loss logits int", lambda: tn.SoftmaxCrossEntropy().forward(np.zeros((2, 2), int), np.array([0, 1])),
+     TypeError, "floating-point logits"),
+    ("loss no rows", lambda: tn.SoftmaxCrossEntropy().forward(f32(0, 2), np.array([], int)), ValueError,
+     "at least one row of logits"),
+    ("loss no classes", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 0), np.array([0, 0])), ValueError,
+     "at least one class"),
+    ("loss labels None", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), None), TypeError,
+     "labels must be an integer array"),
+    ("loss labels list", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), [0, 1]), TypeError,
+     "labels must be an integer array"),
+    ("loss labels 0-D", lambda: tn.SoftmaxCrossEntropy().forward(f32(1, 2), np.array(0)), ValueError,
+     "labels must have shape (N,)"),
+    ("loss labels 2-D", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), np.array([[0, 1]])), ValueError,
+     "labels must have shape (N,)"),
+    ("loss labels count", lambda: tn.SoftmaxCrossEntropy().forward(f32(3, 2), np.array([0, 1])), ValueError,
+     "2 labels for 3 rows"),
+    ("loss labels float", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), np.array([0.0, 1.0])), ValueError,
+     "labels must be integer"),
+    ("loss labels bool", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), np.array([True, False])), ValueError,
+     "labels must be integer"),
+    ("loss label too large", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), np.array([0, 2])), ValueError,
+     "label out of range"),
+    ("loss label negative", lambda: tn.SoftmaxCrossEntropy().forward(f32(2, 2), np.array([-1, 0])), ValueError,
+     "label out of range"),
+    ("loss.backward before forward", lambda: tn.SoftmaxCrossEntropy().backward(), RuntimeError,
+     "backward was called before forward"),
+    ("loss.backward None", lambda: loss_after_forward().backward(None), ValueError, "dL_total/dL, one number"),
+    ("loss.backward array", lambda: loss_after_forward().backward(np.ones(3)), ValueError, "dL_total/dL, one number"),
+    ("loss.backward bool", lambda: loss_after_forward().backward(True), ValueError, "dL_total/dL, one number"),
+    ("loss.backward str", lambda: loss_after_forward().backward("1"), ValueError, "dL_total/dL, one number"),
+    # Sequential and create_model
+    ("Sequential(1)", lambda: tn.Sequential(1), TypeError, "argument 0 (1) has no forward/backward"),
+    ("Sequential(list)", lambda: tn.Sequential([tn.ReLU()]), TypeError, "argument 0 ([ReLU()])"),
+    ("Sequential(class)", lambda: tn.Sequential(tn.ReLU(), tn.Linear), TypeError, "argument 1 is the class Linear"),
+    ("Sequential.backward before forward", lambda: model().backward(f32(1, 2)), RuntimeError,
+     "Linear(3->2).backward was called before forward"),
+    ("create_model sizes=None", lambda: tn.create_model(None), ValueError, "sizes must list at least two"),
+    ("create_model sizes=3", lambda: tn.create_model(3), ValueError, "sizes must list at least two"),
+    ("create_model sizes='22'", lambda: tn.create_model("22"), ValueError, "sizes must list at least two"),
+    ("create_model sizes=[2]", lambda: tn.create_model([2]), ValueError, "sizes must list at least two"),
+    ("create_model sizes=[2, 0, 2]", lambda: tn.create_model([2, 0, 2]), ValueError, "sizes must list at least two"),
+    ("create_model sizes=[2, 2.5]", lambda: tn.create_model([2, 2.5]), ValueError, "sizes must list at least two"),
+    ("create_model relu_last='yes'", lambda: tn.create_model([2, 2], relu_last="yes"), TypeError,
+     "relu_last must be True or False"),
+    ("create_model seed=-1", lambda: tn.create_model([2, 2], seed=-1), ValueError, "create_model: seed must be"),
+    ("create_model seed='0'", lambda: tn.create_model([2, 2], seed="0"), TypeError, "create_model: seed must be"),
+    ("create_model dtype=None", lambda: tn.create_model([2, 2], dtype=None), ValueError, "dtype must be one of"),
+    ("create_model dtype=float16", lambda: tn.create_model([2, 2], dtype=np.float16), ValueError,
+     "dtype must be one of"),
+    ("create_model backend='tpu'", lambda: tn.create_model([2, 2], backend="tpu"), ValueError, "unknown backend"),
+    ("create_model init='x'", lambda: tn.create_model([2, 2], init="x"), ValueError, "unknown init 'x'"),
+    ("get_backend(3)", lambda: tn.get_backend(3), ValueError, "unknown backend 3"),
+    # SGD
+    ("SGD(model.layers)", lambda: tn.SGD(model().layers), TypeError, "pass the model itself, not model.layers"),
+    ("SGD(None)", lambda: tn.SGD(None), TypeError, "SGD needs a model"),
+    ("SGD(ReLU())", lambda: tn.SGD(tn.ReLU()), TypeError, "SGD needs a model"),
+    ("SGD(class)", lambda: tn.SGD(tn.Sequential), TypeError, "got the class Sequential"),
+    ("SGD lr=0", lambda: tn.SGD(model(), lr=0), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=-0.1", lambda: tn.SGD(model(), lr=-0.1), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=nan", lambda: tn.SGD(model(), lr=float("nan")), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=inf", lambda: tn.SGD(model(), lr=float("inf")), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=True", lambda: tn.SGD(model(), lr=True), ValueError, "lr must be a positive finite number"),
+    ("SGD lr='0.1'", lambda: tn.SGD(model(), lr="0.1"), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=None", lambda: tn.SGD(model(), lr=None), ValueError, "lr must be a positive finite number"),
+    ("SGD lr=[0.1]", lambda: tn.SGD(model(), lr=np.array([0.1])), ValueError, "lr must be a positive finite"),
+    ("SGD lr=1j", lambda: tn.SGD(model(), lr=1j), ValueError, "lr must be a positive finite number"),
+    ("SGD momentum=1", lambda: tn.SGD(model(), momentum=1.0), ValueError, "momentum must be a number in [0, 1)"),
+    ("SGD momentum=-0.1", lambda: tn.SGD(model(), momentum=-0.1), ValueError, "momentum must be a number"),
+    ("SGD momentum=nan", lambda: tn.SGD(model(), momentum=float("nan")), ValueError, "momentum must be a number"),
+    ("SGD momentum='0.9'", lambda: tn.SGD(model(), momentum="0.9"), ValueError, "momentum must be a number"),
+    ("SGD momentum=True", lambda: tn.SGD(model(), momentum=True), ValueError, "momentum must be a number"),
+    ("SGD.lr = -1", lambda: setattr(tn.SGD(model()), "lr", -1), ValueError, "lr must be a positive finite"),
+    ("SGD.momentum = 2", lambda: setattr(tn.SGD(model()), "momentum", 2), ValueError, "momentum must be"),
+    ("SGD.step before backward", lambda: tn.SGD(model()).step(), RuntimeError, "no gradient dW; call backward"),
+    # make_dataset
+    ("make_dataset name=None", lambda: make_dataset(None, 10), ValueError, "unknown dataset None"),
+    ("make_dataset name='spiral'", lambda: make_dataset("spiral", 10), ValueError, "unknown dataset 'spiral'"),
+    ("make_dataset n=0", lambda: make_dataset("xor", 0), ValueError, "dataset size must be a positive integer"),
+    ("make_dataset n=True", lambda: make_dataset("xor", True), ValueError, "dataset size must be a positive"),
+    ("make_dataset n=1.5", lambda: make_dataset("xor", 1.5), ValueError, "dataset size must be a positive"),
+    ("make_dataset n='10'", lambda: make_dataset("xor", "10"), ValueError, "dataset size must be a positive"),
+    ("make_dataset val_fraction=1", lambda: make_dataset("xor", 10, val_fraction=1), ValueError,
+     "val_fraction must be in [0, 1)"),
+    ("make_dataset val_fraction=None", lambda: make_dataset("xor", 10, val_fraction=None), ValueError,
+     "val_fraction must be in [0, 1)"),
+    ("make_dataset val_fraction=nan", lambda: make_dataset("xor", 10, val_fraction=float("nan")), ValueError,
+     "val_fraction must be in [0, 1)"),
+    ("make_dataset val_fraction='0.2'", lambda: make_dataset("xor", 10, val_fraction="0.2"), ValueError,
+     "val_fraction must be in [0, 1)"),
+    ("make_dataset ones=2", lambda: make_dataset("xor", 10, ones=2), ValueError, "ones must be a probability"),
+    ("make_dataset ones=True", lambda: make_dataset("xor", 10, ones=True), ValueError, "ones must be a probability"),
+    ("make_dataset ones=nan", lambda: make_dataset("xor", 10, ones=float("nan")), ValueError,
+     "ones must be a probability"),
+    ("make_dataset flip=-0.1", lambda: make_dataset("xor", 10, flip=-0.1), ValueError, "flip must be a probability"),
+    ("make_dataset flip=None", lambda: make_dataset("xor", 10, flip=None), ValueError, "flip must be a probability"),
+    ("make_dataset flip='0.1'", lambda: make_dataset("xor", 10, flip="0.1"), ValueError,
+     "flip must be a probability"),
+    ("make_dataset seed='0'", lambda: make_dataset("xor", 10, seed="0"), TypeError, "make_dataset: seed must be"),
+    # train and train_step
+    ("train steps=0", lambda: train_with(steps=0), ValueError, "steps must be a positive integer"),
+    ("train steps=1.5", lambda: train_with(steps=1.5), ValueError, "steps must be a positive integer"),
+    ("train steps=None", lambda: train_with(steps=None), ValueError, "steps must be a positive integer"),
+    ("train lr=0", lambda: train_with(lr=0), ValueError, "lr must be a positive finite number"),
+    ("train lr='0.1'", lambda: train_with(lr="0.1"), ValueError, "lr must be a positive finite number"),
+    ("train momentum=1", lambda: train_with(momentum=1), ValueError, "momentum must be a number in [0, 1)"),
+    ("train batch_size=0", lambda: train_with(batch_size=0), ValueError, "batch_size must be a positive integer"),
+    ("train batch_size=2.0", lambda: train_with(batch_size=2.0), ValueError, "batch_size must be a positive"),
+    ("train eval_every=0", lambda: train_with(eval_every=0), ValueError, "eval_every must be a positive integer"),
+    ("train until_loss=nan", lambda: train_with(until_loss=float("nan")), ValueError,
+     "until_loss must be a finite number"),
+    ("train until_loss='0.1'", lambda: train_with(until_loss="0.1"), ValueError, "until_loss must be a finite"),
+    ("train backend='x'", lambda: train_with(backend="x"), ValueError, "unknown backend 'x'"),
+    ("train progress='x'", lambda: train_with(progress="x"), TypeError, "progress must be True, False or None"),
+    ("train desc=3", lambda: train_with(desc=3), TypeError, "desc must be a string"),
+    ("train seed=-1", lambda: train_with(seed=-1), ValueError, "train: seed must be"),
+    ("train data=(x, y)", lambda: train_with(data=(np.zeros((2, 2)), np.zeros(2, int))), TypeError,
+     "data must be a tinynet.data.Dataset"),
+    ("train data=None", lambda: train_with(data=None), TypeError, "data must be a tinynet.data.Dataset"),
+    ("train model=None", lambda: train_with(model=None), TypeError, "model must be a tn.Sequential"),
+    ("train model=Linear", lambda: train_with(model=tn.Linear(2, 2)), TypeError, "model must be a tn.Sequential"),
+    ("train model=Sequential()", lambda: train_with(model=tn.Sequential()), ValueError, "has no Linear layer"),
+    ("train model too narrow", lambda: train_with(model=tn.create_model([3, 2])), ValueError,
+     "the data has 2 features but the model's first layer Linear(3->2) expects 3"),
+    ("train model one class", lambda: train_with(model=tn.create_model([2, 1])), ValueError,
+     "label out of range"),
+    ("train_step opt=None", lambda: tn.train_step(model(), tn.SoftmaxCrossEntropy(), None, f32(1, 2),
+                                                  np.array([0])), TypeError, "train_step: opt must have"),
+    ("train_step loss_fn=class", lambda: tn.train_step(model(), tn.SoftmaxCrossEntropy, tn.SGD(model()),
+                                                       f32(1, 2), np.array([0])), TypeError,
+     "train_step: loss_fn must have"),
+    ("train_step model=None", lambda: tn.train_step(None, tn.SoftmaxCrossEntropy(), tn.SGD(model()), f32(1, 2),
+                                                    np.array([0])), TypeError, "train_step: model must have"),
+    ("train_step x=None", lambda: tn.train_step(model(), tn.SoftmaxCrossEntropy(), tn.SGD(model()), None,
+                                                np.array([0])), TypeError, "got NoneType input"),
+    # gradcheck
+    ("check h=0", lambda: check(h=0), ValueError, "h must be a number in"),
+    ("check h=1e-300", lambda: check(h=1e-300), ValueError, "h must be a number in"),
+    ("check h='1e-5'", lambda: check(h="1e-5"), ValueError, "h must be a number in"),
+    ("check tol=0", lambda: check(tol=0), ValueError, "tol must be a number in"),
+    ("check tol=nan", lambda: check(tol=float("nan")), ValueError, "tol must be a number in"),
+    ("check tol=1", lambda: check(tol=1.0), ValueError, "tol must be a number in"),
+    ("check eps=-1", lambda: check(eps=-1), ValueError, "eps must be a number in"),
+    ("check max_entries=0", lambda: check(max_entries=0), ValueError, "max_entries must be a positive integer"),
+    ("check max_entries=-1", lambda: check(max_entries=-1), ValueError, "max_entries must be a positive integer"),
+    ("check max_entries=1.5", lambda: check(max_entries=1.5), ValueError, "max_entries must be a positive"),
+    ("check max_entries=True", lambda: check(max_entries=True), ValueError, "max_entries must be a positive"),
+    ("check seed=-1", lambda: check(seed=-1), ValueError, "gradcheck.check: seed must be"),
+    ("check x=list", lambda: check(x=[[1.0, 2.0]]), TypeError, "got list"),
+    ("check x=None", lambda: check(x=None), TypeError, "got NoneType"),
+    ("check_layer(class)", lambda: check(layer=tn.ReLU), TypeError, "got the class ReLU"),
+    ("check_layer(3)", lambda: check(layer=3), TypeError, "model must be a layer, a model or a loss"),
+    ("check_loss(class)", lambda: gradcheck.check_loss(tn.SoftmaxCrossEntropy, np.ones((2, 2)), np.array([0, 1])),
+     TypeError, "got the class SoftmaxCrossEntropy"),
+    ("check_loss labels list", lambda: gradcheck.check_loss(tn.SoftmaxCrossEntropy(), np.ones((2, 2)), [0, 1]),
+     TypeError, "labels must be an integer array"),
+    ("check_model(None)", lambda: gradcheck.check_model(None, np.ones((2, 2)), np.array([0, 1])), TypeError,
+     "model must be a layer or a model, got None"),
+    ("check_model loss_fn='x'", lambda: gradcheck.check_model(tn.Linear(2, 2, dtype="float64"), np.ones((2, 2)),
+                                                              np.array([0, 1]), loss_fn="x"), TypeError,
+     "loss_fn must be a layer, a model or a loss"),
+    ("numerical_gradient f=3", lambda: gradcheck.numerical_gradient(3, np.ones(2)), TypeError,
+     "f must be a function"),
+    ("numerical_gradient h=0", lambda: gradcheck.numerical_gradient(lambda: 0.0, np.ones(2), h=0), ValueError,
+     "h must be a number in"),
+    ("numerical_gradient int array", lambda: gradcheck.numerical_gradient(lambda: 0.0, np.ones(2, int)),
+     TypeError, "array must be a float64 NumPy array"),
+    ("numerical_gradient float32", lambda: gradcheck.numerical_gradient(lambda: 0.0, f32(2)), TypeError,
+     "array must be a float64 NumPy array"),
+    ("relative_error eps=-1", lambda: gradcheck.relative_error(np.ones(2), np.ones(2), eps=-1), ValueError,
+     "eps must be a positive number"),
+    ("assert_gradients_ok(None)", lambda: gradcheck.assert_gradients_ok(None), TypeError,
+     "takes the list of results"),
+    # tinynet.testing
+    ("assert_backward_correct(class)", lambda: testing.assert_backward_correct(tn.ReLU, np.ones((2, 2))),
+     TypeError, "needs a layer instance, got the class ReLU"),
+    ("assert_backward_correct(3)", lambda: testing.assert_backward_correct(3, np.ones((2, 2))), TypeError,
+     "needs an object with forward and backward"),
+    ("assert_backward_correct tol=0", lambda: testing.assert_backward_correct(tn.ReLU(), np.ones((2, 2)), tol=0),
+     ValueError, "tol must be a number in (0, 1)"),
+    ("assert_backward_correct x 1-D", lambda: testing.assert_backward_correct(tn.ReLU(), np.ones(2)), ValueError,
+     "x must be a batch of rows"),
+    ("layer_inputs rows=(0, 3)", lambda: testing.layer_inputs(rows=(0, 3)), ValueError, "rows must be"),
+    ("layer_inputs low > high", lambda: testing.layer_inputs(low=3, high=-3), ValueError, "low < high"),
+]
+
+
+@pytest.mark.parametrize("call, error, names", [row[1:] for row in API], ids=[row[0] for row in API])
+def test_a_bad_argument_gets_a_clear_error(call, error, names):
+    with pytest.raises(error) as info:
+        call()
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    assert names in str(info.value), f"the message does not say {names!r}: {info.value}"
+    raised_in = pathlib.Path(info.traceback[-1].path)
+    assert TINYNET in raised_in.parents, f"raised in {raised_in}, not by tinynet: {info.value}"
+
+
+def experiment(*argv: str) -> Any:
+    return common.parse(common.parser("", default_steps=1), ["--out", "runs/flag-test", *argv], "flag-test")
+
+
+C = tuple[str, Callable[[pathlib.Path], Any], str]  # id, the call (given a scratch folder), what stderr names
+CLI: list[C] = [
+    # every experiment script (common.parser) and run_all.py
+    ("--steps abc", lambda _: experiment("--steps", "abc"), "argument --steps: invalid int value: 'abc'"),
+    ("--steps 0", lambda _: experiment("--steps", "0"), "--steps must be a positive integer"),
+    ("--steps 1.5", lambda _: experiment("--steps", "1.5"), "argument --steps: invalid int value"),
+    ("--steps", lambda _: experiment("--steps"), "argument --steps: expected one argument"),
+    ("--lr abc", lambda _: experiment("--lr", "abc"), "argument --lr: invalid float value"),
+    ("--lr -1", lambda _: experiment("--lr", "-1"), "--lr must be a positive number"),
+    ("--lr nan", lambda _: experiment("--lr", "nan"), "--lr must be a positive number"),
+    ("--lr inf", lambda _: experiment("--lr", "inf"), "--lr must be a positive number"),
+    ("--seed abc", lambda _: experiment("--seed", "abc"), "argument --seed: invalid int value"),
+    ("--seed -1", lambda _: experiment("--seed", "-1"), "--seed must be a non-negative integer"),
+    ("--seeds ''", lambda _: experiment("--seeds", ""), "argument --seeds: takes non-negative integers"),
+    ("--seeds 1,,2", lambda _: experiment("--seeds", "1,,2"), "argument --seeds: takes non-negative integers"),
+    ("--seeds 4-2", lambda _: experiment("--seeds", "4-2"), "argument --seeds: '4-2' is not a range"),
+    ("--seed and --seeds", lambda _: experiment("--seed", "1", "--seeds", "0-2"), "not both"),
+    ("--data-seed -1", lambda _: experiment("--data-seed", "-1"), "--data-seed must be a non-negative integer"),
+    ("--weight-seed x", lambda _: experiment("--weight-seed", "x"), "argument --weight-seed: invalid int value"),
+    ("--data-seed and --weight-seed", lambda _: experiment("--data-seed", "1", "--weight-seed", "2"),
+     "leave nothing to vary"),
+    ("--jobs x", lambda _: experiment("--jobs", "x"), "argument --jobs: invalid int value"),
+    ("--jobs 0", lambda _: experiment("--jobs", "0"), "--jobs must be between 1 and"),
+    ("--backend ''", lambda _: experiment("--backend", ""), "unknown backend ''"),
+    ("--backend tpu", lambda _: experiment("--backend", "tpu"), "unknown backend 'tpu'"),
+    ("--dataset spiral", lambda _: experiment("--dataset", "spiral"), "unknown --dataset 'spiral'"),
+    ("--out ''", lambda _: experiment("--out", ""), "argument --out: is empty"),
+    ("--out a file", lambda _: experiment("--out", __file__), "is a file"),
+    ("--bogus", lambda _: experiment("--bogus"), "unrecognized arguments: --bogus"),
+    ("a positional", lambda _: experiment("extra"), "unrecognized arguments: extra"),
+    ("--quick=1", lambda _: experiment("--quick=1"), "argument --quick: ignored explicit argument '1'"),
+    ("run_all --seeds x", lambda d: run_all.main(["--seeds", "x", "--out", str(d)]),
+     "argument --seeds: takes non-negative integers"),
+    ("run_all --part4-seeds x", lambda d: run_all.main(["--part4-seeds", "x", "--out", str(d)]),
+     "argument --part4-seeds: takes non-negative integers"),
+    ("run_all --out ''", lambda _: run_all.main(["--out", ""]), "argument --out: is empty"),
+    ("run_all --bogus", lambda _: run_all.main(["--bogus"]), "unrecognized arguments: --bogus"),
+    ("run_all --log-only without results", lambda d: run_all.main(["--log-only", "--out", str(d)]),
+     "no results to write the log from"),
+    # python -m tinynet.gradcheck
+    ("gradcheck --batch abc", lambda _: gradcheck_main(["--batch", "abc"]), "argument --batch: must be a positive"),
+    ("gradcheck --samples 0", lambda _: gradcheck_main(["--samples", "0"]), "argument --samples: must be a positive"),
+    ("gradcheck --seed -1", lambda _: gradcheck_main(["--seed", "-1"]), "argument --seed: must be a non-negative"),
+    ("gradcheck --backend jax", lambda _: gradcheck_main(["--backend", "jax"]), "argument --backend: invalid choice"),
+    ("gradcheck --bogus", lambda _: gradcheck_main(["--bogus"]), "unrecognized arguments: --bogus"),
+    # python -m tinynet.exercises
+    ("exercises without arguments", lambda _: exercises_main([]), "the following arguments are required"),
+    ("exercises frobnicate", lambda d: exercises_main(["frobnicate", str(d)]), "argument command: invalid choice"),
+    ("exercises check a missing folder", lambda d: exercises_main(["check", str(d / "missing")]),
+     "is not a folder"),
+    ("exercises check a file", lambda _: exercises_main(["check", __file__]), "is not a folder"),
+]
+
+
+@pytest.mark.parametrize("call, names", [row[1:] for row in CLI], ids=[row[0] for row in CLI])
+def test_a_bad_flag_ends_with_one_line_and_exit_2(call, names, tmp_path, capsys):
+    try:
+        code = call(tmp_path)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert names in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_the_tables_cover_every_public_entry_point():
+    """A new public name must come with bad-argument rows here."""
+    covered = " ".join(row[0] for row in API)
+    for name in ["Linear", "ReLU", "loss", "Sequential", "create_model", "get_backend", "SGD", "make_dataset",
+                 "train ", "train_step", "check_layer", "check_loss", "check_model", "numerical_gradient",
+                 "relative_error", "assert_gradients_ok", "assert_backward_correct", "layer_inputs"]:
+        assert name in covered, name
+    public = set(tn.__all__) - {"Backend", "BackendUnavailableError", "gradcheck", "testing", "parameters"}
+    assert public <= {"Linear", "ReLU", "SGD", "Sequential", "SoftmaxCrossEntropy", "create_model", "get_backend",
+                      "train_step"}, public

@@ -1,0 +1,31 @@
+"""What every command line of the project shares: a bad flag ends with one line that names
+it, and exit code 2, never argparse's usage block or a traceback."""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag ends with one line (no usage block) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def int_at_least(lowest: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= lowest, or one line saying what was expected."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lowest - 1
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be a {what} integer, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = int_at_least(1, "positive")
+non_negative_int = int_at_least(0, "non-negative")
