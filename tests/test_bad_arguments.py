@@ -8,6 +8,7 @@ run when, what a fixed error looks like in full) is tested in test_errors.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from typing import Any, Callable
 
@@ -57,6 +58,10 @@ def train_with(**changes: Any) -> Any:
 
 
 UNSET: Any = object()
+
+
+def dataset_with(**parts: Any) -> Any:
+    return dataclasses.replace(make_dataset("xor", 10), **parts)
 
 
 def check(layer: Any = UNSET, x: Any = UNSET, **options: Any) -> Any:
@@ -256,6 +261,18 @@ API: list[A] = [
     ("train data=(x, y)", lambda: train_with(data=(np.zeros((2, 2)), np.zeros(2, int))), TypeError,
      "data must be a tinynet.data.Dataset"),
     ("train data=None", lambda: train_with(data=None), TypeError, "data must be a tinynet.data.Dataset"),
+    ("train x_train 1-D", lambda: train_with(data=dataset_with(x_train=np.zeros(10))), ValueError,
+     "train set: inputs must have shape (N, features)"),
+    ("train x_train a list", lambda: train_with(data=dataset_with(x_train=[[0.0, 0.0]] * 10)), TypeError,
+     "inputs (x_train) must be a NumPy array of real numbers"),
+    ("train x_train complex", lambda: train_with(data=dataset_with(x_train=np.zeros((10, 2), complex))), TypeError,
+     "inputs (x_train) must be a NumPy array of real numbers"),
+    ("train y_train float", lambda: train_with(data=dataset_with(y_train=np.zeros(10))), TypeError,
+     "labels (y_train) must be a NumPy array of integers"),
+    ("train y_train 2-D", lambda: train_with(data=dataset_with(y_train=np.zeros((10, 1), int))), ValueError,
+     "train set: labels must have shape (N,)"),
+    ("train y_val too short", lambda: train_with(data=dataset_with(x_val=np.zeros((3, 2)), y_val=np.zeros(2, int))),
+     ValueError, "val set: 3 inputs but 2 labels"),
     ("train model=None", lambda: train_with(model=None), TypeError, "model must be a tn.Sequential"),
     ("train model=Linear", lambda: train_with(model=tn.Linear(2, 2)), TypeError, "model must be a tn.Sequential"),
     ("train model=Sequential()", lambda: train_with(model=tn.Sequential()), ValueError, "has no Linear layer"),

@@ -17,7 +17,8 @@ class SGD:
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0) -> None:
         if isinstance(model, type) or not list(parameters(model)):
-            what = f"the class {model.__name__}" if isinstance(model, type) else f"{type(model).__name__} with none to update"
+            what = (f"the class {model.__name__}" if isinstance(model, type)
+                    else f"{type(model).__name__} with none to update")
             raise TypeError(
                 f"SGD needs a model or a layer with parameters (tn.Sequential, tn.create_model(...), "
                 f"tn.Linear), got {what}; pass the model itself, not model.layers")

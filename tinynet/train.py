@@ -88,10 +88,21 @@ def check_dataset(data: Dataset, model: Sequential) -> None:
     dtype = dtype_name(linears[0].W.dtype)
     for part in ("train", "val"):
         x, y = getattr(data, f"x_{part}"), getattr(data, f"y_{part}")
+        # Host NumPy arrays, as make_dataset gives: real inputs (complex ones would lose their
+        # imaginary part in the cast, silently) and integer labels.
+        real = isinstance(x, np.ndarray) and (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer))
+        if not real:
+            raise TypeError(f"{part} set: inputs (x_{part}) must be a NumPy array of real numbers, got "
+                            f"{x.dtype if isinstance(x, np.ndarray) else type(x).__name__}")
+        if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.integer)):
+            raise TypeError(f"{part} set: labels (y_{part}) must be a NumPy array of integers (class indices), got "
+                            f"{y.dtype if isinstance(y, np.ndarray) else type(y).__name__}")
+        if x.ndim != 2:
+            raise ValueError(f"{part} set: inputs must have shape (N, features), got shape {x.shape}")
+        if y.ndim != 1:
+            raise ValueError(f"{part} set: labels must have shape (N,), one per input row, got shape {y.shape}")
         if len(x) != len(y):
             raise ValueError(f"{part} set: {len(x)} inputs but {len(y)} labels; they must match one to one")
-        if np.ndim(x) != 2:
-            raise ValueError(f"{part} set: inputs must have shape (N, features), got shape {np.shape(x)}")
         with np.errstate(over="ignore"):
             seen = np.asarray(x).astype(dtype)  # what the model will see: 1e300 is inf in float32
         if len(x) and not np.isfinite(seen).all():
