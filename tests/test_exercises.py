@@ -45,7 +45,7 @@ def test_the_skeleton_hides_the_answers(tmp_path):
     losses = (tmp_path / "losses.py").read_text()
     layers = (tmp_path / "layers.py").read_text()
     assert "p - onehot" not in losses and "(probs - onehot)" not in losses
-    assert "x.T @ dout" not in layers and "dout @ W.T" not in layers and "xp.sum(dout, axis=0)" not in layers
+    assert "x.T @ dout" not in layers and "dout @ W.T" not in layers and "ones @ dout" not in layers
     assert "self.mask = x > 0" in layers, "the forward passes stay"
 
 
@@ -65,7 +65,8 @@ MISTAKES = {
     "transposed product": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x",
                            "Linear.backward"),
     "missing mask": ("layers.py", "dx *= dout\n        return dx", "return dout", "ReLU.backward"),
-    "sum over the wrong axis": ("layers.py", "xp.sum(dout, axis=0)", "xp.sum(dout, axis=1)", "Linear.backward"),
+    "db averaged, not summed": ("layers.py", "self.db = ones @ dout", "self.db = ones @ dout / dout.shape[0]",
+                                "Linear.backward"),
     "tanh without the chain rule": ("tanh.py", "dout * (1 - self._y ** 2)", "(1 - self._y ** 2)", "Tanh.backward"),
 }
 

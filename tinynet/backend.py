@@ -101,17 +101,25 @@ class Backend:
             return self.xp.arange(n)
         return self.xp.arange(n, device=self.device)
 
+    def ones(self, n: int, dtype: Any) -> Any:
+        """n ones of ``dtype`` on the backend's device: shape (n,)."""
+        if self.device is None:
+            return self.xp.ones(n, dtype=dtype)
+        return self.xp.ones(n, dtype=dtype, device=self.device)
+
+    # Asked on every forward: NumPy's and CuPy's dtypes (CuPy uses NumPy's) answer by their
+    # one-letter kind, 10x faster than np.isdtype, which is 2% of a step at N = 100.
     def is_float_dtype(self, dtype: Any) -> bool:
         """True for real floating-point dtypes."""
-        if self.name == "cupy":  # CuPy dtypes are NumPy dtypes
-            return np.issubdtype(dtype, np.floating)
-        return self.xp.isdtype(dtype, "real floating")
+        if self.name == "strict":
+            return self.xp.isdtype(dtype, "real floating")
+        return np.dtype(dtype).kind == "f"
 
     def is_integer_dtype(self, dtype: Any) -> bool:
         """True for signed or unsigned integer dtypes (bool is not an integer here)."""
-        if self.name == "cupy":  # CuPy dtypes are NumPy dtypes
-            return np.issubdtype(dtype, np.integer)
-        return self.xp.isdtype(dtype, "integral")
+        if self.name == "strict":
+            return self.xp.isdtype(dtype, "integral")
+        return np.dtype(dtype).kind in "iu"
 
 
 def host_rng(seed: Any, who: str) -> np.random.Generator:

