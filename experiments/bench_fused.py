@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("this benchmark needs Numba, which is not installed: pip install numba")
 
     be = bench_step.tn.get_backend("numpy")
-    timed = bench_step.timer(be)
+    sync = bench_step.synchroniser(be)
     print(f"model {bench_step.MODEL}, float32, numba {numba.__version__}, serial kernels")
     print(f"{'N':>6} {'step ms':>9} {'bound ms':>9} {'floor ms':>9} {'fused ms':>9} "
           f"{'step/bound':>10} {'floor/bound':>11} {'fused/bound':>11}")
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         samples: dict[str, list[float]] = {name: [] for name in candidates}
         for _ in range(args.repeats):  # interleaved, as in bench_step.py
             for name, fn in candidates.items():
-                samples[name].append(timed(fn))
+                samples[name].append(bench_step.timed(fn, sync))
         row = {"n": n, "max_relative_difference_from_floor": difference}
         row |= {f"{name}_ms": 1e3 * statistics.median(v) for name, v in samples.items()}
         for name in ("step", "floor", "fused"):

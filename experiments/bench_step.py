@@ -18,7 +18,11 @@ elementwise passes (floor / bound).
     python experiments/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
     python experiments/bench_step.py --width 1000 --sizes 1000   # hidden layers 1000 wide
 
-Where PyTorch is installed, its CPU step on the same model is timed too, as a peer.
+Where PyTorch is installed, its step on the same model is timed too, as a peer: on the CPU
+beside NumPy, on the GPU (CUDA) beside CuPy. On a GPU, where a call returns before its
+kernels finish, each candidate is also timed in a loop (--loop steps back to back, one
+synchronisation at the end), as training runs: that time per step is the one to compare
+across GPU frameworks; a synchronised single step adds the launch latency of every call.
 """
 from __future__ import annotations
 
@@ -143,21 +147,34 @@ def numpy_floor(model, x, y, lr: float = LR) -> tuple[Callable[[], None], list[n
     return step, Ws + bs
 
 
-def torch_step(n: int, dtype: str, sizes: list[int] = MODEL) -> Callable[[], None] | None:
+def torch_device(be: tn.Backend) -> str | None:
+    """Where PyTorch runs as the peer of ``be``: "cpu" beside NumPy, "cuda" beside CuPy (when
+    PyTorch has CUDA), None when there is no such peer."""
     try:
         import torch
     except ImportError:
         return None
+    if be.name == "numpy":
+        return "cpu"
+    if be.name == "cupy" and torch.cuda.is_available():
+        return "cuda"
+    return None
+
+
+def torch_step(n: int, dtype: str, sizes: list[int] = MODEL, device: str = "cpu") -> Callable[[], None]:
+    """PyTorch's eager training step of the same MLP (nn.Linear's default init, CrossEntropyLoss, SGD)."""
+    import torch
+
     torch.manual_seed(0)
     tdtype = getattr(torch, dtype)
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(n_in, n_out, dtype=tdtype), torch.nn.ReLU()]
+        layers += [torch.nn.Linear(n_in, n_out, dtype=tdtype, device=device), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.rand(n, sizes[0], dtype=tdtype) * 2 - 1
-    y = torch.randint(0, sizes[-1], (n,))
+    x = torch.rand(n, sizes[0], dtype=tdtype, device=device) * 2 - 1
+    y = torch.randint(0, sizes[-1], (n,), device=device)
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -167,49 +184,63 @@ def torch_step(n: int, dtype: str, sizes: list[int] = MODEL) -> Callable[[], Non
     return step
 
 
-def timer(be: tn.Backend) -> Callable[[Callable[[], None]], float]:
-    """Seconds for one call; on a GPU, synchronised so the kernels are counted."""
-    if be.name == "cupy":
-        def timed(fn):
-            be.xp.cuda.Device().synchronize()
-            t = time.perf_counter()
-            fn()
-            be.xp.cuda.Device().synchronize()
-            return time.perf_counter() - t
-    else:
-        def timed(fn):
-            t = time.perf_counter()
-            fn()
-            return time.perf_counter() - t
-    return timed
+def synchroniser(be: tn.Backend, device: str | None = None) -> Callable[[], None]:
+    """Waits until the GPU has finished the work queued so far (CuPy's, or PyTorch's on
+    "cuda"); on the CPU there is nothing to wait for."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.synchronize
+    if be.name == "cupy" and device is None:
+        return be.xp.cuda.Device().synchronize
+    return lambda: None
 
 
-def measure(be: tn.Backend, n: int, dtype: str, repeats: int, sizes: list[int] = MODEL) -> dict[str, Any]:
+def timed(fn: Callable[[], None], sync: Callable[[], None], steps: int = 1) -> float:
+    """Seconds per call of ``fn``, over ``steps`` calls back to back, synchronised before and
+    after: steps = 1 times one step with its launch latency, more times the steady state."""
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    sync()
+    return (time.perf_counter() - t) / steps
+
+
+def measure(be: tn.Backend, n: int, dtype: str, repeats: int, sizes: list[int] = MODEL,
+            loop: int = 0) -> dict[str, Any]:
     """Medians of the step, its bound and (on NumPy) the floor, interleaved; then PyTorch's
-    step, on its own.
+    step, on its own. With loop > 0, also each one's time per step over ``loop`` steps back
+    to back (median of max(3, repeats // 10) such loops), as ``<name>_loop_ms``.
 
     PyTorch runs after, not between, tinynet's timings: its thread pool keeps spinning for a
     while after each call and, on a small machine, slows whatever runs next (measured here:
     interleaving it made tinynet's step 1.5-2x slower).
     """
     model, x, y = make_problem(be, n, dtype, sizes)
-    timed = timer(be)
     rows: dict[str, Any] = {"n": n, "dtype": dtype}
-    groups = [{"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}]
+    tinynet_group = {"step": tinynet_step(model, x, y), "bound": matmul_bound(be, model, x)}
     floor = numpy_floor(model, x, y)
     if floor is not None:
-        groups[0]["floor"] = floor[0]
-    peer = torch_step(n, dtype, sizes) if be.name == "numpy" else None
-    if peer is not None:
-        groups.append({"torch": peer})
-    for candidates in groups:
+        tinynet_group["floor"] = floor[0]
+    groups = [(tinynet_group, synchroniser(be))]
+    device = torch_device(be)
+    if device is not None:
+        groups.append(({"torch": torch_step(n, dtype, sizes, device)}, synchroniser(be, device)))
+    for candidates, sync in groups:
         for fn in candidates.values():  # warm-up: allocations, BLAS threads, kernel caches
             for _ in range(3):
                 fn()
         samples: dict[str, list[float]] = {name: [] for name in candidates}
         for _ in range(repeats):  # interleaved: each round times every candidate once
             for name, fn in candidates.items():
-                samples[name].append(timed(fn))
+                samples[name].append(timed(fn, sync))
+        if loop:
+            for name in candidates:
+                samples[f"{name}_loop"] = []
+            for _ in range(max(3, repeats // 10)):
+                for name, fn in candidates.items():
+                    samples[f"{name}_loop"].append(timed(fn, sync, steps=loop))
         for name, values in samples.items():
             rows[f"{name}_ms"] = 1e3 * statistics.median(values)
     rows["step_over_bound"] = rows["step_ms"] / rows["bound_ms"]
@@ -218,6 +249,8 @@ def measure(be: tn.Backend, n: int, dtype: str, repeats: int, sizes: list[int] =
         rows["step_over_floor"] = rows["step_ms"] / rows["floor_ms"]
     if "torch_ms" in rows:
         rows["step_over_torch"] = rows["step_ms"] / rows["torch_ms"]
+    if "torch_loop_ms" in rows:
+        rows["loop_step_over_torch"] = rows["step_loop_ms"] / rows["torch_loop_ms"]
     return rows
 
 
@@ -234,6 +267,11 @@ def machine(be: tn.Backend) -> dict[str, Any]:
         cp = be.xp
         info["gpu"] = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
         info["cupy"] = cp.__version__
+    device = torch_device(be)
+    if device is not None:
+        import torch
+
+        info["torch"] = f"{torch.__version__} on {device}"
     return info
 
 
@@ -244,14 +282,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--width", type=int, default=MODEL[1], help="units in each of the two hidden layers")
     parser.add_argument("--repeats", type=int, default=30, help="timed rounds per case (median reported)")
+    parser.add_argument("--loop", type=int, default=None,
+                        help="also time this many steps back to back (default 200 on cupy, 0: off, elsewhere)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_step.json"))
     args = parser.parse_args(argv)
     if args.repeats < 1 or min(args.sizes) < 1 or args.width < 1:
         parser.error("--repeats, --sizes and --width must be positive")
+    if args.loop is not None and args.loop < 0:
+        parser.error("--loop must be 0 (off) or a positive number of steps")
     try:
         be = tn.get_backend(args.backend)
     except (ValueError, tn.BackendUnavailableError) as e:
-        parser.error(str(e))
+        parser.error(str(e).replace("backend='numpy'", "--backend numpy"))
+    loop = (200 if be.name == "cupy" else 0) if args.loop is None else args.loop
 
     sizes = [MODEL[0], args.width, args.width, MODEL[-1]]
     info = machine(be)
@@ -260,20 +303,28 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'N':>6} {'dtype':<8} {'step ms':>9} {'bound ms':>9} {'step/bound':>10}"
     if be.name == "numpy":
         header += f" {'floor ms':>9} {'floor/bound':>11} {'step/floor':>10}"
-    has_torch = be.name == "numpy" and torch_step(1, "float32") is not None
-    print(header + (f" {'torch ms':>9} {'step/torch':>10}" if has_torch else ""))
+    has_torch = torch_device(be) is not None
+    if has_torch:
+        header += f" {'torch ms':>9} {'step/torch':>10}"
+    if loop:
+        header += f" {'loop ms':>8}" + (f" {'torch loop':>10} {'loop/torch':>10}" if has_torch else "")
+    print(header)
     for dtype in args.dtypes:
         for n in args.sizes:
-            row = measure(be, n, dtype, args.repeats, sizes)
+            row = measure(be, n, dtype, args.repeats, sizes, loop)
             rows.append(row)
             line = f"{n:>6} {dtype:<8} {row['step_ms']:>9.3f} {row['bound_ms']:>9.3f} {row['step_over_bound']:>10.3f}"
             if "floor_ms" in row:
                 line += f" {row['floor_ms']:>9.3f} {row['floor_over_bound']:>11.3f} {row['step_over_floor']:>10.3f}"
             if "torch_ms" in row:
                 line += f" {row['torch_ms']:>9.3f} {row['step_over_torch']:>10.3f}"
+            if loop:
+                line += f" {row['step_loop_ms']:>8.3f}"
+                if "torch_loop_ms" in row:
+                    line += f" {row['torch_loop_ms']:>10.3f} {row['loop_step_over_torch']:>10.3f}"
             print(line, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": sizes, "machine": info, "repeats": args.repeats,
+    args.out.write_text(json.dumps({"model": sizes, "machine": info, "repeats": args.repeats, "loop": loop,
                                     "results": rows}, indent=2))
     print(f"wrote {args.out}")
     return 0

@@ -141,3 +141,27 @@ def test_fused_floor_takes_the_floors_step(sizes):
 
     fused["fused_floor"].__globals__["kernels"] = lambda: (relu_without_bias, relu_backward_and_bias_grad, sgd)
     assert fused["same_step"](model, x, y) > 1e-6
+
+
+def test_bench_loop_timing_and_its_ratios(monkeypatch, tmp_path):
+    """--loop adds each candidate's time per step over steps run back to back (what a GPU
+    is compared by); the PyTorch ratio is made from the two loop times."""
+    out = tmp_path / "bench.json"
+    assert run_bench(monkeypatch, "--sizes", "4", "--dtypes", "float32", "--repeats", "2", "--loop", "3",
+                     "--out", str(out)) == 0
+    report = json.loads(out.read_text())
+    (row,) = report["results"]
+    assert report["loop"] == 3 and row["step_loop_ms"] > 0 and row["bound_loop_ms"] > 0
+    if "torch_loop_ms" in row:
+        assert row["loop_step_over_torch"] == pytest.approx(row["step_loop_ms"] / row["torch_loop_ms"])
+
+
+def test_a_step_s_array_operations_are_counted_and_stay_few():
+    """On a GPU each array operation is a kernel launch: the count of the log's model's step,
+    by phase (experiments/count_ops.py; docs/performance.md quotes it). A change to any layer's
+    formulas shows here."""
+    count_ops = runpy.run_path(str(BENCH.parent / "count_ops.py"), run_name="count_ops")
+    phases = count_ops["by_phase"]([2, 500, 500, 2])
+    assert phases == {"forward": 10, "loss": 16, "backward": 16, "update": 12}
+    assert sum(count_ops["step_operations"]([2, 500, 500, 2]).values()) == sum(phases.values())
+    assert sum(count_ops["step_operations"]([2, 8, 8, 8, 2]).values()) > sum(phases.values())  # a layer more
