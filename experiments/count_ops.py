@@ -69,16 +69,20 @@ def counting(xp: Any) -> Iterator[collections.Counter]:
             setattr(owner, name, fn)
 
 
-def step_operations(sizes: list[int], n: int = 100) -> collections.Counter:
-    """The operations of one tn.train_step (forward, loss, backward, update) of an MLP with
-    ``sizes``, on the strict backend, as train() runs it (labels range-checked beforehand)."""
+def problem(sizes: list[int], n: int) -> tuple:
+    """An MLP with ``sizes`` on the strict backend, a batch of n examples, the loss as train()
+    runs it (labels range-checked beforehand, not per step) and SGD."""
     be = tn.get_backend("strict")
     rng = np.random.default_rng(0)
     model = tn.create_model(sizes, seed=0, backend=be)
     x = be.asarray(rng.uniform(-1, 1, size=(n, sizes[0])), dtype="float32")
     y = be.asarray(rng.integers(0, sizes[-1], size=n))
-    loss_fn, opt = tn.SoftmaxCrossEntropy(validate_labels=False), tn.SGD(model, lr=0.01)
-    tn.train_step(model, loss_fn, opt, x, y)  # a first step outside the count: momentum-free SGD keeps no state
+    return be, model, tn.SoftmaxCrossEntropy(validate_labels=False), tn.SGD(model, lr=0.01), x, y
+
+
+def step_operations(sizes: list[int], n: int = 100) -> collections.Counter:
+    """The operations of one tn.train_step (forward, loss, backward, update), by name."""
+    be, model, loss_fn, opt, x, y = problem(sizes, n)
     with counting(be.xp) as counts:
         tn.train_step(model, loss_fn, opt, x, y)
     return counts
@@ -86,24 +90,21 @@ def step_operations(sizes: list[int], n: int = 100) -> collections.Counter:
 
 def by_phase(sizes: list[int], n: int = 100) -> dict[str, int]:
     """Operations per phase of a step: the layers' forward, the loss, the layers' backward, SGD."""
-    be = tn.get_backend("strict")
-    rng = np.random.default_rng(0)
-    model = tn.create_model(sizes, seed=0, backend=be)
-    x = be.asarray(rng.uniform(-1, 1, size=(n, sizes[0])), dtype="float32")
-    y = be.asarray(rng.integers(0, sizes[-1], size=n))
-    loss_fn, opt = tn.SoftmaxCrossEntropy(validate_labels=False), tn.SGD(model, lr=0.01)
-    phases: dict[str, int] = {}
+    be, model, loss_fn, opt, x, y = problem(sizes, n)
+    totals = []
     with counting(be.xp) as counts:
         logits = model.forward(x)
-        phases["forward"] = sum(counts.values())
+        totals.append(sum(counts.values()))
         loss_fn.forward(logits, y)
         dlogits = loss_fn.backward()
-        phases["loss"] = sum(counts.values()) - phases["forward"]
+        totals.append(sum(counts.values()))
         model.backward(dlogits)
-        phases["backward"] = sum(counts.values()) - phases["forward"] - phases["loss"]
+        totals.append(sum(counts.values()))
         opt.step()
-        phases["update"] = sum(counts.values()) - phases["forward"] - phases["loss"] - phases["backward"]
-    return phases
+        totals.append(sum(counts.values()))
+    ends = dict(zip(("forward", "loss", "backward", "update"), totals))
+    starts = dict(zip(ends, [0] + totals[:-1]))
+    return {phase: ends[phase] - starts[phase] for phase in ends}
 
 
 def main(argv: list[str] | None = None) -> int:
