@@ -164,12 +164,18 @@ def check_loss_backward(loss: Any, dout: Any) -> None:
                          f"got {type(dout).__name__}{shape}")
 
 
+# (argument, the methods train_step calls on it, an example of one)
+TRAIN_STEP_ARGUMENTS = (
+    ("model", ("forward", "backward"), "tn.create_model(...)"),
+    ("loss_fn", ("forward", "backward"), "tn.SoftmaxCrossEntropy()"),
+    ("opt", ("step",), "tn.SGD(model, lr=...)"),
+)
+
+
 def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:
-    """train_step's three players, each with the method the step calls on it."""
-    for name, value, methods, example in (("model", model, ("forward", "backward"), "tn.create_model(...)"),
-                                          ("loss_fn", loss_fn, ("forward", "backward"), "tn.SoftmaxCrossEntropy()"),
-                                          ("opt", opt, ("step",), "tn.SGD(model, lr=...)")):
+    """train_step's three arguments, each with the methods the step calls on it."""
+    for (name, methods, example), value in zip(TRAIN_STEP_ARGUMENTS, (model, loss_fn, opt)):
         if isinstance(value, type) or not all(callable(getattr(value, m, None)) for m in methods):
-            raise TypeError(f"train_step: {name} must have {' and '.join(methods)} method{'s' * (len(methods) > 1)}, "
-                            f"like {example}; "
-                            f"got {value.__name__ if isinstance(value, type) else type(value).__name__}")
+            got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
+            raise TypeError(f"train_step: {name} must have the methods {', '.join(methods)}, like {example}; "
+                            f"got {got}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import gradcheck
 from .backend import backend_of, get_backend
+from .checks import is_real
 from .model import layer_name, parameters
 
 
@@ -47,7 +48,7 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
         raise TypeError(f"assert_backward_correct needs an object with forward and backward methods, "
                         f"got {type(layer).__name__}")
     tol = gradcheck.TOL if tol is None else tol
-    if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and 0 < tol < 1):
+    if not (is_real(tol) and 0 < tol < 1):
         raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
     be = _backend_of_layer(layer, x)
     x = be.asarray(_host(x, "x", be), dtype="float64")  # (N, D) on the layer's backend

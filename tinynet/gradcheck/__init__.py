@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..backend import backend_of, host_rng
+from ..checks import is_positive_int, is_real
 from ..model import Sequential, parameters
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -93,7 +94,7 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     The floor eps keeps entries whose true gradient is ~0 from dividing rounding noise
     by ~0: below it the error is measured against eps, i.e. absolutely.
     """
-    if not (isinstance(eps, (int, float, np.floating)) and eps > 0):
+    if not (is_real(eps) and eps > 0):
         raise ValueError(f"relative_error: eps must be a positive number, got {eps!r}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
@@ -254,15 +255,13 @@ TOL_RANGE = (1e-12, 0.1)
 def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
     """Refuse settings under which the check would mean nothing, naming the argument."""
     def number_in(name: str, value: Any, lo: float, hi: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-                or not lo <= float(value) <= hi:
+        if not (is_real(value) and lo <= float(value) <= hi):
             raise ValueError(f"gradcheck: {name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
 
     number_in("h", h, *H_RANGE)
     number_in("tol", tol, *TOL_RANGE)
     number_in("eps", eps, 1e-300, 1e-3)
-    if max_entries is not None and (isinstance(max_entries, bool) or not isinstance(max_entries, (int, np.integer))
-                                    or max_entries < 1):
+    if max_entries is not None and not is_positive_int(max_entries):
         raise ValueError(f"gradcheck: max_entries must be a positive integer or None (every entry), "
                          f"got {max_entries!r}")
 

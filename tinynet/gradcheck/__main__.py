@@ -7,7 +7,6 @@ too. Prints a table; exits 1 if any error exceeds its tolerance.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
