@@ -184,15 +184,19 @@ def torch_step(n: int, dtype: str, sizes: list[int] = MODEL, device: str = "cpu"
     return step
 
 
-def synchroniser(be: tn.Backend, device: str | None = None) -> Callable[[], None]:
-    """Waits until the GPU has finished the work queued so far (CuPy's, or PyTorch's on
-    "cuda"); on the CPU there is nothing to wait for."""
+def synchroniser(be: tn.Backend) -> Callable[[], None]:
+    """Waits until the GPU has finished the work CuPy queued; on the CPU there is nothing to wait for."""
+    if be.name == "cupy":
+        return be.xp.cuda.Device().synchronize
+    return lambda: None
+
+
+def torch_synchroniser(device: str) -> Callable[[], None]:
+    """The same for PyTorch's work on ``device``."""
     if device == "cuda":
         import torch
 
         return torch.cuda.synchronize
-    if be.name == "cupy" and device is None:
-        return be.xp.cuda.Device().synchronize
     return lambda: None
 
 
@@ -226,7 +230,7 @@ def measure(be: tn.Backend, n: int, dtype: str, repeats: int, sizes: list[int] =
     groups = [(tinynet_group, synchroniser(be))]
     device = torch_device(be)
     if device is not None:
-        groups.append(({"torch": torch_step(n, dtype, sizes, device)}, synchroniser(be, device)))
+        groups.append(({"torch": torch_step(n, dtype, sizes, device)}, torch_synchroniser(device)))
     for candidates, sync in groups:
         for fn in candidates.values():  # warm-up: allocations, BLAS threads, kernel caches
             for _ in range(3):

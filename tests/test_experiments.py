@@ -569,3 +569,13 @@ def test_relu_last_explanation_of_a_flat_or_rising_loss():
     rising.loss = [0.70, 0.72, 0.74, 0.75]
     text = part3_break.relu_last_claim(rising, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5))["explanation"]
     assert "the loss rose by 7%, to 0.75" in text and "-" not in text.split(",")[0]
+
+
+def test_the_timing_explanation_follows_the_measured_verdict():
+    """On a CPU the step grows with N; on a GPU it was flat (launch-bound): the sentence of why
+    must match what was measured, not assume growth."""
+    grew = part4_scale.timing_claim({"100": 1.2, "1000": 9.7, "10000": 102.0})
+    flat = part4_scale.timing_claim({"100": 1.32, "1000": 1.35, "10000": 1.80})
+    assert grew["reproduced"] and "linear in N; below a few hundred" in grew["explanation"]
+    assert not flat["reproduced"] and "stays nearly flat" in flat["explanation"]
+    assert "hide part of that" not in flat["explanation"]

@@ -107,8 +107,8 @@ class Backend:
             return self.xp.ones(n, dtype=dtype)
         return self.xp.ones(n, dtype=dtype, device=self.device)
 
-    # Asked on every forward: NumPy's and CuPy's dtypes (CuPy uses NumPy's) answer by their
-    # one-letter kind, 10x faster than np.isdtype, which is 2% of a step at N = 100.
+    # Asked on every forward, about ten times a step: NumPy's and CuPy's dtypes (CuPy uses
+    # NumPy's) answer by their one-letter kind, 0.17 us a call against 0.96 us for np.isdtype.
     def is_float_dtype(self, dtype: Any) -> bool:
         """True for real floating-point dtypes."""
         if self.name == "strict":

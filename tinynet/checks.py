@@ -31,8 +31,8 @@ def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, 
     a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
     if not be.is_array(x):
         raise TypeError(
-            f"{layer!r} runs on the {be.name!r} backend but got {type(x).__name__} {what}; "
-            f"move the data there first with tn.get_backend({be.name!r}).asarray(x)"
+            f"{layer!r} takes an array of the {be.name!r} backend, shape (N, features), but got "
+            f"{type(x).__name__} {what}; convert it with tn.get_backend({be.name!r}).asarray(x)"
         )
     if x.ndim != 2:
         raise ValueError(
@@ -177,5 +177,5 @@ def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:
     for (name, methods, example), value in zip(TRAIN_STEP_ARGUMENTS, (model, loss_fn, opt)):
         if isinstance(value, type) or not all(callable(getattr(value, m, None)) for m in methods):
             got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
-            raise TypeError(f"train_step: {name} must have the methods {', '.join(methods)}, like {example}; "
-                            f"got {got}")
+            wanted = " and ".join(f"{m}()" for m in methods)
+            raise TypeError(f"train_step: {name} must have {wanted}, like {example}; got {got}")

@@ -98,8 +98,8 @@ class Linear:
         self.dW = x.T @ dout  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
         # b feeds every row, so db sums dout over the batch: written as the product 1^T dout. A
         # sum along axis 0 is the same number, but a GPU runs it as a slow strided reduction
-        # (2.4 ms against 0.07 ms for the product, N = 100,000, on an H200); NumPy's BLAS is no
-        # slower for it, and rounds less (it keeps several partial sums).
+        # (2.4 ms against 0.07 ms for the product, N = 100,000, on an H200). On NumPy the product
+        # is no slower, and rounded less in float32 (docs/performance.md, "Bias gradients").
         ones = self.backend.ones(dout.shape[0], dout.dtype)  # (N,)
         self.db = ones @ dout  # (N,) @ (N, n_out) -> (n_out,)
         return dout @ W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)

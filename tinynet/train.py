@@ -324,7 +324,7 @@ def predict_grid(model: Sequential, be: Backend, xs: np.ndarray, ys: np.ndarray)
     """Predicted class on a grid of 2-D points, as a host array of shape (len(ys), len(xs))."""
     gx, gy = np.meshgrid(xs, ys)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    dtype = dtype_name(model.layers[0].W.dtype)
+    dtype = dtype_name(linear_layers(model)[0].W.dtype)
     out = model.forward(be.asarray(points, dtype=dtype))
     return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
 

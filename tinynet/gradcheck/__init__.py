@@ -191,7 +191,7 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
         what = f"{array.dtype} array" if isinstance(array, np.ndarray) else type(array).__name__
         raise TypeError(f"numerical_gradient: array must be a float64 NumPy array that f reads (in float32 the "
                         f"rounding swamps the difference), got {what}")
-    check_options(h=h, tol=TOL, eps=EPS, max_entries=None)
+    check_number_in("h", h, *H_RANGE)
     grad = np.full(array.shape, np.nan)
     for i in np.ndindex(array.shape) if indices is None else indices:
         old = array[i]
@@ -252,15 +252,16 @@ H_RANGE = (1e-8, 1e-2)
 TOL_RANGE = (1e-12, 0.1)
 
 
+def check_number_in(name: str, value: Any, lo: float, hi: float) -> None:
+    if not (is_real(value) and lo <= float(value) <= hi):
+        raise ValueError(f"gradcheck: {name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+
+
 def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
     """Refuse settings under which the check would mean nothing, naming the argument."""
-    def number_in(name: str, value: Any, lo: float, hi: float) -> None:
-        if not (is_real(value) and lo <= float(value) <= hi):
-            raise ValueError(f"gradcheck: {name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
-
-    number_in("h", h, *H_RANGE)
-    number_in("tol", tol, *TOL_RANGE)
-    number_in("eps", eps, 1e-300, 1e-3)
+    check_number_in("h", h, *H_RANGE)
+    check_number_in("tol", tol, *TOL_RANGE)
+    check_number_in("eps", eps, 1e-300, 1e-3)
     if max_entries is not None and not is_positive_int(max_entries):
         raise ValueError(f"gradcheck: max_entries must be a positive integer or None (every entry), "
                          f"got {max_entries!r}")
