@@ -91,7 +91,9 @@ def test_own_layer_page_the_failure_it_shows_is_real():
     x = np.random.default_rng(0).normal(size=(4, 3))
     with pytest.raises(AssertionError) as info:
         namespace["assert_backward_correct"](Unsquared(), x)
-    assert "worst entry (3, 0): backprop -2.3442589" in str(info.value)
+    for shown in ("worst entry (3, 0): backprop -2.3442589", "finite difference -0.34565658",
+                  "ratio backprop / finite difference 6.782"):
+        assert shown in str(info.value), shown  # the numbers on the page are the checker's own
     assert "backprop -2.3442589,\n      finite difference -0.34565658, ratio backprop / finite difference 6.782" in page
 
 
@@ -119,3 +121,14 @@ def test_the_readme_snippet_runs_on_every_backend_and_the_loss_falls(be, capsys)
     exec(compile(code, "README.md", "exec"), {})
     losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()]
     assert len(losses) == 2 and losses[1] < losses[0] - 0.05
+
+
+def test_the_readme_snippet_prints_the_losses_its_comment_promises(capsys):
+    """The comment says 'falls from A to B': run the snippet as written (numpy, 1,001 steps)
+    and compare, to the two decimals the comment gives."""
+    readme = (DOC.parents[1] / "README.md").read_text()
+    snippet = re.findall(r"```python\n(.*?)```", readme[readme.index("## Using it"):], flags=re.S)[0]
+    first, last = (float(v) for v in re.search(r"falls from ([\d.]+) to ([\d.]+)", snippet).groups())
+    exec(compile(snippet, "README.md", "exec"), {})
+    losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()]
+    assert (round(losses[0], 2), round(losses[-1], 2)) == (first, last), losses
