@@ -91,3 +91,24 @@ def test_strict_refuses_silent_host_conversion():
 def test_backend_of_rejects_non_arrays():
     with pytest.raises(TypeError, match="list.*asarray"):
         backend_module.backend_of([1.0, 2.0])
+
+
+def test_constants_are_made_once_per_length_and_dtype_and_are_right(be):
+    """ones and arange are kept between steps (a fill is a GPU launch): the same array comes back
+    for the same request, a different one for another length or dtype, each with its values."""
+    f32, f64 = be.dtype("float32"), be.dtype("float64")
+    ones = be.ones(5, f32)
+    assert be.ones(5, f32) is ones and be.arange(3) is be.arange(3)
+    np.testing.assert_array_equal(be.to_numpy(ones), np.ones(5, dtype=np.float32))
+    assert be.to_numpy(be.ones(4, f32)).shape == (4,)
+    assert be.to_numpy(be.ones(5, f64)).dtype == np.float64
+    np.testing.assert_array_equal(be.to_numpy(be.arange(3)), [0, 1, 2])
+
+
+def test_kept_constants_are_bounded_and_read_only_on_numpy():
+    be = tn.Backend("numpy", np)  # a fresh backend: the shared one's constants stay as they are
+    for n in range(1, 40):
+        assert be.ones(n, np.float32).shape == (n,)
+    assert len(be._constants) <= 16
+    with pytest.raises(ValueError, match="read-only"):
+        be.ones(3, np.float32)[0] = 2.0  # a write would change every later bias gradient

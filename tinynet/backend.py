@@ -18,7 +18,7 @@ may name another one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,8 @@ class Backend:
     name: str
     xp: Any
     device: Any = None
+    # Constant arrays (ones, 0..n-1) made once and kept; see _constant.
+    _constants: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
@@ -96,16 +98,44 @@ class Backend:
         return isinstance(a, _strict_array_type()) and a.device == self.device
 
     def arange(self, n: int) -> Any:
-        """0, 1, ..., n-1 as an integer array on the backend's device: shape (n,)."""
-        if self.device is None:
-            return self.xp.arange(n)
-        return self.xp.arange(n, device=self.device)
+        """0, 1, ..., n-1 as an integer array on the backend's device: shape (n,). Kept and shared
+        (see _constant): never write into it."""
+        return self._constant("arange", n, None)
 
     def ones(self, n: int, dtype: Any) -> Any:
-        """n ones of ``dtype`` on the backend's device: shape (n,)."""
-        if self.device is None:
-            return self.xp.ones(n, dtype=dtype)
-        return self.xp.ones(n, dtype=dtype, device=self.device)
+        """n ones of ``dtype`` on the backend's device: shape (n,). Kept and shared (see
+        _constant): never write into it."""
+        return self._constant("ones", n, dtype)
+
+    def _constant(self, kind: str, n: int, dtype: Any) -> Any:
+        """The array ``kind`` ("ones" or "arange") of length n, made on first use and then kept.
+
+        Every training step asks for the same ones (the bias gradients) and the same 0..C-1 (the
+        loss's labels); on a GPU, making them anew is a kernel launch each, three or four of a
+        step's ~50. NumPy's copies are read-only, so a write into one raises instead of changing
+        the next step's numbers. At most 16 are kept: a run asks for one or two batch sizes.
+        """
+        key = (kind, n, None if dtype is None else str(dtype), self._current_device())
+        array = self._constants.get(key)
+        if array is None:
+            if len(self._constants) >= 16:
+                self._constants.clear()
+            on_device = {} if self.device is None else {"device": self.device}
+            if kind == "ones":
+                array = self.xp.ones(n, dtype=dtype, **on_device)
+            else:
+                array = self.xp.arange(n, **on_device)
+            if self.name == "numpy":
+                array.flags.writeable = False
+            self._constants[key] = array
+        return array
+
+    def _current_device(self) -> Any:
+        """The GPU CuPy is placing arrays on now (a constant kept for one GPU is not used on
+        another); None on the other backends, whose device is fixed."""
+        if self.name == "cupy":
+            return self.xp.cuda.Device().id
+        return None
 
     # Asked on every forward, about ten times a step: NumPy's and CuPy's dtypes (CuPy uses
     # NumPy's) answer by their one-letter kind, 0.17 us a call against 0.96 us for np.isdtype.
