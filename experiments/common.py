@@ -350,6 +350,12 @@ def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = F
         print(f"  {'':<{width}}       {c['explanation']}")
 
 
+def interrupted_at(h: Any) -> str:
+    """For a run's printed line: ", interrupted at step K" where a Ctrl-C stopped the run (its
+    numbers are from that step, not from the end), else nothing."""
+    return f", interrupted at step {h.steps_taken}" if h.interrupted else ""
+
+
 def print_figures(out: pathlib.Path, figures: list[str]) -> None:
     if figures:
         print("figures: " + ", ".join(str(out / f) for f in figures))

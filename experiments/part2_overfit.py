@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                         claims, interrupted)
     for run, h in hist.items():
         width = f"width {run.sizes[1]}, lr {run.lr:g}"
+        diverged = f", diverged at step {h.diverged_at}" if h.diverged_at is not None else ""
         print(f"  {run.label:<18} {width:<20} loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g} in {h.steps_taken} steps "
-              f"({h.seconds:.1f} s)" + (f", diverged at step {h.diverged_at}" if h.diverged_at is not None else ""))
+              f"({h.seconds:.1f} s){diverged}{common.interrupted_at(h)}")
     common.print_figures(args.out, figures)
     print(f"results: {path}")
     return 130 if interrupted else 0

@@ -103,6 +103,7 @@ def plan(args: Any, steps: int) -> dict[Seed, Trio]:
 
 def ending(run: Run, h: Any) -> str:
     end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
+    end += common.interrupted_at(h)
     if not run.relu_last:
         return f"loss {h.loss[0]:.4f} -> {end}"
     dead = f"; dead output units at end: {h.dead_units[-1]}" if h.dead_units[-1] else ""

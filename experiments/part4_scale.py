@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
         print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
               f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {baseline[run]:.0%}), "
-              f"{h.seconds:.0f} s{stop}")
+              f"{h.seconds:.0f} s{stop}{common.interrupted_at(h)}")
     if diagnosis:
         print(f"  diagnosis: {diagnosis['conclusion']}")
     common.print_figures(args.out, figures)

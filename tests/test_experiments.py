@@ -140,7 +140,7 @@ def test_bad_flags_end_with_one_line_and_exit_2(argv, message):
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path):
+def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path, capsys):
     calls = {"n": 0}
     step = tn.SGD.step
 
@@ -162,6 +162,28 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path)
     assert relu["seeds"] == 0 and relu["verdict"] == "not judged" and "Not judged: seed 0 (interrupted)" in relu[
         "explanation"]
     assert relu["per_seed"][0]["interrupted"] is True  # judged, shown, and marked, not counted
+    # The printed line of the run cut short says so, and where: its "final loss" is from step 17.
+    lines = [line for line in capsys.readouterr().out.splitlines() if "seed 0 " in line and "loss" in line]
+    assert [("interrupted at step 17" in line) for line in lines] == [False, False, True], lines
+
+
+def test_part4_prints_which_run_was_cut_short_and_where(monkeypatch, tmp_path, capsys):
+    """A run's printed line gives its last numbers; for a run that Ctrl-C stopped, those are not
+    the end of training, and the line says at which step they were taken."""
+    calls = {"n": 0}
+    step = tn.SGD.step
+
+    def interrupt_later(self):
+        calls["n"] += 1
+        if calls["n"] == 101:  # three 30-step lr-sweep runs, then the 11th update of the fourth run
+            raise KeyboardInterrupt
+        step(self)
+
+    monkeypatch.setattr(tn.SGD, "step", interrupt_later)
+    assert part4_scale.main(["--quick", "--seeds", "0", "--jobs", "1", "--out", str(tmp_path)]) == 130
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  seed 0 ")]
+    assert len(lines) == 4 and not any("interrupted" in line for line in lines[:3]), lines
+    assert lines[3].endswith("interrupted at step 10"), lines[3]
 
 
 def test_ctrl_c_reaches_the_worker_processes(tmp_path):
