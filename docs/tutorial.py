@@ -21,7 +21,6 @@ import numpy as np
 import tinynet as tn
 from tinynet import gradcheck, plots
 from tinynet.data import make_dataset
-from tinynet.train import train
 
 STEPS = int(os.environ.get("TUTORIAL_STEPS", "3000"))  # training steps in parts 4 and 5
 OUT = pathlib.Path(os.environ.get("TUTORIAL_OUT", "runs/tutorial"))  # where the figures go
@@ -127,7 +126,7 @@ print(gradcheck.format_table(gradcheck.check_loss(tn.SoftmaxCrossEntropy(), inpu
 
 # %%
 data = make_dataset("xor", 100, seed=3)
-healthy = train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=0.01, steps=STEPS, seed=3, progress=False)
+healthy = tn.train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=0.01, steps=STEPS, seed=3, progress=False)
 print(f"healthy: loss {healthy.loss[0]:.4f} -> {healthy.loss[-1]:.4f}, train accuracy {healthy.train_acc[-1]:.0%}")
 
 # %% [markdown]
@@ -138,7 +137,7 @@ print(f"healthy: loss {healthy.loss[0]:.4f} -> {healthy.loss[-1]:.4f}, train acc
 # loss is not finite or more than 10 times its start.
 
 # %%
-too_fast = train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=10.0, steps=STEPS, seed=3, progress=False)
+too_fast = tn.train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=10.0, steps=STEPS, seed=3, progress=False)
 print(f"lr 10: loss {too_fast.loss[0]:.4f} -> {too_fast.loss[-1]:.4g}, diverged at step {too_fast.diverged_at}")
 
 # %% [markdown]
@@ -149,21 +148,34 @@ print(f"lr 10: loss {too_fast.loss[0]:.4f} -> {too_fast.loss[-1]:.4g}, diverged 
 # examples start out stranded, and the loss cannot fall below ln 2 times their share.
 # (With other seeds, few start stranded and the model learns anyway:
 # `python experiments/part3_break.py` measures how often, over several seeds.)
+#
+# `train` records the loss, the accuracies and the gradient norms by itself; a number of
+# your own reaches the history through its `measure` hook, a function of the model and the
+# training set called at every measurement. Here: the share of examples stranded.
+
 
 # %%
-relu_last = train(tn.create_model([2, 500, 500, 2], seed=3, relu_last=True), data, lr=0.01, steps=STEPS,
-                  seed=3, progress=False)
-floor = math.log(2) * relu_last.stranded[-1]
+def stranded(model, x, labels):
+    """The share of examples whose own class's logit is <= 0: clipped to 0 by a last ReLU."""
+    logits = model.forward(x)  # (N, C)
+    own = logits[np.arange(len(labels)), labels]  # (N,): each example's own logit
+    return {"stranded": float(np.mean(own <= 0))}
+
+
+relu_last = tn.train(tn.create_model([2, 500, 500, 2], seed=3, relu_last=True), data, lr=0.01, steps=STEPS,
+                     seed=3, progress=False, measure=stranded)
+share = relu_last.measured["stranded"][-1]
+loss_floor = math.log(2) * share
 print(f"ReLU last: loss {relu_last.loss[0]:.4f} -> {relu_last.loss[-1]:.4f} (healthy: {healthy.loss[-1]:.4f}); "
-      f"{relu_last.stranded[-1]:.0%} of the examples stranded, a floor of {floor:.3f} under the loss")
+      f"{share:.0%} of the examples stranded, a loss floor of {loss_floor:.3f} (ln 2 x {share:.0%})")
 
 # %%
 plots.loss_curves({"healthy, lr 0.01": healthy.loss, "lr 10": too_fast.loss, "ReLU last, lr 0.01": relu_last.loss},
                   "Training loss: healthy, lr 10, ReLU last (seed 3)", OUT / "losses.png",
                   marks={"lr 10": too_fast.diverged_at})
-plots.series({"ReLU last": (relu_last.eval_steps, relu_last.stranded),
-              "healthy (what a last ReLU would strand)": (healthy.eval_steps, healthy.stranded)},
-             "Examples whose own logit is <= 0", "fraction of examples", OUT / "stranded.png", ylim=(-0.02, 1.02))
+plots.series({"ReLU last": (relu_last.eval_steps, relu_last.measured["stranded"])},
+             "ReLU last: examples whose own logit is clipped to 0", "fraction of examples", OUT / "stranded.png",
+             ylim=(-0.02, 1.02))
 print(f"figures: {OUT / 'losses.png'}, {OUT / 'stranded.png'}")
 
 # %% [markdown]

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import pathlib
 import sys
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
-from experiments import ctrl_c  # noqa: E402
-
-ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
-from experiments import common  # noqa: E402
-from experiments.runner import Run, run_many  # noqa: E402
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
+from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
+from experiments import study  # noqa: E402
+from experiments import verdicts as v  # noqa: E402
+from experiments.flags import Seed  # noqa: E402
+from experiments.report import interrupted_at  # noqa: E402
+from experiments.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.study import Claim  # noqa: E402
+from experiments.verdicts import Verdict  # noqa: E402
 from tinynet import plots  # noqa: E402
+from tinynet.training import History  # noqa: E402
 
-SCRIPT = "part2_overfit"
 N = 100
 WIDTHS = (25, 100, 500)
+QUICK_WIDTHS = (25, 500)
 MAIN_WIDTH = 500  # the log's create_model()
 BREAKING_LR = 10.0
 
@@ -37,104 +41,101 @@ class Plan(NamedTuple):
         return [*self.widths.values(), self.high_lr]
 
 
-def plan(args, steps: int, widths: tuple[int, ...]) -> dict[common.Seed, Plan]:
-    plans = {}
-    for seed in args.seeds:
-        same = dict(steps=steps, dataset=args.dataset, n=N)
-        plans[seed] = Plan(widths={w: common.run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
-                                   for w in widths},
-                           high_lr=common.run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same))
-    return plans
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = common.parse(common.parser(__doc__.split("\n\n")[0], default_steps=20000), argv, SCRIPT)
-    steps = 400 if args.quick else args.steps
-    widths = (25, MAIN_WIDTH) if args.quick else WIDTHS
-    plans = plan(args, steps, widths)
-    every = [r for plan_ in plans.values() for r in plan_.runs()]
-    first = plans[args.seeds[0]]
-    outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
-                                     boundary_for=[first.widths[MAIN_WIDTH]])
-    outcomes = common.measured_runs(outcomes)
-    hist = {r: o.history for r, o in outcomes.items()}
-
-    claims = []
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: [plans[s].widths[MAIN_WIDTH]])
-    if seeds:
-        mains = {s: hist[plans[s].widths[MAIN_WIDTH]] for s in seeds}
-        claims.append(common.across_seeds({s: overfit_claim(h, args.lr) for s, h in mains.items()}, cut,
-                                          key="final_loss"))
-        claims.append(common.across_seeds({s: stable_claim(h) for s, h in mains.items()}, cut, key="final_loss"))
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: list(plans[s].widths.values()))
-    if seeds and len(widths) >= 2:
-        claims.append(common.across_seeds(
-            {s: wider_claim({w: hist[r] for w, r in plans[s].widths.items()}, steps) for s in seeds}, cut,
-            key="steps_to_reach_loss"))
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: [plans[s].high_lr])
-    if seeds:
-        claims.append(common.across_seeds({s: blow_up_claim(hist[plans[s].high_lr]) for s in seeds}, cut,
-                                          key="diverged_at_step"))
-
-    config = {"n_train": N, "model": common.MODEL, "widths": list(widths), "lrs": [args.lr, BREAKING_LR],
-              "full_batch": True}
-    path = common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted)
-    figures = draw(args, first, outcomes)
-    common.write_results(args, SCRIPT, config, outcomes, claims, figures, interrupted)
-    common.print_claims(f"Part 2: overfitting {N} examples ({len(args.seeds)} seeds; {args.varied} vary)",
-                        claims, interrupted)
-    for run, h in hist.items():
-        width = f"width {run.sizes[1]}, lr {run.lr:g}"
-        diverged = f", diverged at step {h.diverged_at}" if h.diverged_at is not None else ""
-        print(f"  {run.label:<18} {width:<20} loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g} in {h.steps_taken} steps "
-              f"({h.seconds:.1f} s){diverged}{common.interrupted_at(h)}")
-    common.print_figures(args.out, figures)
-    print(f"results: {path}")
-    return 130 if interrupted else 0
-
-
-def overfit_claim(h, lr: float) -> dict:
-    return common.claim(
-        "overfit_near_zero_loss", "20,000 training steps were sufficient for the model to reach a state of "
-        "overfitting, achieving near-zero training loss.",
+# --- The claims, one seed at a time -----------------------------------------------------------
+def judge_overfit(h: History, lr: float) -> Verdict:
+    return Verdict(
         {"final_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1], "steps": h.steps_taken,
-         "near_zero_means_at_most": common.NEAR_ZERO_LOSS},
-        common.near_zero(h.loss[-1]),
+         "near_zero_means_at_most": v.NEAR_ZERO_LOSS},
+        v.near_zero(h.loss[-1]),
         f"After {h.steps_taken} full-batch steps at lr {lr:g} the training loss is {h.loss[-1]:.4g} "
         f"and {h.train_acc[-1]:.0%} of the {N} examples are classified correctly.")
 
 
-def stable_claim(h) -> dict:
-    return common.claim(
-        "lr001_stable", "A learning rate of 0.01 was found to be stable and allowed for successful convergence.",
+def judge_stable(h: History) -> Verdict:
+    return Verdict(
         {"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "final_loss": h.loss[-1]},
-        common.stable(h.diverged_at, h.loss),
+        v.stable(h.diverged_at, h.loss),
         f"No divergence; the loss went from {h.loss[0]:.4g} to {h.loss[-1]:.4g}." if h.diverged_at is None
         else f"It diverged at step {h.diverged_at}.")
 
 
-def wider_claim(by_width: dict, steps: int) -> dict:
-    reached = {w: common.first_step_below(h.loss, common.CONVERGED_LOSS) for w, h in by_width.items()}
-    return common.claim(
-        "wider_converges_faster", "Increasing the size of the intermediate linear layers resulted in faster "
-        "convergence during training.",
-        {"steps_to_reach_loss": {str(w): s for w, s in reached.items()}, "loss_threshold": common.CONVERGED_LOSS},
-        common.wider_is_faster(reached),
-        f"Steps until the training loss first fell to {common.CONVERGED_LOSS:g}, per width: "
+def judge_wider(by_width: dict[int, History], steps: int) -> Verdict:
+    reached = {w: v.first_step_below(h.loss, v.CONVERGED_LOSS) for w, h in by_width.items()}
+    return Verdict(
+        {"steps_to_reach_loss": {str(w): s for w, s in reached.items()}, "loss_threshold": v.CONVERGED_LOSS},
+        v.wider_is_faster(reached),
+        f"Steps until the training loss first fell to {v.CONVERGED_LOSS:g}, per width: "
         + ", ".join(f"{w}: {s if s is not None else f'not within {steps}'}" for w, s in reached.items()) + ".")
 
 
-def blow_up_claim(h) -> dict:
-    return common.claim(
-        "lr10_blows_up", "Initial experiments with a high learning rate (e.g., lr=10) caused the training "
-        "process to diverge (\"blow up\").",
+def judge_blow_up(h: History) -> Verdict:
+    return Verdict(
         {"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "loss_when_stopped": h.loss[-1]},
         h.diverged_at is not None,
         f"At lr {BREAKING_LR:g} the loss went from {h.loss[0]:.4g} to {h.loss[-1]:.4g}"
         + (f" and the run diverged at step {h.diverged_at}." if h.diverged_at is not None else " without diverging."))
 
 
-def draw(args, first: Plan, outcomes: dict) -> list[str]:
+CLAIMS = (
+    Claim("overfit_near_zero_loss", "20,000 training steps were sufficient for the model to reach a state of "
+          "overfitting, achieving near-zero training loss.",
+          needs=lambda p: [p.widths[MAIN_WIDTH]],
+          judge=lambda s, p, hist, args: judge_overfit(hist[p.widths[MAIN_WIDTH]], args.lr), key="final_loss"),
+    Claim("lr001_stable", "A learning rate of 0.01 was found to be stable and allowed for successful convergence.",
+          needs=lambda p: [p.widths[MAIN_WIDTH]],
+          judge=lambda s, p, hist, args: judge_stable(hist[p.widths[MAIN_WIDTH]]), key="final_loss"),
+    Claim("wider_converges_faster", "Increasing the size of the intermediate linear layers resulted in faster "
+          "convergence during training.",
+          needs=lambda p: list(p.widths.values()),
+          judge=lambda s, p, hist, args: judge_wider({w: hist[r] for w, r in p.widths.items()}, p.high_lr.steps),
+          key="steps_to_reach_loss"),
+    Claim("lr10_blows_up", "Initial experiments with a high learning rate (e.g., lr=10) caused the training "
+          "process to diverge (\"blow up\").",
+          needs=lambda p: [p.high_lr], judge=lambda s, p, hist, args: judge_blow_up(hist[p.high_lr]),
+          key="diverged_at_step"),
+)
+
+
+# --- The study: Part 2 as the skeleton runs it ---------------------------------------------------
+class Part2(study.Study):
+    script = "part2_overfit"
+    default_steps = 20000
+    quick_steps = 400
+    claims = CLAIMS
+
+    def title(self, args: Any) -> str:
+        return f"Part 2: overfitting {N} examples ({len(args.seeds)} seeds; {args.varied} vary)"
+
+    def plan(self, args: Any, steps: int) -> dict[Seed, Plan]:
+        widths = QUICK_WIDTHS if args.quick else WIDTHS
+        plans = {}
+        for seed in args.seeds:
+            same = dict(steps=steps, dataset=args.dataset, n=N)
+            plans[seed] = Plan(widths={w: study.seed_run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
+                                       for w in widths},
+                               high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same))
+        return plans
+
+    def config(self, args: Any) -> dict[str, Any]:
+        return {"n_train": N, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
+                "lrs": [args.lr, BREAKING_LR], "full_batch": True}
+
+    def boundary_for(self, args: Any, plans: dict[Seed, Plan]) -> list[Run]:
+        return [plans[args.seeds[0]].widths[MAIN_WIDTH]]
+
+    def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
+             context: dict) -> list[str]:
+        return draw(args, plans[args.seeds[0]], outcomes)
+
+    def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
+        for run, h in hist.items():
+            width = f"width {run.sizes[1]}, lr {run.lr:g}"
+            diverged = f", diverged at step {h.diverged_at}" if h.diverged_at is not None else ""
+            print(f"  {run.label:<18} {width:<20} loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g} in {h.steps_taken} steps "
+                  f"({h.seconds:.1f} s){diverged}{interrupted_at(h)}")
+
+
+def draw(args: Any, first: Plan, outcomes: dict[Run, Outcome]) -> list[str]:
     """The first seed's runs: loss per width, loss per lr, the main model's decision boundary."""
     figures = []
     hist = {r: o.history for r, o in outcomes.items()}
@@ -160,5 +161,9 @@ def draw(args, first: Plan, outcomes: dict) -> list[str]:
     return figures
 
 
+def main(argv: list[str] | None = None) -> int:
+    return study.main(Part2(), argv)
+
+
 if __name__ == "__main__":
-    common.run_main(main)
+    preamble.run_main(main)

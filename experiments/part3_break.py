@@ -22,22 +22,24 @@ import pathlib
 import sys
 from typing import Any, NamedTuple
 
-sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
-from experiments import ctrl_c  # noqa: E402
-
-ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
+from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments import common  # noqa: E402
-from experiments.common import Seed  # noqa: E402
-from experiments.runner import Outcome, Run, run_many  # noqa: E402
+from experiments import relu_last, study  # noqa: E402
+from experiments import verdicts as v  # noqa: E402
+from experiments.figures import seed_study  # noqa: E402
+from experiments.flags import Seed  # noqa: E402
+from experiments.report import interrupted_at  # noqa: E402
+from experiments.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.study import Claim  # noqa: E402
+from experiments.verdicts import Verdict  # noqa: E402
 from tinynet import create_model, plots  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
-from tinynet.train import DIVERGENCE_FACTOR  # noqa: E402
+from tinynet.training import DIVERGENCE_FACTOR, History  # noqa: E402
 
-SCRIPT = "part3_break"
 N = 100
 BREAKING_LR = 10.0
-INITS = 1000  # initialisations in the forward-only study (100 with --quick)
+INITIALISATIONS = 1000  # in the forward-only study (100 with --quick)
 LN2 = math.log(2)
 
 
@@ -52,71 +54,13 @@ class Trio(NamedTuple):
         return list(self)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = common.parser(__doc__.split("\n\n")[0], default_steps=5000)
-    args = common.parse(p, argv, SCRIPT)
-    runs = plan(args, steps=300 if args.quick else args.steps)
-    every = [r for trio in runs.values() for r in trio.runs()]
-    outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
-                                     boundary_for=[r for r in every if r.role != runs[args.seeds[0]].high_lr.role])
-    outcomes = common.measured_runs(outcomes)
-    hist = {r: o.history for r, o in outcomes.items()}
-
-    claims = []
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: [runs[s].high_lr])
-    if seeds:
-        claims.append(common.across_seeds({s: lr10_claim(hist[runs[s].high_lr], args.lr) for s in seeds}, cut,
-                                          key="diverged_at_step"))
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: [runs[s].healthy, runs[s].relu_last])
-    study = None
-    if seeds:
-        per_seed = {s: relu_last_claim(hist[runs[s].relu_last], hist[runs[s].healthy], s) for s in seeds}
-        study = init_study(args, INITS // 10 if args.quick else INITS)
-        claims.append(common.across_seeds(per_seed, cut, why=relu_last_why(per_seed, cut, study)))
-
-    config = {"n_train": N, "model": common.MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
-              "runs_per_seed": list(Trio._fields)}
-    # The numbers are saved before any figure is drawn: a figure that fails loses no result.
-    path = common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra={"init_study": study})
-    figures = draw(args, runs, outcomes, claims, study)
-    common.write_results(args, SCRIPT, config, outcomes, claims, figures, interrupted, extra={"init_study": study})
-    common.print_claims(f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)",
-                        claims, interrupted)
-    for seed in args.seeds:
-        for r in runs[seed]:
-            if r in hist:
-                print(f"  {r.label:<24} {ending(r, hist[r])}")
-    common.print_figures(args.out, figures)
-    print(f"results: {path}")
-    return 130 if interrupted else 0
-
-
-def plan(args: Any, steps: int) -> dict[Seed, Trio]:
-    runs = {}
-    for seed in args.seeds:
-        same = dict(steps=steps, dataset=args.dataset, n=N)
-        runs[seed] = Trio(healthy=common.run("healthy", seed, lr=args.lr, **same),
-                          high_lr=common.run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same),
-                          relu_last=common.run("ReLU last", seed, lr=args.lr, relu_last=True, **same))
-    return runs
-
-
-def ending(run: Run, h: Any) -> str:
-    end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
-    end += common.interrupted_at(h)
-    if not run.relu_last:
-        return f"loss {h.loss[0]:.4f} -> {end}"
-    dead = f"; dead output units at end: {h.dead_units[-1]}" if h.dead_units[-1] else ""
-    return f"loss {h.loss[0]:.4f} -> {end}; examples stranded at end: {h.stranded[-1]:.0%}{dead}"
-
-
 # --- The claims, one seed at a time -----------------------------------------------------------
-def lr10_claim(h: Any, healthy_lr: float) -> dict:
-    first_norm = sum(v[0] for v in h.grad_norm.values())
+def judge_lr10(h: History, healthy_lr: float) -> Verdict:
+    first_norm = sum(g[0] for g in h.grad_norm.values())
     measured = {"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0],
                 "loss_when_stopped": h.loss[-1], "gradient_norm_at_start": first_norm,
-                "immediate_means_within_steps": common.IMMEDIATE_STEPS}
-    if common.diverged_immediately(h.diverged_at):
+                "immediate_means_within_steps": v.IMMEDIATE_STEPS}
+    if v.diverged_immediately(h.diverged_at):
         why = (f"An update at lr {BREAKING_LR:g} is {BREAKING_LR / healthy_lr:g} times the step at lr "
                f"{healthy_lr:g} along the same gradient (summed norm {first_norm:.3g} at the start). It overshoots: "
                f"the loss goes from {h.loss[0]:.3g} to {h.loss[-1]:.3g}, and at step {h.diverged_at} the run is "
@@ -124,41 +68,37 @@ def lr10_claim(h: Any, healthy_lr: float) -> dict:
     elif h.diverged_at is None:
         why = f"The loss stayed finite and within {DIVERGENCE_FACTOR:g}x its start for all {h.steps_taken} steps."
     else:
-        why = f"It diverged, but only at step {h.diverged_at}, later than 'immediately' ({common.IMMEDIATE_STEPS} steps)."
-    return common.claim("lr10_diverges", "The training loss diverged immediately, indicating numerical "
-                        "instability and an inability of the model to learn.", measured,
-                        common.diverged_immediately(h.diverged_at), why)
+        why = f"It diverged, but only at step {h.diverged_at}, later than 'immediately' ({v.IMMEDIATE_STEPS} steps)."
+    return Verdict(measured, v.diverged_immediately(h.diverged_at), why)
 
 
-def relu_last_claim(h: Any, healthy: Any, seed: Seed) -> dict:
+def judge_relu_last(h: History, healthy: History, seed: Seed) -> Verdict:
     """Stalled or not, judged by the log's words; the explanation built from this seed's numbers."""
-    fell = 1 - h.loss[-1] / h.loss[0]
-    dead_ever = sorted({u for units in h.dead_units for u in units})
-    revived = revived_units(h.eval_steps, h.dead_units)
-    measured = {"loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell,
+    m = h.measured  # relu_last.measure's series
+    measured = {"loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": 1 - h.loss[-1] / h.loss[0],
                 "healthy_final_loss": healthy.loss[-1],
-                "dead_output_units_at_init": h.dead_units[0], "dead_output_units_at_end": h.dead_units[-1],
-                "dead_output_units_ever": dead_ever, "revived_output_units": revived,
-                "stranded_at_init": h.stranded[0], "stranded_at_end": h.stranded[-1],
-                "loss_floor_at_end": LN2 * h.stranded[-1],
-                "logits_clipped_at_end": h.logits_clipped[-1],
-                "flat_means_fell_less_than": common.STOPPED_FRACTION,
-                "high_means_above_while_healthy_at_most": common.CONVERGED_LOSS}
-    stalled = common.stopped_learning(h.loss, healthy.loss[-1])
-    return common.claim("relu_last_stops_learning", "The model stopped learning effectively, and the loss "
-                        "remained high or flat.", measured, stalled, explain_relu_last(measured, stalled, seed.seed))
+                "dead_output_units_at_init": m["dead_units"][0], "dead_output_units_at_end": m["dead_units"][-1],
+                "dead_output_units_ever": sorted({u for units in m["dead_units"] for u in units}),
+                "revived_output_units": relu_last.revived_units(h.eval_steps, m["dead_units"]),
+                "stranded_at_init": m["stranded"][0], "stranded_at_end": m["stranded"][-1],
+                "loss_floor_at_end": LN2 * m["stranded"][-1],
+                "logits_clipped_at_end": m["logits_clipped"][-1],
+                "flat_means_fell_less_than": v.STOPPED_FRACTION,
+                "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS}
+    stalled = v.stopped_learning(h.loss, healthy.loss[-1])
+    return Verdict(measured, stalled, explain_relu_last(measured, stalled, seed.seed))
 
 
-def revived_units(steps: list[int], dead_units: list[list[int]]) -> dict[str, list[int]]:
-    """{unit: [each measured step at which it was found alive again after being dead]}.
-
-    A dead unit's own weights get no gradient, but the hidden layers below it keep changing
-    (the other outputs still train them), so its logit can rise above 0 again."""
-    revived: dict[str, list[int]] = {}
-    for i in range(1, len(dead_units)):
-        for unit in sorted(set(dead_units[i - 1]) - set(dead_units[i])):
-            revived.setdefault(str(unit), []).append(steps[i])
-    return revived
+CLAIMS = (
+    Claim("lr10_diverges", "The training loss diverged immediately, indicating numerical instability and an "
+          "inability of the model to learn.",
+          needs=lambda p: [p.high_lr], judge=lambda s, p, hist, args: judge_lr10(hist[p.high_lr], args.lr),
+          key="diverged_at_step"),
+    Claim("relu_last_stops_learning", "The model stopped learning effectively, and the loss remained high or flat.",
+          needs=lambda p: [p.healthy, p.relu_last],
+          judge=lambda s, p, hist, args: judge_relu_last(hist[p.relu_last], hist[p.healthy], s),
+          why=lambda per_seed, cut, context: relu_last_why(per_seed, cut, context["init_study"])),
+)
 
 
 def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
@@ -169,16 +109,16 @@ def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
     if not stalled:
         text = (f"Seed {seed} learned: the loss fell to {m['final_loss']:.3g} (healthy model: "
                 f"{m['healthy_final_loss']:.3g}).")
-    elif m["fraction_of_loss_lost"] < common.STOPPED_FRACTION:
+    elif m["fraction_of_loss_lost"] < v.STOPPED_FRACTION:
         moved = (f"fell by only {m['fraction_of_loss_lost']:.0%}" if m["fraction_of_loss_lost"] >= 0
                  else f"rose by {-m['fraction_of_loss_lost']:.0%}")  # "fell by -5%" would read as a typo
         text = (f"Seed {seed} stalled: the loss {moved}, to {m['final_loss']:.3g}, while the healthy model "
                 f"reached {m['healthy_final_loss']:.3g}.")
     else:
-        text = (f"Seed {seed} stalled: the loss ended at {m['final_loss']:.3g}, above {common.CONVERGED_LOSS:g}, "
+        text = (f"Seed {seed} stalled: the loss ended at {m['final_loss']:.3g}, above {v.CONVERGED_LOSS:g}, "
                 f"while the healthy model reached {m['healthy_final_loss']:.3g}.")
     if m["stranded_at_end"] > 0:
-        holds = " that holds it up" if stalled and m["loss_floor_at_end"] > common.CONVERGED_LOSS else ""
+        holds = " that holds it up" if stalled and m["loss_floor_at_end"] > v.CONVERGED_LOSS else ""
         text += (f" At the end {m['stranded_at_end']:.0%} of the examples had their own class's logit clipped to 0: "
                  f"the ReLU passes such a logit no gradient, so each of these examples keeps a loss of at least "
                  f"ln 2, a floor of {m['loss_floor_at_end']:.3g} under the mean loss{holds}.")
@@ -198,19 +138,19 @@ def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
     return text
 
 
-def relu_last_why(per_seed: dict[Seed, dict], cut: list[Seed], study: dict) -> str:
+def relu_last_why(per_seed: dict[Seed, Verdict], cut: list[Seed], init_study: dict) -> str:
     """The sentence across seeds: who stalled, what held them, and what the init study says."""
     judged = [s for s in per_seed if s not in cut]
-    stalled = [s for s in judged if per_seed[s]["reproduced"]]
-    learned = [s for s in judged if not per_seed[s]["reproduced"]]
+    stalled = [s for s in judged if per_seed[s].reproduced]
+    learned = [s for s in judged if not per_seed[s].reproduced]
 
     def seeds_of(group: list[Seed], field: str, fmt: str = ".3g") -> str:
-        return ", ".join(f"{per_seed[s]['measured'][field]:{fmt}}" for s in group)
+        return ", ".join(f"{per_seed[s].measured[field]:{fmt}}" for s in group)
 
     parts = []
     if stalled:
         # "Held up" only where every stalled seed's floor alone keeps its loss above converged.
-        held = all(per_seed[s]["measured"]["loss_floor_at_end"] > common.CONVERGED_LOSS for s in stalled)
+        held = all(per_seed[s].measured["loss_floor_at_end"] > v.CONVERGED_LOSS for s in stalled)
         parts.append(f"Stalled on {len(stalled)} of {len(judged)} seeds ({', '.join(str(s.seed) for s in stalled)}): "
                      f"final loss {seeds_of(stalled, 'final_loss')} against the healthy model's "
                      f"{seeds_of(stalled, 'healthy_final_loss')}, "
@@ -224,9 +164,9 @@ def relu_last_why(per_seed: dict[Seed, dict], cut: list[Seed], study: dict) -> s
     if stalled and learned:
         parts.append(f"At initialisation the stalled seeds had {seeds_of(stalled, 'stranded_at_init', '.0%')} of "
                      f"their examples stranded, the others {seeds_of(learned, 'stranded_at_init', '.0%')}.")
-    parts.append(f"Over {study['inits']} initialisations (forward passes only), {study['with_dead_unit']:.0%} start with "
-                 f"an output unit dead and the median share of examples stranded at the start is "
-                 f"{study['stranded_median']:.0%}.")
+    parts.append(f"Over {init_study['inits']} initialisations (forward passes only), {init_study['with_dead_unit']:.0%} "
+                 f"start with an output unit dead and the median share of examples stranded at the start is "
+                 f"{init_study['stranded_median']:.0%}.")
     return " ".join(parts)
 
 
@@ -235,23 +175,21 @@ def init_study(args: Any, inits: int) -> dict[str, Any]:
     """Over ``inits`` initialisations (seeds 0..inits-1, data seeded as the study's seeds are),
     the ReLU-last model's state before any step: dead output units, and the share of examples
     whose own logit is clipped. A forward pass each: seconds for a thousand."""
-    be = args.be
     dead, stranded = [], []
     for i in range(inits):
         weights = i if args.weight_seed is None else args.weight_seed
         data = make_dataset(args.dataset, N, seed=i if args.data_seed is None else args.data_seed)
-        model = create_model(list(common.MODEL), seed=weights, backend=be, relu_last=True)
-        model.forward(be.asarray(data.x_train, dtype="float32"))
-        passed = be.to_numpy(model.layers[-1].mask)  # (N, 2): logit > 0
-        dead.append(int((~passed.any(axis=0)).sum()))
-        stranded.append(float(np.mean(~passed[np.arange(N), data.y_train])))
+        model = create_model(list(MODEL), seed=weights, backend=args.be, relu_last=True)
+        n_dead, share = relu_last.at_initialisation(model, data.x_train, data.y_train)
+        dead.append(n_dead)
+        stranded.append(share)
     return {"inits": inits, "dead_units": dead, "stranded": stranded,
             "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))}
 
 
 # --- Figures ------------------------------------------------------------------------------------
 def draw(args: Any, runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims: list[dict],
-         study: dict | None) -> list[str]:
+         init_study: dict | None) -> list[str]:
     figures = []
     hist = {r: o.history for r, o in outcomes.items()}
     first = runs[args.seeds[0]]
@@ -261,8 +199,8 @@ def draw(args: Any, runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims
                           args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in shown})
         figures.append("losses.png")
     relu = next((c for c in claims if c["id"] == "relu_last_stops_learning"), None)
-    if relu is not None and study is not None:
-        plots.seed_study(
+    if relu is not None and init_study is not None:
+        seed_study(
             seeds=[e["seed"] for e in relu["per_seed"]],
             healthy=[e["measured"]["healthy_final_loss"] for e in relu["per_seed"]],
             relu_last=[e["measured"]["final_loss"] for e in relu["per_seed"]],
@@ -270,12 +208,12 @@ def draw(args: Any, runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims
             stalled=[e["reproduced"] for e in relu["per_seed"]],
             dead=[len(e["measured"]["dead_output_units_at_end"]) for e in relu["per_seed"]],
             stranded_at_init=[e["measured"]["stranded_at_init"] for e in relu["per_seed"]],
-            study=study["stranded"], dead_share=study["with_dead_unit"], path=args.out / "seeds.png")
+            study=init_study["stranded"], dead_share=init_study["with_dead_unit"], path=args.out / "seeds.png")
         figures.append("seeds.png")
         lines = {}
         for e in relu["per_seed"]:
             h = hist[runs[next(s for s in runs if s.seed == e["seed"])].relu_last]
-            lines[f"seed {e['seed']} ({'stalled' if e['reproduced'] else 'learned'})"] = (h.eval_steps, h.stranded)
+            lines[f"seed {e['seed']} ({'stalled' if e['reproduced'] else 'learned'})"] = (h.eval_steps, h.measured["stranded"])
         plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
                      "fraction of examples", args.out / "stranded.png", ylim=(-0.02, 1.02))
         figures.append("stranded.png")
@@ -307,5 +245,66 @@ def boundary_panels(runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], relu: 
             if r in outcomes and outcomes[r].boundary is not None]
 
 
+# --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
+class Part3(study.Study):
+    script = "part3_break"
+    default_steps = 5000
+    quick_steps = 300
+    claims = CLAIMS
+    measure = staticmethod(relu_last.measure)  # stranded examples and dead output units, in every run
+
+    def title(self, args: Any) -> str:
+        return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
+
+    def plan(self, args: Any, steps: int) -> dict[Seed, Trio]:
+        runs = {}
+        for seed in args.seeds:
+            same = dict(steps=steps, dataset=args.dataset, n=N)
+            runs[seed] = Trio(healthy=study.seed_run("healthy", seed, lr=args.lr, **same),
+                              high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same),
+                              relu_last=study.seed_run("ReLU last", seed, lr=args.lr, relu_last=True, **same))
+        return runs
+
+    def config(self, args: Any) -> dict[str, Any]:
+        return {"n_train": N, "model": MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
+                "runs_per_seed": list(Trio._fields)}
+
+    def boundary_for(self, args: Any, plans: dict[Seed, Trio]) -> list[Run]:
+        return [r for trio in plans.values() for r in (trio.healthy, trio.relu_last)]
+
+    def context(self, args: Any, plans: dict[Seed, Trio], hist: dict[Run, History]) -> dict[str, Any]:
+        """The initialisation study, when the ReLU-last claim has seeds to quote it for."""
+        seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].relu_last])
+        inits = INITIALISATIONS // 10 if args.quick else INITIALISATIONS
+        return {"init_study": init_study(args, inits) if seeds else None}
+
+    def extra(self, context: dict[str, Any]) -> dict[str, Any]:
+        return {"init_study": context["init_study"]}
+
+    def draw(self, args: Any, plans: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims: list[dict],
+             context: dict[str, Any]) -> list[str]:
+        return draw(args, plans, outcomes, claims, context["init_study"])
+
+    def print_runs(self, args: Any, plans: dict[Seed, Trio], hist: dict[Run, History], context: dict) -> None:
+        for seed in args.seeds:
+            for r in plans[seed]:
+                if r in hist:
+                    print(f"  {r.label:<24} {ending(r, hist[r])}")
+
+
+def ending(run: Run, h: History) -> str:
+    end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
+    end += interrupted_at(h)
+    if not run.relu_last:
+        return f"loss {h.loss[0]:.4f} -> {end}"
+    dead = h.measured["dead_units"][-1]
+    dead = f"; dead output units at end: {dead}" if dead else ""
+    return f"loss {h.loss[0]:.4f} -> {end}; examples stranded at end: {h.measured['stranded'][-1]:.0%}{dead}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return study.main(Part3(), argv)
+
+
 if __name__ == "__main__":
-    common.run_main(main)
+    preamble.run_main(main)

@@ -18,18 +18,21 @@ import sys
 import time
 from typing import Any, NamedTuple
 
-sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
-from experiments import ctrl_c  # noqa: E402
-
-ctrl_c.during_imports(__name__)  # from here on, Ctrl-C ends the script with one line
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
+from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments import common  # noqa: E402
-from experiments.common import Seed  # noqa: E402
-from experiments.runner import Run, run_many  # noqa: E402
+from experiments import study  # noqa: E402
+from experiments import verdicts as v  # noqa: E402
+from experiments.figures import diagnosis as diagnosis_figure  # noqa: E402
+from experiments.flags import Seed  # noqa: E402
+from experiments.report import interrupted_at  # noqa: E402
+from experiments.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.study import Claim  # noqa: E402
+from experiments.verdicts import Verdict, across_seeds  # noqa: E402
 from tinynet import SGD, SoftmaxCrossEntropy, create_model, plots, train_step  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
+from tinynet.training import History  # noqa: E402
 
-SCRIPT = "part4_scale"
 N = 1000
 VAL_FRACTION = 0.25
 SWEEP = (0.001, 0.01, 0.1)  # lrs; the main run's lr is added if it is not among them
@@ -77,10 +80,11 @@ class Plan(NamedTuple):
 
 
 def plan(args: Any, steps: int) -> dict[Seed, Plan]:
+    """For each seed: the lr sweep (the main run among them) and the one-change runs."""
     plans = {}
     for seed in args.seeds:
         same = dict(steps=steps, dataset=args.dataset, n=N, val_fraction=VAL_FRACTION)
-        sweep = {lr: common.run("lr sweep", seed, lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
+        sweep = {lr: study.seed_run("lr sweep", seed, lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
         diagnosis = {}
         for change in changes(args.dataset):
             settings = {**same, **change.settings}
@@ -88,92 +92,53 @@ def plan(args: Any, steps: int) -> dict[Seed, Plan]:
                 # A full-batch diagnosis run stops once its training loss reaches CONVERGED_LOSS:
                 # from then on it cannot show the log's picture (no convergence). A mini-batch
                 # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
-                settings["until_loss"] = common.CONVERGED_LOSS
-            diagnosis[change.role] = common.run(change.role, seed, lr=args.lr, **settings)
+                settings["until_loss"] = v.CONVERGED_LOSS
+            diagnosis[change.role] = study.seed_run(change.role, seed, lr=args.lr, **settings)
         plans[seed] = Plan(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
     return plans
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = common.parse(common.parser(__doc__.split("\n\n")[0], default_steps=20000, default_seeds="0"),
-                        argv, SCRIPT)
-    steps = 30 if args.quick else args.steps
-    plans = plan(args, steps)
-    outcomes, interrupted = run_many([r for p in plans.values() for r in p.runs()], backend=args.be.name,
-                                     jobs=args.jobs)
-    outcomes = common.measured_runs(outcomes)
-    hist = {r: o.history for r, o in outcomes.items()}
-    baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
-
-    claims = []
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: [plans[s].main])
-    if seeds:
-        per_seed = {s: main_claims(hist[plans[s].main], baseline[plans[s].main], args.lr) for s in seeds}
-        claims += [common.across_seeds({s: c[i] for s, c in per_seed.items()}, cut, key=key)
-                   for i, key in enumerate(("final_train_loss", "final_val_accuracy"))]
-    seeds, cut = common.seeds_with(args, outcomes, lambda s: list(plans[s].sweep.values()))
-    if seeds:
-        claims.append(common.across_seeds({s: lr_claim({lr: hist[r] for lr, r in plans[s].sweep.items()})
-                                           for s in seeds}, cut))
-    diagnosis = diagnose(args, plans, hist, baseline) if seeds else {}
-    # The training runs are saved before the timing and the figures: an interruption after
-    # them (Ctrl-C, a full disk) keeps what took the minutes.
-    config = {"n_train": N, "n_val": round(N * VAL_FRACTION), "model": common.MODEL, "lr": args.lr,
-              "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
-              "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
-    extra = {"diagnosis": diagnosis}
-    path = common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra=extra)
-    timing = {}
-    if not interrupted:
-        timing = time_per_step(args, steps=5 if args.quick else 20)
-        claims.append(common.across_seeds({args.seeds[0]: timing_claim(timing)}))
-        extra["time_per_step_ms"] = timing
-        common.write_results(args, SCRIPT, config, outcomes, claims, [], interrupted, extra=extra)
-    figures = figures_for(args, plans[args.seeds[0]], hist, baseline, timing, diagnosis)
-    common.write_results(args, SCRIPT, config, outcomes, claims, figures, interrupted, extra=extra)
-
-    common.print_claims(f"Part 4: scaling to {N:,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
-                        f"{args.varied} vary)", claims, interrupted)
-    for run, h in hist.items():
-        setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
-        stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
-        print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
-              f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {baseline[run]:.0%}), "
-              f"{h.seconds:.0f} s{stop}{common.interrupted_at(h)}")
-    if diagnosis:
-        print(f"  diagnosis: {diagnosis['conclusion']}")
-    common.print_figures(args.out, figures)
-    print(f"results: {path}")
-    return 130 if interrupted else 0
+# --- The claims, one seed at a time -----------------------------------------------------------
+def judge_convergence(h: History, lr: float) -> Verdict:
+    return Verdict({"final_train_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1], "steps": h.steps_taken,
+                    "converged_means_loss_at_most": v.CONVERGED_LOSS},
+                   not v.converged(h.loss[-1]),
+                   f"After {h.steps_taken} full-batch steps at lr {lr:g} on {N} examples the training loss is "
+                   f"{h.loss[-1]:.4g} (train accuracy {h.train_acc[-1]:.0%}); converged means <= "
+                   f"{v.CONVERGED_LOSS:g}.")
 
 
-def main_claims(h, baseline: float, lr: float) -> list[dict]:
+def judge_val_accuracy(h: History, baseline: float) -> Verdict:
     val = h.val_acc[-1]
-    return [
-        common.claim("fails_to_converge_1000", "The model failed to converge on the larger dataset.",
-                     {"final_train_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1], "steps": h.steps_taken,
-                      "converged_means_loss_at_most": common.CONVERGED_LOSS},
-                     not common.converged(h.loss[-1]),
-                     f"After {h.steps_taken} full-batch steps at lr {lr:g} on {N} examples the training loss is "
-                     f"{h.loss[-1]:.4g} (train accuracy {h.train_acc[-1]:.0%}); converged means <= "
-                     f"{common.CONVERGED_LOSS:g}."),
-        common.claim("val_acc_near_baseline", "The validation accuracy was approximately 64%, which is close to "
-                     "the dataset's baseline and indicates the model is not learning the underlying pattern.",
-                     {"final_val_accuracy": val, "majority_baseline": baseline, "difference": val - baseline,
-                      "near_means_within": common.NEAR_BASELINE},
-                     common.near_baseline(val, baseline),
-                     f"Validation accuracy {val:.1%} against a majority-class baseline of {baseline:.1%}."),
-    ]
+    return Verdict({"final_val_accuracy": val, "majority_baseline": baseline, "difference": val - baseline,
+                    "near_means_within": v.NEAR_BASELINE},
+                   v.near_baseline(val, baseline),
+                   f"Validation accuracy {val:.1%} against a majority-class baseline of {baseline:.1%}.")
 
 
-def lr_claim(sweep: dict) -> dict:
+def judge_lr_sweep(sweep: dict[float, History]) -> Verdict:
     finals = {f"lr {lr:g}": h.loss[-1] for lr, h in sweep.items()}
-    helped = [k for k, loss in finals.items() if common.converged(loss)]
-    return common.claim("lr_does_not_help", "Adjusting the learning rate did not resolve the convergence issue.",
-                        {"final_train_loss": finals, "converged": helped},
-                        not helped,
-                        "Final training loss per lr: " + ", ".join(f"{k}: {v:.4g}" for k, v in finals.items())
-                        + (f"; converged: {', '.join(helped)}." if helped else "; none converged."))
+    helped = [k for k, loss in finals.items() if v.converged(loss)]
+    return Verdict({"final_train_loss": finals, "converged": helped}, not helped,
+                   "Final training loss per lr: " + ", ".join(f"{k}: {x:.4g}" for k, x in finals.items())
+                   + (f"; converged: {', '.join(helped)}." if helped else "; none converged."))
+
+
+CLAIMS = (
+    Claim("fails_to_converge_1000", "The model failed to converge on the larger dataset.",
+          needs=lambda p: [p.main], judge=lambda s, p, hist, args: judge_convergence(hist[p.main], args.lr),
+          key="final_train_loss"),
+    Claim("val_acc_near_baseline", "The validation accuracy was approximately 64%, which is close to the dataset's "
+          "baseline and indicates the model is not learning the underlying pattern.",
+          needs=lambda p: [p.main],
+          judge=lambda s, p, hist, args: judge_val_accuracy(hist[p.main], p.main.data().majority_baseline),
+          key="final_val_accuracy"),
+    Claim("lr_does_not_help", "Adjusting the learning rate did not resolve the convergence issue.",
+          needs=lambda p: list(p.sweep.values()),
+          judge=lambda s, p, hist, args: judge_lr_sweep({lr: hist[r] for lr, r in p.sweep.items()})),
+)
+TIMING = ("time_per_step_grows", "The training time per step increased significantly due to the larger number of "
+          "examples being processed in a single batch.")
 
 
 def time_per_step(args, steps: int) -> dict[str, float]:
@@ -183,7 +148,7 @@ def time_per_step(args, steps: int) -> dict[str, float]:
     result = {}
     for n in TIMING_NS:
         data = make_dataset(args.dataset, n, seed=seed.data)
-        model = create_model(list(common.MODEL), seed=seed.weights, backend=be)
+        model = create_model(list(MODEL), seed=seed.weights, backend=be)
         x, y = be.asarray(data.x_train, dtype="float32"), be.asarray(data.y_train)
         loss_fn, opt = SoftmaxCrossEntropy(), SGD(model, lr=args.lr)
         times = []
@@ -197,16 +162,14 @@ def time_per_step(args, steps: int) -> dict[str, float]:
     return result
 
 
-def timing_claim(ms: dict[str, float]) -> dict:
+def judge_timing(ms: dict[str, float]) -> Verdict:
     ns = [int(n) for n in ms]
     slope = float(np.polyfit(np.log(ns), np.log(list(ms.values())), 1)[0])
-    grows = common.time_grows(ms["100"], ms["1000"])
-    return common.claim("time_per_step_grows", "The training time per step increased significantly due to the "
-                        "larger number of examples being processed in a single batch.",
-                        {"ms_per_step": ms, "ratio_1000_over_100": ms["1000"] / ms["100"],
-                         "loglog_slope": slope, "significant_means_ratio_at_least": common.TIME_GROWTH},
-                        grows, f"{ms['100']:.2f} ms at N = 100, {ms['1000']:.2f} ms at 1,000, {ms['10000']:.1f} ms "
-                        f"at 10,000: time grows as N^{slope:.2f}. " + (TIME_GROWS if grows else TIME_FLAT))
+    grows = v.time_grows(ms["100"], ms["1000"])
+    return Verdict({"ms_per_step": ms, "ratio_1000_over_100": ms["1000"] / ms["100"],
+                    "loglog_slope": slope, "significant_means_ratio_at_least": v.TIME_GROWTH},
+                   grows, f"{ms['100']:.2f} ms at N = 100, {ms['1000']:.2f} ms at 1,000, {ms['10000']:.1f} ms "
+                   f"at 10,000: time grows as N^{slope:.2f}. " + (TIME_GROWS if grows else TIME_FLAT))
 
 
 # Why the time per step grows with N, or does not: chosen by the measured verdict.
@@ -222,11 +185,11 @@ def picture(h, baseline: float) -> dict[str, Any]:
     """One run against the log's picture, by thresholds fixed before the run: no convergence,
     and a validation accuracy close to the baseline and about 64% (both within NEAR_BASELINE)."""
     val = h.val_acc[-1]
-    converged = h.reached_at is not None or common.converged(h.loss[-1])
+    converged = h.reached_at is not None or v.converged(h.loss[-1])
     row = {"final_train_loss": h.loss[-1], "final_train_accuracy": h.train_acc[-1], "final_val_accuracy": val,
            "majority_baseline": baseline, "converged": converged, "stopped_at_step": h.reached_at,
-           "val_near_baseline": common.near_baseline(val, baseline),
-           "val_about_64": abs(val - LOG_VAL_ACCURACY) <= common.NEAR_BASELINE}
+           "val_near_baseline": v.near_baseline(val, baseline),
+           "val_about_64": abs(val - LOG_VAL_ACCURACY) <= v.NEAR_BASELINE}
     row["like_the_log"] = not converged and row["val_near_baseline"] and row["val_about_64"]
     return row
 
@@ -243,8 +206,8 @@ def diagnose(args: Any, plans: dict[Seed, Plan], hist: dict, baseline: dict) -> 
         return {}
     summary = {role: {"like_the_log_in": sum(r["like_the_log"] for r in by_seed.values()), "seeds": len(by_seed)}
                for role, by_seed in rows.items()}
-    return {"picture": f"no convergence (training loss above {common.CONVERGED_LOSS:g} at the end, never reached "
-                       f"before), validation accuracy within {common.NEAR_BASELINE * 100:g} points of the majority "
+    return {"picture": f"no convergence (training loss above {v.CONVERGED_LOSS:g} at the end, never reached "
+                       f"before), validation accuracy within {v.NEAR_BASELINE * 100:g} points of the majority "
                        f"baseline and of {LOG_VAL_ACCURACY:.0%}",
             "runs": rows, "summary": summary, "conclusion": conclusion(rows, summary)}
 
@@ -273,6 +236,63 @@ def conclusion(rows: dict[str, dict[str, dict]], summary: dict[str, dict]) -> st
     return " ".join(text)
 
 
+# --- The study: Part 4 as the skeleton runs it ---------------------------------------------------
+class Part4(study.Study):
+    script = "part4_scale"
+    default_steps = 20000
+    quick_steps = 30
+    default_seeds = "0"
+    claims = CLAIMS
+
+    def title(self, args: Any) -> str:
+        return (f"Part 4: scaling to {N:,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
+                f"{args.varied} vary)")
+
+    def plan(self, args: Any, steps: int) -> dict[Seed, Plan]:
+        return plan(args, steps)
+
+    def config(self, args: Any) -> dict[str, Any]:
+        return {"n_train": N, "n_val": round(N * VAL_FRACTION), "model": MODEL, "lr": args.lr,
+                "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
+                "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
+
+    def context(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History]) -> dict[str, Any]:
+        """Each run's majority baseline, and the diagnosis once the lr sweep finished on a seed."""
+        baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
+        seeds, _ = study.seeds_with(args, hist, lambda s: list(plans[s].sweep.values()))
+        return {"hist": hist, "baseline": baseline, "timing": {},
+                "diagnosis": diagnose(args, plans, hist, baseline) if seeds else {}}
+
+    def extra(self, context: dict[str, Any]) -> dict[str, Any]:
+        timing = {"time_per_step_ms": context["timing"]} if context["timing"] else {}
+        return {"diagnosis": context["diagnosis"], **timing}
+
+    def after_results(self, args: Any, plans: dict[Seed, Plan], claims: list[dict], context: dict[str, Any],
+                      interrupted: bool) -> bool:
+        """The time per step, measured once the training runs are saved: an interruption here
+        (Ctrl-C, a full disk) keeps what took the minutes."""
+        if interrupted:
+            return False
+        context["timing"] = time_per_step(args, steps=5 if args.quick else 20)
+        claims.append(across_seeds(*TIMING, {args.seeds[0]: judge_timing(context["timing"])}))
+        return True
+
+    def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
+             context: dict[str, Any]) -> list[str]:
+        return figures_for(args, plans[args.seeds[0]], context["hist"], context["baseline"], context["timing"],
+                           context["diagnosis"])
+
+    def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
+        for run, h in hist.items():
+            setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
+            stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
+            print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
+                  f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {context['baseline'][run]:.0%}), "
+                  f"{h.seconds:.0f} s{stop}{interrupted_at(h)}")
+        if context["diagnosis"]:
+            print(f"  diagnosis: {context['diagnosis']['conclusion']}")
+
+
 def figures_for(args: Any, first: Plan, hist: dict, baseline: dict, timing: dict, diagnosis: dict) -> list[str]:
     """The first seed's runs: accuracy of the main run, the lr sweep, the timing, the diagnosis."""
     figures = []
@@ -296,11 +316,15 @@ def figures_for(args: Any, first: Plan, hist: dict, baseline: dict, timing: dict
         figures.append("time_per_step.png")
     if diagnosis:
         rows = {role: by_seed[str(seed)] for role, by_seed in diagnosis["runs"].items() if str(seed) in by_seed}
-        plots.diagnosis(rows, LOG_VAL_ACCURACY, f"Part 4 diagnosis: one change at a time, seed {seed}",
+        diagnosis_figure(rows, LOG_VAL_ACCURACY, f"Part 4 diagnosis: one change at a time, seed {seed}",
                         args.out / "diagnosis.png")
         figures.append("diagnosis.png")
     return figures
 
 
+def main(argv: list[str] | None = None) -> int:
+    return study.main(Part4(), argv)
+
+
 if __name__ == "__main__":
-    common.run_main(main)
+    preamble.run_main(main)

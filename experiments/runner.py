@@ -27,14 +27,15 @@ import signal
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import tinynet as tn
 from tinynet.data import Dataset, make_dataset
-from tinynet.train import History, predict_grid, train
+from tinynet.metrics import predict_grid
+from tinynet.training import History, train
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 
@@ -82,18 +83,19 @@ class Outcome:
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
 
 
-def execute(run: Run, backend: str, boundary: bool = False) -> Outcome:
-    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one."""
+def execute(run: Run, backend: str, boundary: bool = False, measure: Callable | None = None) -> Outcome:
+    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one.
+    ``measure`` is train()'s hook: the study's own numbers, taken at every measurement."""
     with threadpool_limits(limits=1):
-        return _execute(run, backend, boundary)
+        return _execute(run, backend, boundary, measure)
 
 
-def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
+def _execute(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
     model = tn.create_model(list(run.sizes), seed=run.seed, backend=be, relu_last=run.relu_last)
     history = train(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
-                    backend=be, desc=run.label, until_loss=run.until_loss)
+                    backend=be, desc=run.label, until_loss=run.until_loss, measure=measure)
     outcome = Outcome(history)
     if boundary and history.eval_steps and history.diverged_at is None:
         outcome.grid = grid(data)
@@ -115,28 +117,29 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = ()
-             ) -> tuple[dict[Run, Outcome], bool]:
+def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = (),
+             measure: Callable | None = None) -> tuple[dict[Run, Outcome], bool]:
     """Train every run; returns ({run: outcome} in the order given, interrupted).
 
     jobs = 1 trains in this process, one run after another; more jobs train in that many
-    worker processes. The numbers do not depend on it.
+    worker processes. The numbers do not depend on it. ``measure``: train()'s hook for every
+    run, a module-level function (a worker receives it by name).
     """
     boundary_for = set(boundary_for)
     jobs = max(1, min(jobs, len(runs)))
     if jobs == 1:
         done: dict[Run, Outcome] = {}
         for run in runs:
-            done[run] = execute(run, backend, run in boundary_for)
+            done[run] = execute(run, backend, run in boundary_for, measure)
             if done[run].history.interrupted:
                 return done, True
         return done, False
-    done, interrupted = _in_workers(runs, backend, jobs, boundary_for)
+    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, measure)
     return {run: done[run] for run in runs if run in done}, interrupted
 
 
-def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run]
-                ) -> tuple[dict[Run, Outcome], bool]:
+def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run],
+                measure: Callable | None) -> tuple[dict[Run, Outcome], bool]:
     # "spawn": a fresh interpreter per worker. A forked child would inherit the parent's BLAS
     # and CUDA state, which neither OpenBLAS nor CUDA supports.
     context = multiprocessing.get_context("spawn")
@@ -149,7 +152,7 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(pids, stop)) as pool:
         # Longest first, so that no long run starts last while the other workers sit idle.
-        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for): run
+        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, measure): run
                    for run in sorted(runs, key=Run.cost, reverse=True)}
         try:
             for future in as_completed(futures):
@@ -180,12 +183,12 @@ def _start_worker(pids: Any, stop: Any) -> None:
     pids.put(os.getpid())
 
 
-def _execute_in_worker(run: Run, backend: str, boundary: bool) -> Outcome:
+def _execute_in_worker(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
     if _stop is not None and _stop.is_set():  # interrupted: start no new run
         raise KeyboardInterrupt
     signal.signal(signal.SIGINT, _interrupt_once)  # while training: Ctrl-C stops this run
     try:
-        return execute(run, backend, boundary)
+        return execute(run, backend, boundary, measure)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

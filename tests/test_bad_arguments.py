@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from experiments import common, run_all
+from experiments import flags, run_all
 from tinynet import gradcheck, testing
 from tinynet.data import make_dataset
 from tinynet.exercises import main as exercises_main
 from tinynet.gradcheck.__main__ import main as gradcheck_main
-from tinynet.train import train
+from tinynet.training import train
 
 TINYNET = pathlib.Path(tn.__file__).parent
 
@@ -103,15 +103,15 @@ API: list[A] = [
     ("Linear.backward before forward", lambda: tn.Linear(2, 3).backward(f32(1, 3)), RuntimeError,
      "backward was called before forward"),
     ("Linear.backward None", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(None), TypeError,
-     "dL/dy as an array"),
+     "dL/dout as an array"),
     ("Linear.backward list", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward([[0.0] * 3] * 4),
-     TypeError, "dL/dy as an array"),
+     TypeError, "dL/dout as an array"),
     ("Linear.backward rows", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(f32(3, 3)), ValueError,
-     "dL/dy of shape (4, 3)"),
+     "dL/dout of shape (4, 3)"),
     ("Linear.backward 1-D", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(f32(3)), ValueError,
-     "dL/dy of shape (4, 3)"),
+     "dL/dout of shape (4, 3)"),
     ("Linear.backward float64", lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(np.zeros((4, 3))),
-     TypeError, "dL/dy of dtype float32"),
+     TypeError, "dL/dout of dtype float32"),
     ("Linear.W a list", lambda: linear_holding(W=[[0.0] * 3] * 2).forward(f32(1, 2)), TypeError,
      "W must be an array"),
     ("Linear.b a list", lambda: linear_holding(b=[0.0] * 3).forward(f32(1, 2)), TypeError, "b must be an array"),
@@ -130,11 +130,11 @@ API: list[A] = [
     ("ReLU.backward before forward", lambda: tn.ReLU().backward(f32(1, 1)), RuntimeError,
      "backward was called before forward"),
     ("ReLU.backward shape", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(f32(2, 4)), ValueError,
-     "dL/dy of shape (4, 2)"),
+     "dL/dout of shape (4, 2)"),
     ("ReLU.backward float64", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(np.zeros((4, 2))), TypeError,
-     "dL/dy of dtype float32"),
+     "dL/dout of dtype float32"),
     ("ReLU.backward None", lambda: after_forward(tn.ReLU(), f32(4, 2)).backward(None), TypeError,
-     "dL/dy as an array"),
+     "dL/dout as an array"),
     # SoftmaxCrossEntropy
     ("loss validate_labels='no'", lambda: tn.SoftmaxCrossEntropy(validate_labels="no"), TypeError,
      "validate_labels must be True or False"),
@@ -257,6 +257,15 @@ API: list[A] = [
     ("train backend='x'", lambda: train_with(backend="x"), ValueError, "unknown backend 'x'"),
     ("train progress='x'", lambda: train_with(progress="x"), TypeError, "progress must be True, False or None"),
     ("train desc=3", lambda: train_with(desc=3), TypeError, "desc must be a string"),
+    ("train without lr or opt", lambda: train_with(lr=None), TypeError, "give lr=... (for the default optimizer"),
+    ("train opt and lr", lambda: train_with(opt=tn.SGD(model(), lr=0.1)), TypeError,
+     "with your own opt=..., set them on it"),
+    ("train opt without step", lambda: train_with(lr=None, opt=object()), TypeError, "opt must have step()"),
+    ("train loss_fn without backward", lambda: train_with(loss_fn=object()), TypeError,
+     "loss_fn must have forward() and backward()"),
+    ("train measure=3", lambda: train_with(measure=3), TypeError, "measure must be a function"),
+    ("train measure returning a list", lambda: train_with(measure=lambda m, x, y: [1.0]), TypeError,
+     "measure must return a dict of named numbers"),
     ("train seed=-1", lambda: train_with(seed=-1), ValueError, "train: seed must be"),
     ("train data=(x, y)", lambda: train_with(data=(np.zeros((2, 2)), np.zeros(2, int))), TypeError,
      "data must be a tinynet.data.Dataset"),
@@ -325,8 +334,6 @@ API: list[A] = [
      "array must be a float64 NumPy array"),
     ("relative_error eps=-1", lambda: gradcheck.relative_error(np.ones(2), np.ones(2), eps=-1), ValueError,
      "eps must be a positive number"),
-    ("assert_gradients_ok(None)", lambda: gradcheck.assert_gradients_ok(None), TypeError,
-     "takes the list of results"),
     # tinynet.testing
     ("assert_backward_correct(class)", lambda: testing.assert_backward_correct(tn.ReLU, np.ones((2, 2))),
      TypeError, "needs a layer instance, got the class ReLU"),
@@ -352,12 +359,12 @@ def test_a_bad_argument_gets_a_clear_error(call, error, names):
 
 
 def experiment(*argv: str) -> Any:
-    return common.parse(common.parser("", default_steps=1), ["--out", "runs/flag-test", *argv], "flag-test")
+    return flags.parse(flags.parser("", default_steps=1), ["--out", "runs/flag-test", *argv], "flag-test")
 
 
 C = tuple[str, Callable[[pathlib.Path], Any], str]  # id, the call (given a scratch folder), what stderr names
 CLI: list[C] = [
-    # every experiment script (common.parser) and run_all.py
+    # every experiment script (flags.parser) and run_all.py
     ("--steps abc", lambda _: experiment("--steps", "abc"), "argument --steps: invalid int value: 'abc'"),
     ("--steps 0", lambda _: experiment("--steps", "0"), "--steps must be a positive integer"),
     ("--steps 1.5", lambda _: experiment("--steps", "1.5"), "argument --steps: invalid int value"),
@@ -426,8 +433,8 @@ def test_the_tables_cover_every_public_entry_point():
     covered = " ".join(row[0] for row in API)
     for name in ["Linear", "ReLU", "loss", "Sequential", "create_model", "get_backend", "SGD", "make_dataset",
                  "train ", "train_step", "check_layer", "check_loss", "check_model", "numerical_gradient",
-                 "relative_error", "assert_gradients_ok", "assert_backward_correct", "layer_inputs"]:
+                 "relative_error", "assert_backward_correct", "layer_inputs", "opt", "loss_fn", "measure"]:
         assert name in covered, name
-    public = set(tn.__all__) - {"Backend", "BackendUnavailableError", "gradcheck", "testing", "parameters"}
+    public = set(tn.__all__) - {"Backend", "BackendUnavailableError", "History", "gradcheck", "testing", "parameters"}
     assert public <= {"Linear", "ReLU", "SGD", "Sequential", "SoftmaxCrossEntropy", "create_model", "get_backend",
-                      "train_step"}, public
+                      "train", "train_step"}, public

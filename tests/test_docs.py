@@ -86,12 +86,12 @@ def test_own_layer_page_the_failure_it_shows_is_real():
 
     class Unsquared(tanh):
         def backward(self, dout):
-            return dout * (1 - self.y)
+            return dout * (1 - self.out)
 
     x = np.random.default_rng(0).normal(size=(4, 3))
     with pytest.raises(AssertionError) as info:
         namespace["assert_backward_correct"](Unsquared(), x)
-    for shown in ("worst entry (3, 0): backprop -2.3442589", "finite difference -0.34565658",
+    for shown in ("worst entry at index (3, 0): backprop -2.3442589", "finite difference -0.34565658",
                   "ratio backprop / finite difference 6.782"):
         assert shown in str(info.value), shown  # the numbers on the page are the checker's own
     assert "backprop -2.3442589,\n      finite difference -0.34565658, ratio backprop / finite difference 6.782" in page

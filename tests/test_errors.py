@@ -6,7 +6,7 @@ import pytest
 
 import tinynet as tn
 from tinynet.data import make_dataset
-from tinynet.train import train
+from tinynet.training import train
 
 
 def test_wrong_feature_count_names_the_layer_and_both_shapes(be):
@@ -97,7 +97,7 @@ def test_linear_backward_before_forward_says_so(be):
 def test_upstream_gradient_of_the_wrong_shape_is_refused(be):
     layer = tn.Linear(2, 3, seed=0, backend=be)
     layer.forward(be.asarray(np.zeros((4, 2)), dtype="float32"))
-    with pytest.raises(ValueError, match=r"expects dL/dy of shape \(4, 3\).*got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"expects dL/dout of shape \(4, 3\).*got \(4, 2\)"):
         layer.backward(be.asarray(np.zeros((4, 2)), dtype="float32"))
 
 
@@ -192,14 +192,14 @@ def test_an_upstream_gradient_of_the_wrong_dtype_is_refused_where_it_enters(dy):
     """A float64 dy in a float32 model used to turn W into float64 at the next update."""
     layer = tn.Linear(2, 3)
     layer.forward(np.ones((4, 2), dtype=np.float32))
-    with pytest.raises(TypeError, match=r"expects dL/dy of dtype float32 .*got " + str(dy.dtype)):
+    with pytest.raises(TypeError, match=r"expects dL/dout of dtype float32 .*got " + str(dy.dtype)):
         layer.backward(dy)
 
 
 @pytest.mark.parametrize("layer", [tn.Linear(2, 2), tn.ReLU()])
 def test_an_upstream_gradient_that_is_not_an_array_is_refused(layer):
     layer.forward(np.ones((2, 2), dtype=np.float32))
-    with pytest.raises(TypeError, match=r"expects dL/dy as an array of shape \(2, 2\), got list"):
+    with pytest.raises(TypeError, match=r"expects dL/dout as an array of shape \(2, 2\), got list"):
         layer.backward([[1.0, 1.0], [1.0, 1.0]])
 
 

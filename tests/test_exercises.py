@@ -90,10 +90,10 @@ def test_failures_say_why(tmp_path):
     losses = tmp_path / "losses.py"
     losses.write_text(losses.read_text().replace("return (probs - onehot)", "return (onehot - probs)"))
     grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
-    assert "ratio -1" in grade.detail and "a sign is flipped" in grade.detail
+    assert "finite difference -1 " in grade.detail and "a sign is flipped" in grade.detail
     losses.write_text(losses.read_text().replace("(onehot - probs) * (dout / n)", "(probs - onehot) * dout"))
     grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
-    assert "ratio 5" in grade.detail and "1/N" in grade.detail
+    assert "finite difference 5 " in grade.detail and "1/N" in grade.detail
 
 
 def test_a_file_that_does_not_import_is_a_failed_exercise_not_a_crash(tmp_path):

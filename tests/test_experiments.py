@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from experiments import common, part1_sanity, part2_overfit, part3_break, part4_scale, run_all
-from experiments.common import Seed
+from experiments import flags, output, part1_sanity, part2_overfit, part3_break, part4_scale, run_all, verdicts
+from experiments.flags import Seed
+from experiments.verdicts import Verdict
 from experiments.runner import run_many
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,6 +28,8 @@ CLAIMS = {
 }
 SCRIPTS = {"part1_sanity": part1_sanity, "part2_overfit": part2_overfit, "part3_break": part3_break,
            "part4_scale": part4_scale}
+STUDIES = {"part1_sanity": part1_sanity.Part1(), "part2_overfit": part2_overfit.Part2(),
+           "part3_break": part3_break.Part3(), "part4_scale": part4_scale.Part4()}
 
 
 def check_results(folder: pathlib.Path, part: str) -> dict:
@@ -37,7 +40,7 @@ def check_results(folder: pathlib.Path, part: str) -> dict:
         assert set(c) == {"id", "log_says", "measured", "reproduced", "explanation", "reproduced_in", "seeds",
                           "verdict", "per_seed"}
         assert isinstance(c["reproduced"], bool) and c["measured"] and c["explanation"]
-        assert c["verdict"] == common.overall_verdict(c["reproduced_in"], c["seeds"])
+        assert c["verdict"] == verdicts.overall_verdict(c["reproduced_in"], c["seeds"])
         assert c["reproduced_in"] == sum(e["reproduced"] for e in c["per_seed"] if not e["interrupted"])
         for e in c["per_seed"]:
             assert {"seed", "weight_seed", "data_seed", "interrupted", "measured", "reproduced", "explanation"} == set(e)
@@ -89,12 +92,12 @@ def test_same_seed_same_numbers_serial_or_parallel_and_different_seed_different(
 def test_part4_runs_do_not_depend_on_jobs():
     """Part 4's runs at N = 1,000, where two BLAS threads changed products in the last bit:
     trained in this process and in two workers, every number agrees."""
-    args = common.parse(common.parser("", default_steps=5), ["--seeds", "0", "--out", "runs/flag-test"], "x")
+    args = flags.parse(flags.parser("", default_steps=5), ["--seeds", "0", "--out", "runs/flag-test"], "x")
     runs = [r for p in part4_scale.plan(args, steps=5).values() for r in p.runs()]
     serial, parallel = (run_many(runs, backend="numpy", jobs=jobs)[0] for jobs in (1, 2))
     assert len(serial) == len(runs) == 8
     for run in runs:
-        a, b = (common.run_record(run, outcomes[run]) for outcomes in (serial, parallel))
+        a, b = (output.run_record(run, outcomes[run]) for outcomes in (serial, parallel))
         a.pop("seconds"), b.pop("seconds")
         assert a == b, run.label
 
@@ -104,11 +107,11 @@ def test_part4_runs_do_not_depend_on_jobs():
                                    ["--weight-seed", "3", "--seeds", "0-2"]])
 @pytest.mark.parametrize("part", ["part2_overfit", "part3_break", "part4_scale"])
 def test_no_flag_value_makes_two_runs_share_an_identity(part, flags):
+    flags_module = globals()["flags"]
     """Runs are looked up by their Run (every setting and a role), never by a display label:
     with --lr 10 the main run and the lr-10 run have the same settings but stay two runs."""
-    module = SCRIPTS[part]
-    args = common.parse(common.parser("", default_steps=100), [*flags, "--out", "runs/identity-test"], part)
-    plans = module.plan(args, 100, (25, 500)) if part == "part2_overfit" else module.plan(args, 100)
+    args = flags_module.parse(flags_module.parser("", default_steps=100), [*flags, "--out", "runs/identity-test"], part)
+    plans = STUDIES[part].plan(args, 100)
     runs = [r for p in plans.values() for r in p.runs()]
     per_seed = len(next(iter(plans.values())).runs())
     assert len(set(runs)) == len(runs) == len(args.seeds) * per_seed
@@ -225,7 +228,10 @@ def test_ctrl_c_in_the_first_run_ends_cleanly(part, at_forward, monkeypatch, tmp
     for run in results["runs"]:
         n = len(run["eval_steps"])
         assert n >= 1 and run["steps_taken"] >= 1 and len(run["loss_at_eval_steps"]) == n
-        assert len(run["train_acc"]) == len(run["val_acc"]) == len(run["logits_clipped"]) == len(run["stranded"]) == n
+        lists = {k: v for k, v in run.items() if isinstance(v, list)}  # the loop's series and the hook's
+        assert {"eval_steps", "train_acc", "val_acc"} <= set(lists)
+        assert part != "part3_break" or {"logits_clipped", "dead_outputs", "dead_units", "stranded"} <= set(lists)
+        assert all(len(series) == n for series in lists.values()), {k: len(v) for k, v in lists.items()}
         assert all(len(series) == n for series in [*run["grad_norm"].values(), *run["relu_zero"].values()])
 
 
@@ -247,7 +253,7 @@ def test_ctrl_c_stops_run_all_at_the_part_it_interrupted(monkeypatch, tmp_path, 
 @pytest.mark.parametrize("text, seeds", [("0-4", [0, 1, 2, 3, 4]), ("7", [7]), ("0,3,7", [0, 3, 7]),
                                          ("0-2,9", [0, 1, 2, 9]), ("1,1,0-1", [1, 0])])
 def test_seed_lists_and_ranges(text, seeds):
-    assert common.parse_seeds(text) == seeds
+    assert flags.parse_seeds(text) == seeds
 
 
 @pytest.mark.parametrize("argv, varied, pairs", [
@@ -256,20 +262,19 @@ def test_seed_lists_and_ranges(text, seeds):
     (["--weight-seed", "5"], "the data", [(0, 5, 0), (1, 5, 1)]),
 ])
 def test_data_and_weight_seeds_can_be_fixed_separately(argv, varied, pairs):
-    args = common.parse(common.parser("", default_steps=1), [*argv, "--seeds", "0-1", "--out", "runs/flag-test"], "x")
+    args = flags.parse(flags.parser("", default_steps=1), [*argv, "--seeds", "0-1", "--out", "runs/flag-test"], "x")
     assert args.varied == varied and [tuple(s) for s in args.seeds] == pairs
 
 
 def test_the_verdict_rule():
-    assert common.overall_verdict(5, 5) == "reproduced"
-    assert common.overall_verdict(0, 5) == "not reproduced"
-    assert common.overall_verdict(2, 5) == "reproduced in 2 of 5 seeds"
-    assert common.overall_verdict(0, 0) == "not judged"
+    assert verdicts.overall_verdict(5, 5) == "reproduced"
+    assert verdicts.overall_verdict(0, 5) == "not reproduced"
+    assert verdicts.overall_verdict(2, 5) == "reproduced in 2 of 5 seeds"
+    assert verdicts.overall_verdict(0, 0) == "not judged"
 
 
-def fake_claim(reproduced: bool, loss: float) -> dict:
-    return common.claim("some_claim", "the log's words", {"final_loss": loss, "threshold": 0.1}, reproduced,
-                        f"one seed's story, loss {loss}")
+def fake_verdict(reproduced: bool, loss: float) -> Verdict:
+    return Verdict({"final_loss": loss, "threshold": 0.1}, reproduced, f"one seed's story, loss {loss}")
 
 
 @pytest.mark.parametrize("outcomes, k, verdict, says", [
@@ -279,8 +284,9 @@ def fake_claim(reproduced: bool, loss: float) -> dict:
                                                            "not on seed 1 (final_loss 0.6)"),
 ])
 def test_claims_across_seeds_all_none_some(outcomes, k, verdict, says):
-    per_seed = {Seed(i, i, i): fake_claim(r, 0.5 + i / 10) for i, r in enumerate(outcomes)}
-    c = common.across_seeds(per_seed, key="final_loss")
+    per_seed = {Seed(i, i, i): fake_verdict(r, 0.5 + i / 10) for i, r in enumerate(outcomes)}
+    c = verdicts.across_seeds("some_claim", "the log's words", per_seed, key="final_loss")
+    assert (c["id"], c["log_says"]) == ("some_claim", "the log's words")
     assert (c["reproduced_in"], c["seeds"], c["verdict"]) == (k, 3, verdict)
     assert c["reproduced"] is (k == 3)
     assert says in c["explanation"]
@@ -289,8 +295,8 @@ def test_claims_across_seeds_all_none_some(outcomes, k, verdict, says):
 
 
 def test_interrupted_seeds_are_kept_but_not_counted_and_said_so():
-    per_seed = {Seed(i, i, i): fake_claim(r, 0.5) for i, r in enumerate([True, False, True])}
-    c = common.across_seeds(per_seed, cut_short=[Seed(2, 2, 2)], key="final_loss")
+    per_seed = {Seed(i, i, i): fake_verdict(r, 0.5) for i, r in enumerate([True, False, True])}
+    c = verdicts.across_seeds("some_claim", "the log's words", per_seed, cut_short=[Seed(2, 2, 2)], key="final_loss")
     assert (c["reproduced_in"], c["seeds"], c["verdict"]) == (1, 2, "reproduced in 1 of 2 seeds")
     assert "Not judged: seed 2 (interrupted)" in c["explanation"]
     assert [e["interrupted"] for e in c["per_seed"]] == [False, False, True]
@@ -298,21 +304,21 @@ def test_interrupted_seeds_are_kept_but_not_counted_and_said_so():
 
 # --- verdict logic on synthetic histories, both outcomes ---------------------------------------
 def test_verdicts_on_synthetic_numbers():
-    assert common.loss_close_to_ln2(math.log(2) + 0.01) and not common.loss_close_to_ln2(1.0)
-    assert common.near_zero(0.01) and not common.near_zero(0.2) and not common.near_zero(float("nan"))
-    assert common.diverged_immediately(3) and not common.diverged_immediately(5000)
-    assert not common.diverged_immediately(None)
-    assert common.stable(None, [0.7, 0.5, 0.1]) and not common.stable(12, [0.7, 50.0])
-    assert not common.stable(None, [0.7, 0.8])
-    assert common.first_step_below([0.7, 0.3, 0.05, 0.01], 0.1) == 2
-    assert common.first_step_below([0.7, 0.3], 0.1) is None
-    assert common.wider_is_faster({25: 9000, 100: 4000, 500: 800})
-    assert not common.wider_is_faster({25: 900, 100: 4000, 500: 800})
-    assert not common.wider_is_faster({25: None, 100: None, 500: None})
-    assert common.wider_is_faster({25: None, 500: 800})
-    assert common.converged(0.05) and not common.converged(0.3)
-    assert common.near_baseline(0.62, 0.60) and not common.near_baseline(0.95, 0.60)
-    assert common.time_grows(2.0, 15.0) and not common.time_grows(2.0, 3.0)
+    assert verdicts.loss_close_to_ln2(math.log(2) + 0.01) and not verdicts.loss_close_to_ln2(1.0)
+    assert verdicts.near_zero(0.01) and not verdicts.near_zero(0.2) and not verdicts.near_zero(float("nan"))
+    assert verdicts.diverged_immediately(3) and not verdicts.diverged_immediately(5000)
+    assert not verdicts.diverged_immediately(None)
+    assert verdicts.stable(None, [0.7, 0.5, 0.1]) and not verdicts.stable(12, [0.7, 50.0])
+    assert not verdicts.stable(None, [0.7, 0.8])
+    assert verdicts.first_step_below([0.7, 0.3, 0.05, 0.01], 0.1) == 2
+    assert verdicts.first_step_below([0.7, 0.3], 0.1) is None
+    assert verdicts.wider_is_faster({25: 9000, 100: 4000, 500: 800})
+    assert not verdicts.wider_is_faster({25: 900, 100: 4000, 500: 800})
+    assert not verdicts.wider_is_faster({25: None, 100: None, 500: None})
+    assert verdicts.wider_is_faster({25: None, 500: 800})
+    assert verdicts.converged(0.05) and not verdicts.converged(0.3)
+    assert verdicts.near_baseline(0.62, 0.60) and not verdicts.near_baseline(0.95, 0.60)
+    assert verdicts.time_grows(2.0, 15.0) and not verdicts.time_grows(2.0, 3.0)
 
 
 @pytest.mark.parametrize("losses, healthy, stopped", [
@@ -322,7 +328,7 @@ def test_verdicts_on_synthetic_numbers():
     ([0.70, 0.50, 0.36], 0.30, False),  # not high: the healthy model did not converge either
 ])
 def test_stopped_learning_reads_high_or_flat(losses, healthy, stopped):
-    assert common.stopped_learning(losses, healthy) is stopped
+    assert verdicts.stopped_learning(losses, healthy) is stopped
 
 
 class FakeHistory:
@@ -331,16 +337,14 @@ class FakeHistory:
     def __init__(self, final_loss, dead_units, stranded):
         self.loss = [0.70, 0.60, 0.50, final_loss]
         self.eval_steps = [0, 100, 200, 300]
-        self.dead_units = dead_units
-        self.stranded = stranded
-        self.logits_clipped = [0.3] * 4
+        self.measured = {"dead_units": dead_units, "stranded": stranded, "logits_clipped": [0.3] * 4}
 
 
 def test_relu_last_explanation_with_a_dead_output_unit():
     h = FakeHistory(0.53, dead_units=[[], [0], [0], [0]], stranded=[0.70, 0.74, 0.76, 0.76])
-    c = part3_break.relu_last_claim(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(3, 3, 3))
-    m, text = c["measured"], c["explanation"]
-    assert c["reproduced"] is True and m["dead_output_units_at_end"] == [0] and m["revived_output_units"] == {}
+    c = part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(3, 3, 3))
+    m, text = c.measured, c.explanation
+    assert c.reproduced is True and m["dead_output_units_at_end"] == [0] and m["revived_output_units"] == {}
     assert m["loss_floor_at_end"] == pytest.approx(0.76 * math.log(2))
     assert text.startswith("Seed 3 stalled: the loss ended at 0.53, above 0.1")
     assert "76% of the examples" in text and f"floor of {0.76 * math.log(2):.3g}" in text
@@ -350,9 +354,9 @@ def test_relu_last_explanation_with_a_dead_output_unit():
 
 def test_relu_last_explanation_without_dead_units_and_with_a_revival():
     h = FakeHistory(0.04, dead_units=[[1], [1], [], []], stranded=[0.6, 0.3, 0.0, 0.0])
-    c = part3_break.relu_last_claim(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(1, 1, 1))
-    text = c["explanation"]
-    assert c["reproduced"] is False and c["measured"]["revived_output_units"] == {"1": [200]}
+    c = part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(1, 1, 1))
+    text = c.explanation
+    assert c.reproduced is False and c.measured["revived_output_units"] == {"1": [200]}
     assert text.startswith("Seed 1 learned: the loss fell to 0.04")
     assert "no example had its own class's logit clipped" in text and "No output unit was dead at the end" in text
     assert "started with 60% of the examples stranded and output unit 1 dead" in text
@@ -362,7 +366,7 @@ def test_relu_last_explanation_without_dead_units_and_with_a_revival():
 def test_relu_last_explanation_when_stalled_without_a_dead_unit():
     """Seed 1 of the default data: stranded examples hold the loss up with no unit dead."""
     h = FakeHistory(0.36, dead_units=[[1], [1], [], []], stranded=[0.68, 0.70, 0.46, 0.46])
-    text = part3_break.relu_last_claim(h, FakeHistory(0.04, [[]] * 4, [0.0] * 4), Seed(1, 1, 1))["explanation"]
+    text = part3_break.judge_relu_last(h, FakeHistory(0.04, [[]] * 4, [0.0] * 4), Seed(1, 1, 1)).explanation
     assert "stalled" in text and "No output unit was dead at the end" in text
     assert f"floor of {0.46 * math.log(2):.3g} under the mean loss that holds it up" in text
 
@@ -396,7 +400,7 @@ def test_diagnosis_names_the_change_that_reproduces_the_log():
 
 
 def test_diagnosis_changes_one_thing_from_the_main_run():
-    args = common.parse(common.parser("", default_steps=100, default_seeds="0"), ["--out", "runs/x"], "x")
+    args = flags.parse(flags.parser("", default_steps=100, default_seeds="0"), ["--out", "runs/x"], "x")
     p = part4_scale.plan(args, 100)[args.seeds[0]]
     main = vars(p.main)
     for role, run in p.diagnosis.items():
@@ -473,7 +477,7 @@ def test_an_unavailable_backend_is_named_as_a_flag(capsys):
     except tn.BackendUnavailableError:
         pass
     with pytest.raises(SystemExit):
-        common.parse(common.parser("", default_steps=1), ["--backend", "cupy", "--out", "runs/flag-test"], "x")
+        flags.parse(flags.parser("", default_steps=1), ["--backend", "cupy", "--out", "runs/flag-test"], "x")
     err = capsys.readouterr().err
     assert "--backend numpy" in err and "backend='numpy'" not in err
 
@@ -481,7 +485,7 @@ def test_an_unavailable_backend_is_named_as_a_flag(capsys):
 def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
     def seed_claim(seed, final, floor):
         h = FakeHistory(final, dead_units=[[]] * 4, stranded=[0.5, 0.5, 0.5, floor / math.log(2)])
-        return part3_break.relu_last_claim(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(seed, seed, seed))
+        return part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(seed, seed, seed))
 
     study = {"inits": 10, "with_dead_unit": 0.3, "stranded_median": 0.5}
     high = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.50, 0.45)}
@@ -556,7 +560,7 @@ def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
         if out.exists():
             leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
             assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
-            common.lock_out(common.parser("", default_steps=1), out)  # what the next run on it does first
+            output.lock_out(flags.parser("", default_steps=1), out)  # what the next run on it does first
             assert not list(out.glob("*.tinynet-tmp"))
     codes = [proc.returncode for proc, *_ in ended]
     assert codes.count(130) >= 10 and codes.count(-signal.SIGKILL) >= 5, codes  # most landed before the end
@@ -585,19 +589,19 @@ def test_ctrl_c_during_the_imports_ends_with_one_line(script, tmp_path):
 def test_relu_last_explanation_of_a_flat_or_rising_loss():
     flat = FakeHistory(0.69, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
     flat.loss = [0.70, 0.70, 0.69, 0.69]
-    text = part3_break.relu_last_claim(flat, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5))["explanation"]
+    text = part3_break.judge_relu_last(flat, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5)).explanation
     assert text.startswith("Seed 5 stalled: the loss fell by only 1%, to 0.69")
     rising = FakeHistory(0.75, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
     rising.loss = [0.70, 0.72, 0.74, 0.75]
-    text = part3_break.relu_last_claim(rising, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5))["explanation"]
+    text = part3_break.judge_relu_last(rising, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5)).explanation
     assert "the loss rose by 7%, to 0.75" in text and "-" not in text.split(",")[0]
 
 
 def test_the_timing_explanation_follows_the_measured_verdict():
     """On a CPU the step grows with N; on a GPU it was flat (launch-bound): the sentence of why
     must match what was measured, not assume growth."""
-    grew = part4_scale.timing_claim({"100": 1.2, "1000": 9.7, "10000": 102.0})
-    flat = part4_scale.timing_claim({"100": 1.32, "1000": 1.35, "10000": 1.80})
-    assert grew["reproduced"] and "linear in N; below a few hundred" in grew["explanation"]
-    assert not flat["reproduced"] and "stays nearly flat" in flat["explanation"]
-    assert "hide part of that" not in flat["explanation"]
+    grew = part4_scale.judge_timing({"100": 1.2, "1000": 9.7, "10000": 102.0})
+    flat = part4_scale.judge_timing({"100": 1.32, "1000": 1.35, "10000": 1.80})
+    assert grew.reproduced and "linear in N; below a few hundred" in grew.explanation
+    assert not flat.reproduced and "stays nearly flat" in flat.explanation
+    assert "hide part of that" not in flat.explanation

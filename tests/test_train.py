@@ -8,7 +8,7 @@ import pytest
 
 import tinynet as tn
 from tinynet.data import DATASETS, make_dataset
-from tinynet.train import DIVERGENCE_FACTOR, History, train
+from tinynet.training import DIVERGENCE_FACTOR, History, train
 
 
 def small_model(be, **kw):
@@ -20,52 +20,12 @@ def test_history_records_every_step_and_the_measurements(be):
     h = train(small_model(be), data, lr=0.1, steps=50, eval_every=10, backend=be, progress=False)
     assert h.steps_taken == 50 and h.diverged_at is None and not h.interrupted
     assert h.eval_steps == [0, 10, 20, 30, 40, 49]
-    for series in (h.train_acc, h.val_acc, h.logits_clipped, h.dead_outputs):
+    for series in (h.train_acc, h.val_acc, *h.relu_zero.values()):
         assert len(series) == 6 and all(0 <= v <= 1 for v in series)
+    assert h.measured == {}  # nothing beyond the loop's own series unless a hook asks
     assert list(h.grad_norm) == ["layers[0] Linear(2->16)", "layers[2] Linear(16->2)"]
     assert list(h.relu_zero) == ["layers[1] ReLU()"]
     assert h.loss[-1] < h.loss[0]
-
-
-def test_relu_last_model_reports_clipped_logits_and_dead_outputs(be):
-    data = make_dataset("xor", 40, seed=0)
-    model = small_model(be, relu_last=True)
-    h = train(model, data, lr=0.1, steps=5, eval_every=1, backend=be, progress=False)
-    mask = be.to_numpy(model.layers[-1].mask)  # the last ReLU's branch on the last forward
-    assert "layers[3] ReLU()" in h.relu_zero
-    assert h.logits_clipped == h.relu_zero["layers[3] ReLU()"]
-    assert 0 <= h.dead_outputs[-1] <= 1 and mask.shape[1] == 2
-
-
-def test_dead_output_unit_is_counted():
-    """Force output unit 0 below zero for every input: it is clipped everywhere, so dead."""
-    data = make_dataset("xor", 20, seed=0)
-    model = tn.create_model([2, 8, 2], seed=0, relu_last=True, dtype="float64")
-    model.layers[2].b = np.array([-100.0, 0.0])
-    h = train(model, data, lr=1e-6, steps=2, eval_every=1, progress=False)
-    assert h.dead_outputs[0] == pytest.approx(0.5)
-    assert h.dead_units[0] == [0]
-    # Every example of class 0 has its own logit clipped: stranded, a loss of at least ln 2 each
-    # (and examples of class 1 whose logit is <= 0 too).
-    assert h.stranded[0] >= np.mean(data.y_train == 0) - 1e-6
-    assert h.loss[0] >= np.log(2) * h.stranded[0]
-
-
-def test_stranded_examples_are_those_whose_own_logit_is_clipped(be):
-    """Hand-set weights: with h = relu(x), logits (h1 - h2, h2 - h1). An example is stranded
-    exactly where its own logit is <= 0, and no unit is dead (each passes on part of the plane)."""
-    data = make_dataset("xor", 40, seed=0)
-    model = tn.create_model([2, 2, 2], seed=0, relu_last=True, dtype="float64", backend=be)
-    first, _, last = model.layers[:3]
-    first.W, first.b = be.asarray(np.eye(2)), be.asarray(np.zeros(2))
-    last.W, last.b = be.asarray(np.array([[1.0, -1.0], [-1.0, 1.0]])), be.asarray(np.zeros(2))
-    h = train(model, data, lr=1e-9, steps=1, eval_every=1, backend=be, progress=False)
-    hidden = np.maximum(data.x_train, 0)  # (N, 2) after the first ReLU
-    logits = hidden @ np.array([[1.0, -1.0], [-1.0, 1.0]])  # (N, 2), before the last ReLU
-    own = logits[np.arange(len(logits)), data.y_train]  # (N,): each example's own logit
-    assert h.stranded[0] == pytest.approx(np.mean(own <= 0))
-    assert h.dead_units[0] == []  # each unit passes on half of the examples
-    assert (own > 0).any() and (own <= 0).any()  # both kinds of example are there
 
 
 def test_until_loss_stops_at_the_end_of_the_interval_that_reached_it(be):
@@ -99,16 +59,16 @@ def test_mini_batches_cover_the_data_and_are_seeded(be):
 
 def test_each_epoch_visits_every_example_once(monkeypatch):
     """Mini-batches of 8 from 32 examples: every 4 steps, each example exactly once."""
-    import tinynet.train
+    import tinynet.training
 
     seen = []
-    step = tinynet.train.train_step
+    step = tinynet.training.train_step
 
     def record(model, loss_fn, opt, x, labels):
         seen.append([tuple(row) for row in x.tolist()])
         return step(model, loss_fn, opt, x, labels)
 
-    monkeypatch.setattr(tinynet.train, "train_step", record)
+    monkeypatch.setattr(tinynet.training, "train_step", record)
     data = make_dataset("xor", 32, seed=0)
     train(tn.create_model([2, 4, 2], dtype="float64"), data, lr=0.1, steps=8, batch_size=8, progress=False)
     everything = sorted(tuple(row) for row in data.x_train.tolist())
@@ -235,7 +195,7 @@ def test_ctrl_c_returns_the_history_so_far(monkeypatch):
     monkeypatch.setattr(tn.SGD, "step", interrupt_at_7)
     h = train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=100, eval_every=5, progress=False)
     assert h.interrupted and h.steps_taken == 6  # steps 0-5; step 6 was cut short inside its update
-    assert h.eval_steps == [0, 5] and len(h.train_acc) == len(h.stranded) == 2
+    assert h.eval_steps == [0, 5] and len(h.train_acc) == len(h.val_acc) == 2
 
 
 def test_progress_bar_is_quiet_when_not_a_terminal(capsys):
@@ -330,3 +290,116 @@ def test_finiteness_is_checked_in_the_model_s_dtype():
         train(tn.create_model([2, 2]), data, lr=0.1, steps=2, progress=False)
     h = train(tn.create_model([2, 2], dtype="float64"), data, lr=1e-320, steps=1, progress=False)
     assert h.steps_taken == 1  # float64 holds it
+
+
+# --- the learner's own pieces, and an experiment's own measurements -------------------------------
+class CountingSGD:
+    """A stand-in optimizer: plain SGD that counts its steps (duck typing: only step())."""
+
+    def __init__(self, model, lr):
+        self.inner, self.steps = tn.SGD(model, lr=lr), 0
+
+    def step(self):
+        self.steps += 1
+        self.inner.step()
+
+
+class CountingLoss:
+    """A stand-in loss: softmax cross-entropy that counts its calls and the douts it gets."""
+
+    def __init__(self):
+        self.inner, self.forwards, self.douts = tn.SoftmaxCrossEntropy(), 0, []
+
+    def forward(self, logits, labels):
+        self.forwards += 1
+        return self.inner.forward(logits, labels)
+
+    def backward(self, dout):
+        self.douts.append(dout)
+        return self.inner.backward(dout)
+
+
+def test_train_drives_the_learner_s_own_optimizer_and_loss():
+    """tn.train with duck-typed pieces: every step goes through them, and the numbers are those
+    of the defaults they wrap, bit for bit."""
+    data = make_dataset("xor", 40, seed=0)
+    opt_model, default_model = (tn.create_model([2, 16, 2], seed=0) for _ in range(2))
+    opt, loss_fn = CountingSGD(opt_model, lr=0.1), CountingLoss()
+    h = tn.train(opt_model, data, steps=20, opt=opt, loss_fn=loss_fn, eval_every=5, progress=False)
+    assert opt.steps == 20  # one update per step
+    assert loss_fn.forwards == 20 + 5  # a forward per step, and one per measurement (steps 0, 5, 10, 15, 19)
+    assert loss_fn.douts == [1.0] * 25  # backward(dout) from dL/dL = 1
+    default = tn.train(default_model, data, steps=20, lr=0.1, eval_every=5, progress=False)
+    assert h.loss == default.loss and h.grad_norm == default.grad_norm
+
+
+def test_train_and_train_step_are_the_package_s_functions():
+    assert callable(tn.train) and callable(tn.train_step) and tn.train is train
+
+
+def test_an_experiment_s_measurement_reaches_the_history_through_the_hook(be):
+    """measure(model, x, labels) at every measurement step, with the training set on the
+    backend; each name's values kept in order in history.measured."""
+    data = make_dataset("xor", 40, seed=0, val_fraction=0.25)
+    seen = []
+
+    def measure(model, x, labels):
+        seen.append((tuple(x.shape), tuple(labels.shape)))
+        return {"mean_logit": float(be.xp.mean(model.forward(x))), "rows": int(x.shape[0])}
+
+    h = train(small_model(be), data, lr=0.1, steps=30, eval_every=10, backend=be, progress=False, measure=measure)
+    assert h.eval_steps == [0, 10, 20, 29] and seen == [((40, 2), (40,))] * 4
+    assert h.measured["rows"] == [40] * 4 and len(h.measured["mean_logit"]) == 4
+    assert h.measured["mean_logit"][0] != h.measured["mean_logit"][-1]  # taken as training goes
+
+
+def test_a_measurement_cut_short_by_ctrl_c_leaves_no_partial_series(monkeypatch):
+    """The hook's series are dropped with the rest of an unfinished measurement."""
+    calls = {"n": 0}
+    step = tn.SGD.step
+
+    def interrupt_at_6(self):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        step(self)
+
+    monkeypatch.setattr(tn.SGD, "step", interrupt_at_6)
+    h = train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=100, eval_every=5, progress=False,
+              measure=lambda model, x, labels: {"n": int(x.shape[0])})
+    assert h.interrupted and h.eval_steps == [0] and h.measured == {"n": [20]}
+
+
+class Scale:
+    """out = x * w, with a repr that changes at every forward (as a learner's might)."""
+
+    param_names = ("w",)
+
+    def __init__(self):
+        self.w, self.dw, self.calls = np.array([1.0]), None, 0
+
+    def __repr__(self):
+        return f"Scale(calls={self.calls})"
+
+    def forward(self, x):
+        self.calls += 1
+        self.x = x
+        return x * self.w
+
+    def backward(self, dout):
+        self.dw = np.array([np.sum(dout * self.x)])
+        return dout * self.w
+
+
+def test_momentum_velocity_is_kept_per_parameter_not_per_display_name():
+    """SGD's velocity belongs to the parameter: a layer whose printed name changes between steps
+    keeps its momentum (keyed by display text, it restarted at every step)."""
+    layer, x = Scale(), np.array([[1.0]])
+    opt = tn.SGD(layer, lr=0.1, momentum=0.9)
+    w, v = 1.0, 0.0
+    for _ in range(3):
+        layer.backward(np.ones((1, 1)) + 0 * layer.forward(x))  # dL/dw = x = 1 at every step
+        opt.step()
+        v = 0.9 * v + 1.0 if v else 1.0
+        w -= 0.1 * v
+    assert layer.w[0] == pytest.approx(w)  # 1 - 0.1 (1 + 1.9 + 2.71)

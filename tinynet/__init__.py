@@ -1,9 +1,11 @@
 """tinynet: a small neural-network engine with every gradient written out by hand.
 
     import tinynet as tn
+    from tinynet.data import make_dataset
     model = tn.create_model([2, 500, 500, 2], seed=0)
     loss_fn = tn.SoftmaxCrossEntropy()
     opt = tn.SGD(model, lr=0.01)
+    history = tn.train(model, make_dataset("xor", 100), steps=1000, opt=opt)
 """
 from . import gradcheck, testing
 from .backend import Backend, BackendUnavailableError, get_backend
@@ -11,13 +13,14 @@ from .layers import Linear, ReLU
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, create_model, parameters
 from .optim import SGD
-from .train import train_step
+from .training import History, train, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Backend",
     "BackendUnavailableError",
+    "History",
     "Linear",
     "ReLU",
     "SGD",
@@ -28,5 +31,6 @@ __all__ = [
     "gradcheck",
     "parameters",
     "testing",
+    "train",
     "train_step",
 ]

@@ -49,43 +49,41 @@ def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, 
 
 
 def check_upstream(layer: Any, dout: Any, expected_shape: tuple[int, ...], expected_dtype: Any = None) -> None:
-    """The upstream gradient dL/dy must be an array with the shape (and, where given, the
-    dtype) of the forward output y: a float64 dout in a float32 model would turn W into
+    """The upstream gradient dL/dout must be an array with the shape (and, where given, the
+    dtype) of the forward output: a float64 dout in a float32 model would turn W into
     float64 at the next update, and the next forward would fail far from the cause."""
     if not hasattr(dout, "shape") or not hasattr(dout, "dtype"):
-        raise TypeError(f"{layer!r}.backward expects dL/dy as an array of shape {tuple(expected_shape)}, "
+        raise TypeError(f"{layer!r}.backward expects dL/dout as an array of shape {tuple(expected_shape)}, "
                         f"got {type(dout).__name__}")
     if expected_dtype is not None and dout.dtype != expected_dtype:
-        raise TypeError(f"{layer!r}.backward expects dL/dy of dtype {expected_dtype} (its forward output's), "
+        raise TypeError(f"{layer!r}.backward expects dL/dout of dtype {expected_dtype} (its forward output's), "
                         f"got {dout.dtype}")
     if tuple(dout.shape) != tuple(expected_shape):
         raise ValueError(
-            f"{layer!r}.backward expects dL/dy of shape {tuple(expected_shape)} (the shape of "
+            f"{layer!r}.backward expects dL/dout of shape {tuple(expected_shape)} (the shape of "
             f"its last forward output), got {tuple(dout.shape)}"
         )
 
 
-def check_linear_input(layer: Any, x: Any) -> None:
-    """Linear's input: a batch of rows on the layer's backend, n_in features, W's dtype."""
-    check_linear_params(layer)
-    check_input(layer, layer.backend, x, n_features=layer.W.shape[0])
-    if x.dtype != layer.W.dtype:
+def check_linear_input(who: Any, be: Backend, W: Any, b: Any, x: Any) -> None:
+    """Linear's input: a batch of rows on the layer's backend, n_in features, W's dtype.
+    ``who`` names the layer in messages; W and b are the arrays it holds now."""
+    check_linear_params(be, W, b)
+    check_input(who, be, x, n_features=W.shape[0])
+    if x.dtype != W.dtype:
         raise TypeError(
-            f"{layer!r} holds {layer.W.dtype} weights but got {x.dtype} input; convert the "
+            f"{who!r} holds {W.dtype} weights but got {x.dtype} input; convert the "
             f"input (be.asarray(x, dtype=...)) or build the layer with a matching dtype"
         )
 
 
-def check_linear_params(layer: Any) -> None:
+def check_linear_params(be: Backend, W: Any, b: Any) -> None:
     """W and b may be reassigned by the user at any time: what they hold now must still be
     a W (n_in, n_out) and a b (n_out,) of one float dtype on the layer's backend."""
-    be = layer.backend
-    for name in ("W", "b"):
-        value = getattr(layer, name)
+    for name, value in (("W", W), ("b", b)):
         if not be.is_array(value):
             raise TypeError(f"Linear: {name} must be an array on the {be.name!r} backend, got "
                             f"{type(value).__name__}; assign tn.get_backend({be.name!r}).asarray(...)")
-    W, b = layer.W, layer.b
     if W.ndim != 2 or tuple(b.shape) != (W.shape[1],):
         raise ValueError(f"Linear: W must have shape (n_in, n_out) and b shape (n_out,), got W "
                          f"{tuple(W.shape)} and b {tuple(b.shape)}")
@@ -94,20 +92,22 @@ def check_linear_params(layer: Any) -> None:
                         f"and b {b.dtype}")
 
 
-def check_linear_backward(layer: Any, dout: Any) -> None:
-    """Linear's backward: after a forward, dout of that forward's output shape and dtype."""
-    if layer.cache is None:
-        raise RuntimeError(f"{layer!r}.backward was called before forward")
-    x, W = layer.cache
-    check_upstream(layer, dout, (x.shape[0], W.shape[1]), W.dtype)
+def check_linear_backward(who: Any, cache: Any, dout: Any) -> None:
+    """Linear's backward: after a forward (``cache`` = that forward's (x, W)), dout of that
+    forward's output shape and dtype."""
+    if cache is None:
+        raise RuntimeError(f"{who!r}.backward was called before forward")
+    x, W = cache
+    check_upstream(who, dout, (x.shape[0], W.shape[1]), W.dtype)
 
 
-def check_backward_call(layer: Any, cached: Any, dout: Any, dtype: Any = None) -> None:
-    """A backward whose output has the shape of what forward cached (ReLU's mask), and where
-    given the dtype of its forward input."""
-    if cached is None:
+def check_backward_call(layer: Any, cache: Any, dout: Any) -> None:
+    """An elementwise layer's backward (ReLU's): after a forward, whose ``cache`` is (mask,
+    x's dtype), dout of the mask's shape and of x's dtype."""
+    if cache is None:
         raise RuntimeError(f"{layer!r}.backward was called before forward")
-    check_upstream(layer, dout, cached.shape, dtype)
+    mask, dtype = cache
+    check_upstream(layer, dout, mask.shape, dtype)
 
 
 def check_labels(be: Backend, labels: Any, n: int, n_classes: int, *, check_range: bool = True) -> None:
@@ -132,12 +132,16 @@ def check_labels(be: Backend, labels: Any, n: int, n_classes: int, *, check_rang
         )
     if not check_range:
         return
-    lo = int(be.xp.min(labels))
-    hi = int(be.xp.max(labels))
+    check_label_range(int(be.xp.min(labels)), int(be.xp.max(labels)), n_classes, "the logits' width")
+
+
+def check_label_range(lo: int, hi: int, n_classes: int, whose: str) -> None:
+    """The one range check of labels, from their smallest and largest values: 0..C-1.
+    ``whose`` says where C comes from (the logits' width, a model's outputs)."""
     if lo < 0 or hi >= n_classes:
         raise ValueError(
             f"label out of range: labels must lie in 0..{n_classes - 1} for {n_classes} classes "
-            f"(the logits' width), found labels from {lo} to {hi}"
+            f"({whose}), found labels from {lo} to {hi}"
         )
 
 

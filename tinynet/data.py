@@ -4,14 +4,12 @@ Every dataset is drawn on the host with NumPy's Generator from a seed, so the sa
 gives the same points and labels; the engine receives them through ``be.asarray``.
 
     "random"  points uniform in [-1, 1]^2, labels a fair coin flip, independent of the
-              points: nothing to learn, so a model can only memorise. Part 4's diagnosis
-              uses it.
+              points: nothing to learn, so a model can only memorise.
     "xor"     points uniform in [-1, 1]^2, label 1 where x1 * x2 > 0: learnable structure
-              that no linear model can fit, and a two-layer ReLU net fits easily. The
-              experiments' default (docs/experiments_log.md, "Which data", says why).
+              that no linear model can fit, and a two-layer ReLU net fits easily.
     "moons"   two interleaved half-circles with Gaussian noise (sd 0.1): learnable.
 
-Two options change the labels' structure one thing at a time (Part 4's diagnosis uses them):
+Two options change the labels' structure one thing at a time:
 ``ones`` sets the share of class 1 (each example's class drawn first, then its point from
 that class's region), and ``flip`` flips each label with that probability after drawing, so
 that no model can do better than 1 - flip on fresh data.

@@ -1,10 +1,16 @@
 """Layers: each one a forward pass and its hand-written backward pass.
 
-Batches are rows: an input of N examples with D features has shape (N, D).
-A layer keeps what its backward pass needs in forward (one visible ``cache``, or ReLU's
-``mask``); backward takes the upstream gradient ``dout`` = dL/dy and returns dL/dx,
-storing parameter gradients on the layer. Each method opens with one call that checks its
-input; the math follows. The derivations are in docs/backprop.md.
+Batches are rows: an input of N examples with D features has shape (N, D), and a layer's
+output is ``out``. A layer keeps what its backward pass needs in forward, in ``cache``;
+backward takes the upstream gradient ``dout`` = dL/dout and returns dL/dx, storing parameter
+gradients on the layer. A layer with a kink (ReLU at 0) also exposes the branch each entry
+took as ``mask``, which the gradient checker reads to skip entries that straddle it. Each
+method opens with one call that checks its input; the math follows. The derivations are in
+docs/backprop.md.
+
+NaN and inf flow through forward and backward as they do through NumPy: checking every
+call would cost a host sync per step on a GPU. tinynet.train stops at the first loss that
+is not finite.
 """
 from __future__ import annotations
 
@@ -15,15 +21,15 @@ import numpy as np
 from .backend import Backend, backend_of, get_backend, host_rng
 from .checks import check_backward_call, check_input, check_linear_backward, check_linear_input, is_positive_int
 
-INITS = ("torch", "he")
+INIT_SCHEMES = ("torch", "he")  # how a Linear draws its first W and b
 
 
 def init_params(rng: np.random.Generator, n_in: int, n_out: int, init: str):
     """Initial W (n_in, n_out) and b (n_out,) as float64 host arrays.
 
     "torch": PyTorch's nn.Linear default, W, b ~ U(-1/sqrt(n_in), 1/sqrt(n_in)):
-             kaiming_uniform(a=sqrt(5)) works out to exactly this bound. The log's
-             findings were obtained with it.
+             kaiming_uniform(a=sqrt(5)) works out to exactly this bound. The
+             default.
     "he":    W ~ N(0, 2/n_in), b = 0, which keeps the variance of ReLU activations
              constant from layer to layer.
     """
@@ -35,12 +41,12 @@ def init_params(rng: np.random.Generator, n_in: int, n_out: int, init: str):
         W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
         b = np.zeros(n_out)
     else:
-        raise ValueError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+        raise ValueError(f"unknown init {init!r}; choose one of: {', '.join(INIT_SCHEMES)}")
     return W, b
 
 
 class Linear:
-    """Fully connected layer, y = x @ W + b.
+    """Fully connected layer, out = x @ W + b.
 
     W: (n_in, n_out), b: (n_out,). Both may be reassigned by the user at any time;
     forward uses whatever they hold then. After backward, dW and db hold
@@ -77,23 +83,23 @@ class Linear:
         return f"Linear({n_in}->{n_out})"
 
     def forward(self, x: Any) -> Any:
-        """x: (N, n_in) -> y = x @ W + b: (N, n_out).
+        """x: (N, n_in) -> out = x @ W + b: (N, n_out).
 
         Keeps (x, W): x for dW, and W for dx, the W this forward used even if the user
         reassigns self.W before backward. (b is added in place: one fresh array, not two.)
         """
-        check_linear_input(self, x)
+        check_linear_input(self, self.backend, self.W, self.b, x)
         self.cache = (x, self.W)
-        y = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
-        y += self.b  # (N, n_out): b added to every row
-        return y
+        out = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
+        out += self.b  # (N, n_out): b added to every row
+        return out
 
     def backward(self, dout: Any) -> Any:
-        """dout = dL/dy: (N, n_out) -> dL/dx = dout @ W.T: (N, n_in).
+        """dout = dL/dout: (N, n_out) -> dL/dx = dout @ W.T: (N, n_in).
 
         Sets dW = x.T @ dout: (n_in, n_out) and db = the sum of dout over the batch: (n_out,).
         """
-        check_linear_backward(self, dout)
+        check_linear_backward(self, self.cache, dout)
         x, W = self.cache  # from forward
         self.dW = x.T @ dout  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
         # b feeds every row, so db sums dout over the batch: written as the product 1^T dout. A
@@ -106,37 +112,39 @@ class Linear:
 
 
 class ReLU:
-    """y = max(x, 0), elementwise. The gradient at exactly 0 is taken to be 0.
+    """out = max(x, 0), elementwise. The gradient at exactly 0 is taken to be 0.
 
-    After forward, ``mask`` (same shape as x, bool) says which inputs were > 0:
-    the branch each unit took, used by backward and by the gradient checker.
+    After forward, ``mask`` (same shape as x, bool) says which inputs were > 0: the branch
+    each entry took at the kink, which the gradient checker reads. ``cache`` holds it with
+    x's dtype, for backward.
     """
 
     param_names = ()
 
     def __init__(self) -> None:
         self.mask: Any = None
-        self.dtype: Any = None  # of the last forward's input: backward's dout must match it
+        self.cache: Any = None  # (mask, x's dtype) of the last forward: backward's dout must match it
 
     def __repr__(self) -> str:
         return "ReLU()"
 
     def forward(self, x: Any) -> Any:
-        """x: (N, D) -> y = x where x > 0, else 0: (N, D).
+        """x: (N, D) -> out = x where x > 0, else 0: (N, D).
 
         (maximum, not where: NumPy runs where() 3x slower.)
         """
         check_input(self, backend_of(x), x)
         self.mask = x > 0  # (N, D) bool: the branch each entry took
-        self.dtype = x.dtype
+        self.cache = (self.mask, x.dtype)
         return backend_of(x).xp.maximum(x, 0.0)
 
     def backward(self, dout: Any) -> Any:
-        """dout = dL/dy: (N, D) -> dL/dx = dout * [x > 0]: (N, D).
+        """dout = dL/dout: (N, D) -> dL/dx = dout * [x > 0]: (N, D).
 
         (The mask as 0/1 times dout, in place: one fresh array and no where().)
         """
-        check_backward_call(self, self.mask, dout, self.dtype)  # dout shaped like the mask, x's dtype
-        dx = backend_of(dout).xp.astype(self.mask, dout.dtype)  # (N, D): 1.0 where x > 0, else 0.0
+        check_backward_call(self, self.cache, dout)  # after forward; dout shaped like the mask, x's dtype
+        mask, _ = self.cache
+        dx = backend_of(dout).xp.astype(mask, dout.dtype)  # (N, D): 1.0 where x > 0, else 0.0
         dx *= dout
         return dx

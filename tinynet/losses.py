@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import backend_of
+from .backend import Backend, backend_of
 from .checks import check_logits_and_labels, check_loss_backward
 
 
@@ -25,7 +25,7 @@ class SoftmaxCrossEntropy:
 
     validate_labels: check on every forward that each label lies in 0..C-1 (the default).
     The check reads two numbers back to the host, which on a GPU is a synchronisation per
-    step; tinynet.train.train checks its labels once, on the host, before the first step,
+    step; tinynet.train checks its labels once, on the host, before the first step,
     and turns it off. Shapes and dtypes are checked either way.
     """
 
@@ -56,7 +56,7 @@ class SoftmaxCrossEntropy:
             shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))  # (N, 1), in [0, log C]
         log_probs = shifted - log_norm  # (N, C), log p: finite even where p underflows to 0
-        is_label = labels[:, None] == be.arange(n_classes)[None, :]  # (N, C) bool: True at each row's label
+        is_label = label_mask(labels, n_classes, be)  # (N, C) bool: True at each row's label
         self.cache = (xp.exp(log_probs), xp.astype(is_label, logits.dtype))  # probs (N, C), onehot (N, C)
         # log p_{i, labels_i}, picked out of each row: where() keeps it and puts 0 elsewhere, and the
         # row's sum is that one number, exactly. (Summing onehot * log_probs instead would compute
@@ -72,3 +72,9 @@ class SoftmaxCrossEntropy:
         probs, onehot = self.cache
         n = probs.shape[0]
         return (probs - onehot) * (dout / n)  # (N, C)
+
+
+def label_mask(labels: Any, n_classes: int, be: Backend) -> Any:
+    """labels: (N,) integers in 0..C-1 -> (N, C) bool, True at each row's label: the one-hot
+    rows, as a mask that picks each example's own logit out of its row."""
+    return labels[:, None] == be.arange(n_classes)[None, :]

@@ -1,10 +1,8 @@
-"""Figures, drawn from host data only (histories and NumPy arrays), saved as compact PNGs."""
+"""Figures of any training run, drawn from host data only (histories and NumPy arrays),
+saved as compact PNGs. An experiment's own figures live with the experiment."""
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
-import tempfile
 from typing import Any, Sequence
 
 import matplotlib
@@ -13,23 +11,15 @@ matplotlib.use("Agg")  # files only: no window, works on machines without a disp
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .files import write_atomically  # noqa: E402
+
 DPI = 80
-TMP_SUFFIX = ".tinynet-tmp"  # every temporary file the experiments write ends so
 
 
 def save(fig: Any, path: pathlib.Path) -> None:
-    """Write the figure atomically: into a temporary file beside it, named for this write
-    alone (two runs never share one), then renamed over. A failure (a full disk, Ctrl-C)
-    removes the temporary file, so no half-written PNG is left."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=TMP_SUFFIX)
-    os.close(fd)
+    """Write the figure as a PNG, whole or not at all (tinynet/files.py), and close it."""
     try:
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        write_atomically(path, lambda f: fig.savefig(f, dpi=DPI, bbox_inches="tight", format="png"), binary=True)
     finally:
         plt.close(fig)
 
@@ -111,75 +101,3 @@ def _points(ax: Any, x: np.ndarray, y: np.ndarray) -> None:
         ax.scatter(x[y == c, 0], x[y == c, 1], s=10, c=color, label=f"class {c}", edgecolors="none")
     ax.set_aspect("equal")
     ax.legend(fontsize=7, loc="upper right")
-
-
-def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Sequence[float],
-               floors: Sequence[float], stalled: Sequence[bool], dead: Sequence[int],
-               stranded_at_init: Sequence[float], study: Sequence[float], dead_share: float,
-               path: pathlib.Path) -> None:
-    """Left: final loss per seed, healthy vs ReLU last, with the floor that stranded examples
-    put under the ReLU-last loss. Right: the share of examples stranded at initialisation over
-    many initialisations, with each trained seed marked where it started."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    x = np.arange(len(seeds))
-    left.plot(x - 0.12, healthy, "o", color="#3182bd", label="healthy: final loss")
-    colors = ["#d62728" if s else "#2ca02c" for s in stalled]
-    left.scatter(x + 0.12, relu_last, marker="s", c=colors, zorder=3,
-                 label="ReLU last: final loss (red: stalled, green: learned)")
-    above = np.asarray(floors) > 0  # a floor of 0 (nothing stranded) has no place on a log axis
-    left.hlines(np.asarray(floors)[above], x[above] - 0.3, x[above] + 0.3, colors="k", lw=1.5,
-                label="floor: ln 2 x share of examples stranded")
-    for xi, (loss, d) in enumerate(zip(relu_last, dead)):
-        if d:
-            left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),
-                          textcoords="offset points", xytext=(6, 4), fontsize=8)
-    left.set_yscale("log")
-    top = max(max(relu_last), max(healthy))
-    left.set_ylim(top=top * 2)  # room above the highest point for its label
-    left.set_xticks(x, [str(s) for s in seeds])
-    left.set_xlabel("seed")
-    left.set_ylabel("training loss (log scale)")
-    left.set_title("Final loss per seed", fontsize=10)
-    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: no point hidden
-    left.grid(alpha=0.3)
-
-    right.hist(study, bins=20, range=(0, 1), color="#bdbdbd", label=f"{len(study)} initialisations")
-    for share, s in zip(stranded_at_init, stalled):
-        right.axvline(share, color="#d62728" if s else "#2ca02c", lw=1.5)
-    right.plot([], [], color="#d62728", label="trained seed that stalled")
-    right.plot([], [], color="#2ca02c", label="trained seed that learned")
-    right.set_xlabel("share of examples whose own logit starts <= 0 (stranded)")
-    right.set_ylabel("initialisations")
-    right.set_title(f"Before training: {dead_share:.0%} of initialisations start with an output unit dead",
-                    fontsize=10)
-    right.legend(fontsize=7)
-    save(fig, path)
-
-
-def diagnosis(rows: dict[str, dict[str, Any]], log_accuracy: float, title: str, path: pathlib.Path) -> None:
-    """One bar per run: its final validation accuracy, its majority baseline as a black tick,
-    hatched where training did not converge; the log's accuracy as a dashed line."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    x = np.arange(len(rows))
-    for xi, r in zip(x, rows.values()):
-        like = r["like_the_log"]
-        ax.bar(xi, r["final_val_accuracy"], color="#d62728" if like else "#9ecae1",
-               hatch=None if r["converged"] else "//", edgecolor="k", lw=0.5)
-        ax.hlines(r["majority_baseline"], xi - 0.4, xi + 0.4, colors="k", lw=2)
-    ax.axhline(log_accuracy, color="gray", ls="--", lw=1, label=f"the log: about {log_accuracy:.0%}")
-    ax.hlines([], 0, 0, colors="k", lw=2, label="majority baseline")
-    ax.bar([0], [0], color="white", hatch="//", edgecolor="k", lw=0.5, label="did not converge")
-    ax.bar([0], [0], color="#d62728", label="the log's picture")
-    ax.set_xticks(x, [textwrap_label(k) for k in rows], fontsize=7)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("final validation accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.grid(alpha=0.3, axis="y")
-    save(fig, path)
-
-
-def textwrap_label(text: str, width: int = 14) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))

@@ -35,7 +35,8 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
            runs in float64 either way, and puts the layer back as it was afterwards.
     x:     the input, (N, D): a NumPy array, a list, or an array of the layer's backend.
     y:     integer labels (N,) to check the layer followed by SoftmaxCrossEntropy (for a
-           model whose output is logits); None checks the layer alone.
+           model whose output is logits); None checks the layer alone. (As everywhere in
+           tinynet, y is labels; a layer's output is ``out``.)
     tol:   the largest relative error allowed (default gradcheck.TOL, 1e-6).
     seed:  of the random upstream gradient.
 
@@ -61,49 +62,11 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
         results = gradcheck.check_model(layer, x, be.asarray(_host(y, "y", be)), **options)
     failed = [r for r in results if not r.passed]
     if failed:
-        name = layer_name(layer)
-        lines = [f"backward of {name} disagrees with finite differences for {len(failed)} of {len(results)} "
-                 f"tensor{'s' * (len(results) > 1)}:"]
-        kinks_declared = any(getattr(part, "mask", None) is not None for part in getattr(layer, "layers", [layer]))
-        lines += ["  " + describe(r, n=int(x.shape[0]), kinks_declared=kinks_declared) for r in failed]
+        lines = [f"backward of {layer_name(layer)} disagrees with finite differences for {len(failed)} of "
+                 f"{len(results)} tensor{'s' * (len(results) > 1)}:"]
+        lines += ["  " + r.report() for r in failed]
         raise AssertionError("\n".join(lines))
     return results
-
-
-def describe(r: gradcheck.CheckResult, n: int, kinks_declared: bool = True) -> str:
-    """One failed tensor in a line or two: where, the worst entry, both values, the ratio."""
-    where = "dL/dx (the value backward returned)" if r.param == "x" else f"{r.where}: d{r.param}"
-    if r.note:
-        hint = (f" (backward must store it: self.d{r.param} = ...)" if "stored no gradient" in r.note else "")
-        return f"{where}: {r.note}{hint}"
-    ratio = r.analytic / r.numeric if r.numeric != 0 else math.inf
-    text = (f"{where} {r.shape}: worst entry {r.worst_index}: backprop {r.analytic:.8g}, finite difference "
-            f"{r.numeric:.8g}, ratio backprop / finite difference {ratio:.4g} (relative error {r.error:.2e} "
-            f"> tol {r.tol:.0e})")
-    hint = ratio_hint(ratio, n)
-    if not hint and not kinks_declared:
-        hint = ("if the layer has a kink (as ReLU has at 0) and x comes within h = 1e-5 of it, the finite "
-                "difference straddles two branches: store the branch each entry took as self.mask (a bool "
-                "array) in forward, and the checker skips the entries whose steps cross it")
-    return text + (f"\n      hint: {hint}" if hint else "")
-
-
-def ratio_hint(ratio: float, n: int) -> str:
-    """What a ratio backprop / finite difference usually means."""
-    def near(target: float) -> bool:
-        return math.isfinite(ratio) and abs(ratio - target) <= 0.02 * abs(target)
-
-    if near(-1.0):
-        return "a ratio of -1: a sign is flipped"
-    if n > 1 and near(float(n)):
-        return f"a ratio of N = {n}: a 1/N (the batch mean) is missing"
-    if n > 1 and near(1.0 / n):
-        return f"a ratio of 1/N = 1/{n}: divided by N once too often (or a mean where a sum belongs)"
-    if near(2.0) or near(0.5):
-        return f"a ratio of {ratio:.3g}: a factor of 2 is off"
-    if ratio == 0:
-        return "backprop is 0 where the gradient is not: a term or a branch is missing"
-    return ""
 
 
 def layer_inputs(*, rows: Sequence[int] = (1, 6), features: Sequence[int] = (1, 6), low: float = -3.0,

@@ -26,7 +26,6 @@ import numpy as np
 from .. import gradcheck
 from ..cli import Parser
 from ..backend import get_backend
-from ..testing import ratio_hint
 
 ENGINE = pathlib.Path(__file__).resolve().parents[1]
 
@@ -42,18 +41,19 @@ class Exercise:
 
 EXERCISES = (
     Exercise("Linear.backward", "layers.py", "Linear",
-             "dout = dL/dy: (N, n_out) -> dL/dx: (N, n_in). Also set self.dW: (n_in, n_out) and "
+             "dout = dL/dout: (N, n_out) -> dL/dx: (N, n_in). Also set self.dW: (n_in, n_out) and "
              "self.db: (n_out,).\n\nCached by forward: x, W = self.cache, x (N, n_in) and W (n_in, n_out).",
              "y[n, j] = sum_i x[n, i] W[i, j] + b[j]: which x and W entries touch y[n, j]? b is added to every row."),
     Exercise("ReLU.backward", "layers.py", "ReLU",
-             "dout = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self.mask (N, D) bool, True where x > 0.",
+             "dout = dL/dout: (N, D) -> dL/dx: (N, D).\n\nCached by forward: mask, dtype = self.cache, mask (N, D) "
+             "bool, True where x > 0.",
              "The slope of max(x, 0) is 1 where x > 0 and 0 elsewhere; the chain rule multiplies."),
     Exercise("SoftmaxCrossEntropy.backward", "losses.py", "SoftmaxCrossEntropy",
              "dout = dL_total/dL: a number (default 1) -> dL/dlogits: (N, C).\n\nCached by forward: "
              "probs, onehot = self.cache, probs (N, C) = softmax(logits), onehot (N, C) = 1 at each row's label.",
              "Differentiate L_n = -z[n, y_n] + log sum_k exp z[n, k] by z[n, c]; the loss is the mean over N rows."),
     Exercise("Tanh.backward", "tanh.py", "Tanh",
-             "dout = dL/dy: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self._y (N, D) = tanh(x).",
+             "dout = dL/dout: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self._y (N, D) = tanh(x).",
              "d tanh(x) / dx = 1 - tanh(x)^2, and tanh(x) is already cached."),
 )
 
@@ -195,17 +195,7 @@ def _grade(e: Exercise, module: ModuleType | str) -> Grade:
     failed = [r for r in results if not r.passed]
     if not failed:
         return Grade(e.name, "passed", f"{len(results)} gradient{'s' * (len(results) > 1)} agree")
-    return Grade(e.name, "failed", "; ".join(_why(r) for r in failed))
-
-
-def _why(r: gradcheck.CheckResult) -> str:
-    name = "dL/dx" if r.param == "x" else f"d{r.param}"
-    if r.note:
-        return f"{name}: {r.note}"
-    ratio = r.analytic / r.numeric if r.numeric != 0 else float("inf")
-    hint = ratio_hint(ratio, N)
-    return (f"{name} at {r.worst_index}: backprop {r.analytic:.6g}, finite difference {r.numeric:.6g}, "
-            f"ratio {ratio:.4g}" + (f" ({hint})" if hint else ""))
+    return Grade(e.name, "failed", "\n".join(r.report() for r in failed))
 
 
 # --- How each exercise is checked: float64, a few rows, inputs clear of ReLU's kink -------------
@@ -243,7 +233,8 @@ CHECKS: dict[str, Callable[[ModuleType], list[gradcheck.CheckResult]]] = {
 def format_grades(grades: list[Grade]) -> str:
     width = max(len(g.exercise) for g in grades)
     rows = [f"{'exercise':<{width}}  {'result':<13}  detail", "-" * (width + 30)]
-    rows += [f"{g.exercise:<{width}}  {g.status:<13}  {g.detail}" for g in grades]
+    indent = "\n" + " " * (width + 17)  # a detail's further lines, under its first
+    rows += [f"{g.exercise:<{width}}  {g.status:<13}  {indent.join(g.detail.splitlines())}" for g in grades]
     done = sum(g.status == "passed" for g in grades)
     rows.append(f"\n{done} of {len(grades)} passed" + ("." if done < len(grades) else ": well done."))
     return "\n".join(rows)

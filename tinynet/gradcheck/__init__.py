@@ -14,12 +14,12 @@ in float64 by the relative error |a - n| / max(eps, |a| + |n|). A random g (not 
 ones) makes a transposed or mis-summed backward show up, because different output
 entries get different weights.
 
-The floor eps is where relative error stops making sense. The difference quotient carries
+The noise floor eps is where relative error stops making sense. The difference quotient carries
 a rounding error of about u S / h, where u = 2.2e-16 and S is the size of the terms summed
 into L: an entry smaller than that noise / tol cannot be checked to tol relative, whatever
 backprop does. So eps is at least NOISE_ULPS * u * S / (h * tol), computed for each check
-(reported as ``floor``); below it the comparison is absolute, |a - n| <= tol * floor.
-S is sum|g * y| for a layer, and |g| (1 + |loss| + max|logits|) for a loss.
+(reported as ``noise_floor``); below it the comparison is absolute, |a - n| <= tol * floor.
+S is sum|g * out| for a layer, and |g| (1 + |loss| + max|logits|) for a loss.
 
 Kinks: a layer with a non-differentiable point exposes the branch each unit took as a
 boolean ``mask`` (ReLU does). An entry whose +h or -h evaluation flips any mask is
@@ -39,6 +39,7 @@ import numpy as np
 from ..backend import backend_of, host_rng
 from ..checks import is_positive_int, is_real
 from ..model import Sequential, parameters
+from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
 # difference has a truncation error ~h^2 and a rounding error ~u S / h; they balance near
@@ -48,44 +49,6 @@ H = 1e-5  # step of the centered difference, in float64
 EPS = 1e-8  # smallest floor of the relative error's denominator (see relative_error)
 NOISE_ULPS = 32  # rounding noise of L assumed, in units of u * S (a generous bound)
 TOL = 1e-6  # an entry fails when its relative error exceeds this
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The worst entry of one checked tensor (a parameter, or the input "x")."""
-
-    where: str  # the layer, e.g. "layers[0] Linear(2->500)", or "input"
-    param: str  # "W", "b", or "x" for the input gradient
-    shape: tuple[int, ...]
-    checked: int  # entries compared
-    skipped: int  # entries skipped because +-h crossed a kink
-    worst_index: tuple[int, ...]
-    analytic: float  # backprop's value at the worst index
-    numeric: float  # the centered difference there
-    error: float  # relative error there: the largest over the checked entries
-    tol: float
-    floor: float = 0.0  # eps used: below it, |a| + |n| is compared absolutely
-    note: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.error <= self.tol)  # NaN fails too
-
-    def __str__(self) -> str:
-        verdict = "ok" if self.passed else "FAIL"
-        head = f"{verdict}: {self.where} d{self.param}"
-        if self.note:
-            return f"{head}: {self.note}"
-        return (
-            f"{head} {self.shape}: relative error {self.error:.2e} (tol {self.tol:.0e}) "
-            f"at index {self.worst_index}: backprop {self.analytic:.10g}, "
-            f"finite difference {self.numeric:.10g} [{self.checked} entries checked, "
-            f"{self.skipped} skipped at kinks; eps floor {self.floor:.1e}]"
-        )
-
-
-class GradcheckError(AssertionError):
-    """Raised by assert_gradients_ok when any tensor's error exceeds its tolerance."""
 
 
 def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray:
@@ -172,9 +135,11 @@ def check(
         # that stored no gradient leaves d<name> unset (or None): reported as such.
         targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
         if check_input:
-            targets.append(("input", problem, "x", dx))
+            targets.append(("input", problem, "x", dx, "logits" if model is None else "x"))
         options = _Options(rng, h, tol, floor, max_entries)
-        return [_check_tensor(problem, base_branches, target, options) for target in targets]
+        results = [_check_tensor(problem, base_branches, target, options) for target in targets]
+    n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
+    return [with_hint(r, n_rows, kinks_declared=bool(base_branches)) for r in results]
 
 
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
@@ -272,7 +237,7 @@ class _Options:
     rng: np.random.Generator  # picks the sampled entries
     h: float
     tol: float
-    floor: float  # the eps of relative_error, set by the rounding noise (module docstring)
+    noise_floor: float  # the eps of relative_error, set by the rounding noise (module docstring)
     max_entries: int | None
 
 
@@ -282,17 +247,18 @@ def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tu
 
     target: (where, the object holding the tensor, its attribute name, backprop's gradient).
     """
-    where, owner, name, analytic_arr = target
-    rng, h, tol, floor, max_entries = (options.rng, options.h, options.tol, options.floor, options.max_entries)
+    where, owner, name, analytic_arr, *shown = target
+    param = shown[0] if shown else name  # the input of a loss alone is its logits
+    rng, h, tol, floor, max_entries = (options.rng, options.h, options.tol, options.noise_floor, options.max_entries)
     be = problem.be
     original = getattr(owner, name)
     theta = be.to_numpy(original).astype(np.float64)  # host copy we perturb
     shape = tuple(theta.shape)
     if analytic_arr is None:
-        return _failure(where, name, shape, tol, "backward stored no gradient")
+        return _failure(where, param, shape, tol, "backward stored no gradient")
     analytic = be.to_numpy(analytic_arr).astype(np.float64)
     if analytic.shape != theta.shape:
-        return _failure(where, name, shape, tol, f"gradient has shape {analytic.shape}, expected {shape}")
+        return _failure(where, param, shape, tol, f"gradient has shape {analytic.shape}, expected {shape}")
 
     indices = None
     if max_entries is not None and max_entries < theta.size:
@@ -316,12 +282,12 @@ def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tu
     skipped = attempted - int(compared.sum())
     if not compared.any():
         # Nothing was verified, so nothing passes: say so rather than report a clean check.
-        return _failure(where, name, shape, tol, f"no entry could be checked ({skipped} at kinks)", skipped)
+        return _failure(where, param, shape, tol, f"no entry could be checked ({skipped} at kinks)", skipped)
     errors = np.where(compared, relative_error(analytic, numeric, floor), -1.0)
     errors = np.where(np.isnan(errors), np.inf, errors)  # a NaN gradient is a failure, never hidden
     worst = np.unravel_index(int(np.argmax(errors)), theta.shape)
     return CheckResult(
-        where, name, shape, int(compared.sum()), skipped, tuple(int(i) for i in worst),
+        where, param, shape, int(compared.sum()), skipped, tuple(int(i) for i in worst),
         float(analytic[worst]), float(numeric[worst]), float(errors[worst]), tol, floor,
     )
 
@@ -353,33 +319,3 @@ def _checking(model: Any, loss_fn: Any) -> Iterator[None]:
         for obj, state in saved:
             vars(obj).clear()
             vars(obj).update(state)
-
-
-def format_table(results: list[CheckResult]) -> str:
-    """The results as an aligned text table, one row per checked tensor.
-
-    checked: entries compared / entries in the tensor; kinks: entries skipped at a kink;
-    floor: the eps below which entries are compared absolutely.
-    """
-    header = (f"{'layer':<28} {'grad':<4} {'shape':<12} {'checked':>11} {'kinks':>5} "
-              f"{'floor':>7} {'worst rel. err':>14} {'tol':>7}  result")
-    rows = [header, "-" * len(header)]
-    for r in results:
-        checked = f"{r.checked}/{int(np.prod(r.shape))}"
-        rows.append(
-            f"{r.where:<28} {'d' + r.param:<4} {str(r.shape):<12} {checked:>11} {r.skipped:>5} "
-            f"{r.floor:>7.0e} {r.error:>14.2e} {r.tol:>7.0e}  {'ok' if r.passed else 'FAIL'}"
-        )
-        if not r.passed:
-            rows.append(f"    {r}")
-    return "\n".join(rows)
-
-
-def assert_gradients_ok(results: list[CheckResult]) -> None:
-    """Raise GradcheckError listing every failed tensor, with its worst entry."""
-    if not (isinstance(results, list) and results and all(isinstance(r, CheckResult) for r in results)):
-        raise TypeError(f"assert_gradients_ok takes the list of results of a check (check_layer, check_model, "
-                        f"...), got {results!r:.80}")
-    failed = [r for r in results if not r.passed]
-    if failed:
-        raise GradcheckError("gradient check failed:\n" + "\n".join(str(r) for r in failed))

@@ -1,4 +1,4 @@
-"""python -m tinynet.gradcheck: check every gradient of the log's model, [2, 500, 500, 2].
+"""python -m tinynet.gradcheck: check every gradient of the model [2, 500, 500, 2].
 
 Every entry of every parameter is checked, except the 500x500 matrix of the middle layer,
 of which a random sample is (--samples entries, 1000 by default: checking all 250,000

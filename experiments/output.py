@@ -1,0 +1,96 @@
+"""What an experiment writes: results.json, held in an --out folder that one run owns.
+
+Every file goes through tinynet.files.write_atomically (whole or absent, 0644); figures are
+drawn by tinynet.plots and experiments/figures.py, which use the same writer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pathlib
+from dataclasses import asdict
+from typing import Any
+
+from experiments.verdicts import VERDICT_RULE
+from tinynet.files import remove_stale, write_atomically
+
+
+def clean(obj: Any, digits: int | None = None) -> Any:
+    """JSON-safe: non-finite floats become the strings "inf", "-inf", "nan".
+
+    Long series (over 100 values, e.g. a loss per measurement) keep 6 significant digits;
+    every other number is kept exactly.
+    """
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return str(obj)
+        return float(f"{obj:.{digits}g}") if digits else obj
+    if isinstance(obj, dict):
+        return {str(k): clean(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v, 6 if len(obj) > 100 else digits) for v in obj]
+    return obj
+
+
+def write_json(path: pathlib.Path, obj: Any) -> None:
+    write_atomically(path, lambda f: json.dump(clean(obj), f, separators=(",", ":"), allow_nan=False))
+
+
+def run_record(run: Any, outcome: Any) -> dict[str, Any]:
+    """A run for results.json: its settings, and its history with the loss kept at the
+    measured steps (the loss of every step of 5 seeds x 20,000 steps would be megabytes).
+    What the experiment's own ``measure`` hook took sits beside the loop's own series."""
+    h = outcome.history.as_dict()
+    loss = h.pop("loss")
+    own = h.pop("measured")
+    return {"run": asdict(run), "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
+            "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own}
+
+
+def write_results(args: argparse.Namespace, script: str, config: dict[str, Any], runs: dict[Any, Any],
+                  claims: list[dict[str, Any]], figures: list[str], interrupted: bool = False,
+                  extra: dict[str, Any] | None = None) -> pathlib.Path:
+    config = {"script": script, "backend": args.be.name, "seeds": [s.seed for s in args.seeds],
+              "weight_seeds": [s.weights for s in args.seeds], "data_seeds": [s.data for s in args.seeds],
+              "varied": args.varied, "dataset": args.dataset, "steps": args.steps, "quick": args.quick,
+              "jobs": args.jobs, **config}
+    results = {"config": config, "interrupted": interrupted, "verdict_rule": VERDICT_RULE,
+               "runs": [run_record(r, o) for r, o in runs.items()], "claims": claims, "figures": figures,
+               **(extra or {})}
+    path = args.out / "results.json"
+    write_json(path, results)
+    return path
+
+
+def lock_out(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:
+    """Hold --out for this run: a second run on the same folder stops with one line instead
+    of mixing its results and figures with this one's. The lock goes with the process (a
+    killed run leaves none); once it is held, temporary files that a killed run left behind
+    are removed."""
+    key = str(out.resolve())
+    if key in _held:  # this process holds it already (a script's main called twice, as tests do)
+        return _held[key]
+    handle = open(out / ".lock", "a+")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        p.error(f"--out {out} is in use by another run ({owner}); wait for it to finish, or choose another --out")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    remove_stale(out)
+    _held[key] = handle
+    return handle
+
+
+_held: dict[str, Any] = {}  # the --out folders this process has locked, until it exits

@@ -1,0 +1,36 @@
+"""What an experiment prints: each claim with k/n and its sentence, and where the files went."""
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from experiments.verdicts import fmt
+
+
+def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = False) -> None:
+    """Per claim: k/n, the verdict, and the sentence that says why."""
+    print(f"\n{title}" + ("  [INTERRUPTED: partial results]" if interrupted else ""))
+    if not claims:
+        print("  no claim could be judged: stopped before the runs it rests on finished")
+        return
+    width = max(len(c["id"]) for c in claims)
+    for c in claims:
+        print(f"  {c['id']:<{width}}  {c['reproduced_in']}/{c['seeds']}  {c['verdict']}")
+        print(f"  {'':<{width}}       {c['explanation']}")
+
+
+def interrupted_at(h: Any) -> str:
+    """For a run's printed line: ", interrupted at step K" where a Ctrl-C stopped the run (its
+    numbers are from that step, not from the end), else nothing."""
+    return f", interrupted at step {h.steps_taken}" if h.interrupted else ""
+
+
+def print_files(out: pathlib.Path, figures: list[str], results: pathlib.Path) -> None:
+    if figures:
+        print("figures: " + ", ".join(str(out / f) for f in figures))
+    print(f"results: {results}")
+
+
+def summary(measured: dict[str, Any]) -> str:
+    """The measured numbers on one line."""
+    return ", ".join(f"{k}={fmt(v)}" for k, v in measured.items())

@@ -1,0 +1,156 @@
+"""The one skeleton every part fills in: plan the runs, train them, judge each claim on every
+seed, write results.json, draw, print.
+
+A part is a ``Study``: its plan (for each seed, the runs it needs), its claims, its figures
+and its printed lines. A claim is one declaration, a ``Claim``: its id, the log's words, the
+runs it rests on, the judge that turns one seed's histories into a Verdict, and the number
+its sentence across seeds quotes. ``main(study, argv)`` does the rest, the same way for every
+part:
+
+    parse the flags -> plan -> train every run (experiments/runner.py) -> the study's context
+    (numbers beyond single runs) -> judge every claim on every seed (experiments/verdicts.py)
+    -> results.json -> the study's last measurements -> figures -> results.json again -> print
+
+The numbers are written before any figure is drawn: a figure that fails loses no result.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from experiments import flags, output, report
+from experiments.flags import Seed
+from experiments.runner import Outcome, Run, run_many
+from experiments.verdicts import Verdict, across_seeds
+from tinynet.training import History
+
+Plan = Any  # one seed's runs, a NamedTuple of Runs with .runs()
+Histories = dict[Run, History]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the log (or one beyond it), declared once."""
+
+    id: str
+    log_says: str
+    needs: Callable[[Plan], list[Run]]  # the runs of one seed that the claim rests on
+    judge: Callable[[Seed, Plan, Histories, argparse.Namespace], Verdict]  # one seed's verdict
+    key: str | None = None  # the measured number that the sentence across seeds quotes per seed
+    # Its own sentence across seeds, from the per-seed verdicts, the seeds cut short and the
+    # study's context; by default, which seeds reproduced it and which did not.
+    why: Callable[[dict[Seed, Verdict], list[Seed], dict[str, Any]], str] | None = None
+
+
+class Study:
+    """What a part declares; main() runs it. Methods have defaults for a part that needs none."""
+
+    script: str  # "part3_break": results go to runs/<script>/ by default
+    default_steps: int
+    quick_steps: int | None = None  # the steps of a --quick run (None: --steps)
+    default_seeds: str = "0-4"
+    claims: Sequence[Claim] = ()
+    measure: Callable | None = None  # train()'s hook for every run: the part's own measurements
+
+    @property
+    def description(self) -> str:
+        """--help's text: the first paragraph of the part's module docstring."""
+        return (sys.modules[type(self).__module__].__doc__ or "").split("\n\n")[0]
+
+    def title(self, args: argparse.Namespace) -> str:
+        raise NotImplementedError
+
+    def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, Plan]:
+        raise NotImplementedError
+
+    def config(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {}
+
+    def boundary_for(self, args: argparse.Namespace, plans: dict[Seed, Plan]) -> list[Run]:
+        """The runs whose decision boundary is predicted over a grid, for a figure."""
+        return []
+
+    def context(self, args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories) -> dict[str, Any]:
+        """Numbers beyond single runs, computed after training and before judging."""
+        return {}
+
+    def extra(self, context: dict[str, Any]) -> dict[str, Any]:
+        """What results.json keeps beside the runs and the claims."""
+        return {}
+
+    def after_results(self, args: argparse.Namespace, plans: dict[Seed, Plan], claims: list[dict[str, Any]],
+                      context: dict[str, Any], interrupted: bool) -> bool:
+        """Measurements taken once the training results are safe on disk; True if they added
+        to the claims or the context, which are then written again."""
+        return False
+
+    def draw(self, args: argparse.Namespace, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome],
+             claims: list[dict[str, Any]], context: dict[str, Any]) -> list[str]:
+        return []
+
+    def print_runs(self, args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories,
+                   context: dict[str, Any]) -> None:
+        """A line per run, after the claims."""
+
+
+def main(study: Study, argv: Sequence[str] | None) -> int:
+    p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds)
+    args = flags.parse(p, argv, study.script)
+    steps = study.quick_steps if args.quick and study.quick_steps else args.steps
+    plans = study.plan(args, steps)
+    every = [r for plan in plans.values() for r in plan.runs()]
+    outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
+                                     boundary_for=study.boundary_for(args, plans), measure=study.measure)
+    outcomes = measured_runs(outcomes)
+    hist = {r: o.history for r, o in outcomes.items()}
+    context = study.context(args, plans, hist)
+    claims = judge(study.claims, args, plans, hist, context)
+
+    def write(figures: list[str]) -> Any:
+        return output.write_results(args, study.script, study.config(args), outcomes, claims, figures,
+                                    interrupted, extra=study.extra(context))
+
+    path = write([])
+    if study.after_results(args, plans, claims, context, interrupted):
+        write([])
+    figures = study.draw(args, plans, outcomes, claims, context)
+    write(figures)
+    report.print_claims(study.title(args), claims, interrupted)
+    study.print_runs(args, plans, hist, context)
+    report.print_files(args.out, figures, path)
+    return 130 if interrupted else 0
+
+
+def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories,
+          context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every claim whose runs finished on at least one seed, judged on each such seed, then
+    across them (a seed whose runs were cut short is shown, not counted)."""
+    judged = []
+    for c in claims:
+        seeds, cut = seeds_with(args, hist, lambda s: c.needs(plans[s]))
+        if not seeds:
+            continue
+        per_seed = {s: c.judge(s, plans[s], hist, args) for s in seeds}
+        why = c.why(per_seed, cut, context) if c.why else None
+        judged.append(across_seeds(c.id, c.log_says, per_seed, cut, key=c.key, why=why))
+    return judged
+
+
+def seed_run(role: str, seed: Seed, **settings: Any) -> Run:
+    """The Run of ``role`` for one seed of the study."""
+    return Run(role, seed=seed.weights, data_seed=seed.data, **settings)
+
+
+def measured_runs(outcomes: dict[Run, Outcome]) -> dict[Run, Outcome]:
+    """The runs with at least one measurement. Ctrl-C can stop a run before its first; such a
+    run has nothing to judge, plot or print, and is left out (the results say interrupted)."""
+    return {r: o for r, o in outcomes.items() if o.history.eval_steps}
+
+
+def seeds_with(args: argparse.Namespace, hist: Histories, needs: Callable[[Seed], list[Run]]
+               ) -> tuple[list[Seed], list[Seed]]:
+    """(seeds whose runs ``needs(seed)`` all have measurements, those of them cut short)."""
+    have = [s for s in args.seeds if all(r in hist for r in needs(s))]
+    return have, [s for s in have if any(hist[r].interrupted for r in needs(s))]

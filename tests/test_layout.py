@@ -1,0 +1,72 @@
+"""The layout DESIGN.md asks for: a library that knows nothing of the log, one concern per
+module, one writer of files, and the public names that code outside this repository uses."""
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import stat
+
+import pytest
+
+import tinynet as tn
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "tinynet"
+# Names that belong to the log's experiments (Part 3's series and figures, Part 4's diagnosis).
+EXPERIMENT_WORDS = r"stranded|dead_units|dead_outputs|dead output|logits_clipped|seed_study|like_the_log|diagnos|" \
+                   r"the log\b|part ?[1-4]"
+
+
+def sources(*folders: str) -> list[pathlib.Path]:
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_the_library_knows_nothing_of_the_log():
+    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}" for p in sources("tinynet")
+             for i, line in enumerate(p.read_text().splitlines(), 1)
+             if re.search(EXPERIMENT_WORDS, line, flags=re.I)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("path", sources("tinynet", "experiments"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_module_reads_in_one_sitting(path):
+    assert len(path.read_text().splitlines()) <= 400
+
+
+def test_one_writer_of_temporary_files():
+    writers = [p.relative_to(ROOT) for p in sources("tinynet", "experiments") if "mkstemp" in p.read_text()]
+    assert writers == [pathlib.Path("tinynet/files.py")], writers
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    """A figure and a results file alike: 0644 less the umask (0022 here), never 0600."""
+    from experiments.output import write_json
+    from tinynet import plots
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "results.json", {"a": 1})
+        plots.scaling([1, 10], [1.0, 2.0], "t", tmp_path / "fig.png")
+    finally:
+        os.umask(old)
+    for name in ("results.json", "fig.png"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+
+
+def test_the_design_s_public_names_import():
+    be = tn.get_backend("numpy")
+    for name in ("xp", "asarray", "to_numpy"):
+        assert hasattr(be, name)
+    for name in ("Linear", "ReLU", "SoftmaxCrossEntropy", "Sequential", "create_model", "SGD", "gradcheck",
+                 "train", "train_step", "get_backend"):
+        assert hasattr(tn, name), name
+    assert callable(tn.train) and callable(tn.train_step)
+    from tinynet.testing import assert_backward_correct, layer_inputs  # noqa: F401
+
+
+def test_the_part_scripts_import_their_preamble_from_one_place():
+    for part in ("part1_sanity", "part2_overfit", "part3_break", "part4_scale", "run_all"):
+        text = (ROOT / "experiments" / f"{part}.py").read_text()
+        assert "from experiments import preamble" in text and "ctrl_c" not in text, part
+        assert "signal.signal" not in text, part

@@ -1,0 +1,60 @@
+"""The one writer of every file the project writes: results, figures, logs, exercise files.
+
+A file is written whole or not at all. The bytes go to a temporary file beside the target,
+named for this write alone (two writers never share one), and are renamed over the target
+only once complete: a rename within one folder is atomic, so a reader (or a run killed
+mid-write) sees the old file or the new one, never half of one. A failure on the way (a
+full disk, Ctrl-C) removes the temporary file. Only SIGKILL can leave one behind, and every
+temporary ends in TMP_SUFFIX so that the next run on the folder can remove it
+(``remove_stale``).
+
+Files are made readable by everyone (0644, less what the umask takes away), as any file a
+user writes: on a shared course server, results and figures are for others to open too.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import tempfile
+from typing import IO, Any, Callable
+
+TMP_SUFFIX = ".tinynet-tmp"  # every temporary file the project writes ends so
+MODE = 0o644  # rw-r--r--, before the umask
+
+
+def write_atomically(path: pathlib.Path, write: Callable[[IO[Any]], None], *, binary: bool = False) -> None:
+    """``write(file)`` into a temporary file in ``path``'s folder, then renamed over ``path``.
+
+    binary: open the file for bytes (a PNG) rather than text.
+    """
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+        os.chmod(tmp, MODE & ~_umask())  # mkstemp makes it private (0600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: pathlib.Path, text: str) -> None:
+    write_atomically(path, lambda f: f.write(text))
+
+
+def remove_stale(folder: pathlib.Path) -> None:
+    """Remove the temporary files that a killed writer left in ``folder``. Call it only while
+    no other writer can be at work there (a program that holds a lock on its folder)."""
+    for stale in pathlib.Path(folder).glob(f".*{TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _umask() -> int:
+    """The process's umask. Reading it means setting it, so it is set straight back."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
