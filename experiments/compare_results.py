@@ -29,7 +29,10 @@ def load(folder: pathlib.Path) -> dict[str, Any]:
 
 
 def runs_by_identity(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {json.dumps(r["run"], sort_keys=True): r for r in results["runs"]}
+    """{the run's settings as JSON: its record}. Settings left at None are left out, so that a
+    setting added since (unset in the runs that were already there) matches its absence."""
+    return {json.dumps({k: v for k, v in r["run"].items() if v is not None}, sort_keys=True): r
+            for r in results["runs"]}
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, list[str], list[str]]:

@@ -14,7 +14,7 @@ from tinynet.plots import plt, save
 def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Sequence[float],
                floors: Sequence[float], stalled: Sequence[bool], dead: Sequence[int],
                stranded_at_init: Sequence[float], study: Sequence[float], dead_share: float,
-               path: pathlib.Path) -> None:
+               path: pathlib.Path, stall_rate: str = "") -> None:
     """Left: final loss per seed, healthy vs ReLU last, with the floor that stranded examples
     put under the ReLU-last loss. Right: the share of examples stranded at initialisation over
     many initialisations, with each trained seed marked where it started."""
@@ -37,18 +37,20 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
     left.set_xticks(x, [str(s) for s in seeds])
     left.set_xlabel("seed")
     left.set_ylabel("training loss (log scale)")
-    left.set_title("Final loss per seed", fontsize=10)
+    left.set_title(f"Final loss per seed\n{stall_rate}" if stall_rate else "Final loss per seed", fontsize=10)
     left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: no point hidden
     left.grid(alpha=0.3)
 
     right.hist(study, bins=20, range=(0, 1), color="#bdbdbd", label=f"{len(study)} initialisations")
     for share, s in zip(stranded_at_init, stalled):
         right.axvline(share, color="#d62728" if s else "#2ca02c", lw=1.5)
+    median = float(np.median(study))
+    right.axvline(median, color="k", ls=":", lw=1.2, label=f"median initialisation: {median:.0%} stranded")
     right.plot([], [], color="#d62728", label="trained seed that stalled")
     right.plot([], [], color="#2ca02c", label="trained seed that learned")
     right.set_xlabel("share of examples whose own logit starts <= 0 (stranded)")
     right.set_ylabel("initialisations")
-    right.set_title(f"Before training: {dead_share:.0%} of initialisations start with an output unit dead",
+    right.set_title(f"Before training: {dead_share:.0%} of initialisations\nstart with an output unit dead",
                     fontsize=10)
     right.legend(fontsize=7)
     save(fig, path)
@@ -79,3 +81,36 @@ def diagnosis(rows: dict[str, dict[str, Any]], log_accuracy: float, title: str, 
 
 def textwrap_label(text: str, width: int = 14) -> str:
     return "\n".join(textwrap.wrap(text, width))
+
+
+def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[str, int | None],
+                lines: dict[str, tuple[Sequence[int], Sequence[float]]], ylabel: str, level: float | None,
+                logy: bool, path: pathlib.Path) -> None:
+    """A case of Part 3: left, the training loss of the healthy and the broken run (log scale,
+    an x where a run diverged); right, the case's mechanism over the steps."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, loss in losses.items():
+        loss = np.asarray(loss, dtype=float)
+        finite = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
+        left.plot(np.arange(len(loss)), finite, label=label, lw=1.2)
+        step = marks.get(label)
+        if step is not None and np.isfinite(np.nanmax(finite[: step + 1])):
+            left.plot([step], [np.nanmax(finite[: step + 1])], "kx", ms=9, label=f"{label}: diverged at step {step}")
+    left.set_yscale("log")
+    left.set_xlabel("step")
+    left.set_ylabel("training loss (log scale)")
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    for label, (xs, ys) in lines.items():
+        ys = np.asarray(ys, dtype=float)
+        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), label=label, lw=1.2)
+    if level is not None:
+        right.axhline(level, color="gray", ls="--", lw=1, label=f"{level:.3g}")
+    if logy:
+        right.set_yscale("log")
+    right.set_xlabel("step")
+    right.set_ylabel(ylabel)
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)

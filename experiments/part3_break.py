@@ -1,22 +1,33 @@
 """Part 3: break training on purpose, and see when and why it breaks.
 
-For each seed, three runs of the log's model [2, 500, 500, 2] on the same 100 examples,
-full-batch:
-  healthy     lr 0.01, logits straight from the last Linear
-  lr 10       the learning rate of the log's first failure
-  ReLU last   a ReLU after the last Linear, the log's second failure
-and, at intervals: the loss, each layer's gradient norm, which output units are dead
-(clipped on every example) and how many examples are stranded (their own class's logit
-clipped to 0, so their loss cannot fall below ln 2). Then, beyond the log, forward passes
-alone over many initialisations: how often a model starts with examples stranded or an
-output unit dead, against how often the trained seeds stalled.
+For each seed, the log's model [2, 500, 500, 2] on the same 100 examples, full-batch, healthy
+(lr 0.01, logits straight from the last Linear) and broken, one way per case:
 
-    python experiments/part3_break.py                 # 5 seeds, about a minute on 2 cores
-    python experiments/part3_break.py --seeds 0-19    # a bigger study
-    python experiments/part3_break.py --quick         # seconds
+  the log's two (--cases log, the default):
+    lr10                 the learning rate of the log's first failure, 10
+    relu_last            a ReLU after the last Linear, the log's second failure
+  beyond the log (--cases all, or by name; experiments/cases.py declares each):
+    constant_init        every weight the same constant: symmetry
+    lr_too_small         lr 1e-5
+    unnormalised_inputs  inputs scaled by 1,000
+    softmax_twice        probabilities fed to the cross-entropy's own softmax
+    labels_shuffled      the training labels shuffled: memorised, not learned
+    sum_not_mean         the loss summed where the mean belongs: gradients N times too large
+    sigmoid_deep         Sigmoid in place of ReLU in a deeper net: vanishing gradients
+
+Each case's claim is judged on every seed, with the mechanism measured on each (for the
+ReLU-last case: which output units are dead and how many examples are stranded). Then,
+beyond the log, forward passes alone over many initialisations: how often a model starts
+with examples stranded or an output unit dead, against how often the trained seeds stalled.
+
+    python experiments/part3_break.py                  # the log's two cases, 5 seeds: about a minute
+    python experiments/part3_break.py --cases all      # every case, 5 seeds: a few minutes on 2 cores
+    python experiments/part3_break.py --cases softmax_twice,sum_not_mean --seeds 0-9
+    python experiments/part3_break.py --quick          # seconds
 """
 from __future__ import annotations
 
+import argparse
 import math
 import pathlib
 import sys
@@ -25,15 +36,16 @@ from typing import Any, NamedTuple
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments import relu_last, study  # noqa: E402
+from experiments import breakages, relu_last, study  # noqa: E402
 from experiments import verdicts as v  # noqa: E402
-from experiments.figures import seed_study  # noqa: E402
+from experiments.cases import BY_NAME, CASES, Case  # noqa: E402
 from experiments.flags import Seed  # noqa: E402
+from experiments.part3_figures import draw  # noqa: E402
 from experiments.report import interrupted_at  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.runner import MODEL, Hooks, Outcome, Run  # noqa: E402
 from experiments.study import Claim  # noqa: E402
 from experiments.verdicts import Verdict  # noqa: E402
-from tinynet import create_model, plots  # noqa: E402
+from tinynet import create_model  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
 from tinynet.training import DIVERGENCE_FACTOR, History  # noqa: E402
 
@@ -41,17 +53,34 @@ N = 100
 BREAKING_LR = 10.0
 INITIALISATIONS = 1000  # in the forward-only study (100 with --quick)
 LN2 = math.log(2)
+LOG_CASES = ("lr10", "relu_last")
+ALL_CASES = LOG_CASES + tuple(case.name for case in CASES)
+TERMS = ("Terms: a ReLU after the last layer clips every logit <= 0 to exactly 0 and passes it no gradient. A "
+         "stranded example is one whose own class's logit is clipped: nothing pushes that logit back up, and its "
+         "loss stays at ln 2 = 0.693 or more. A dead output unit is one clipped on every example: no gradient "
+         "reaches its weights at all. The loss floor is ln 2 times the share of examples stranded.")
 
 
-class Trio(NamedTuple):
-    """The three runs of one seed."""
+class Plan(NamedTuple):
+    """The runs of one seed: the healthy run, and one run per case (by case name)."""
 
     healthy: Run
-    high_lr: Run
-    relu_last: Run
+    cases: dict[str, Run]
 
     def runs(self) -> list[Run]:
-        return list(self)
+        return [self.healthy, *self.cases.values()]
+
+
+def cases_flag(text: str) -> tuple[str, ...]:
+    """--cases: "log", "all", or case names separated by commas."""
+    if text in ("log", "all"):
+        return LOG_CASES if text == "log" else ALL_CASES
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    unknown = [name for name in names if name not in ALL_CASES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown case {', '.join(map(repr, unknown)) or repr(text)}; choose log, "
+                                         f"all, or names from: {', '.join(ALL_CASES)}")
+    return names
 
 
 # --- The claims, one seed at a time -----------------------------------------------------------
@@ -89,16 +118,50 @@ def judge_relu_last(h: History, healthy: History, seed: Seed) -> Verdict:
     return Verdict(measured, stalled, explain_relu_last(measured, stalled, seed.seed))
 
 
-CLAIMS = (
-    Claim("lr10_diverges", "The training loss diverged immediately, indicating numerical instability and an "
-          "inability of the model to learn.",
-          needs=lambda p: [p.high_lr], judge=lambda s, p, hist, args: judge_lr10(hist[p.high_lr], args.lr),
-          key="diverged_at_step"),
-    Claim("relu_last_stops_learning", "The model stopped learning effectively, and the loss remained high or flat.",
-          needs=lambda p: [p.healthy, p.relu_last],
-          judge=lambda s, p, hist, args: judge_relu_last(hist[p.relu_last], hist[p.healthy], s),
-          why=lambda per_seed, cut, context: relu_last_why(per_seed, cut, context["init_study"])),
-)
+def cause_lr10(seed: Seed, verdict: Verdict) -> str:
+    m = verdict.measured
+    if m["diverged_at_step"] is None:
+        return f"On seed {seed.seed} the loss stayed within {DIVERGENCE_FACTOR:g}x its start at lr {BREAKING_LR:g}."
+    return (f"An update at lr {BREAKING_LR:g} takes a step 1,000 times the healthy one along the same gradient, and "
+            f"overshoots: on seed {seed.seed} the loss went from {m['loss_at_start']:.3g} to {m['loss_when_stopped']:.3g}"
+            f" and the run was stopped as diverged at step {m['diverged_at_step']}.")
+
+
+def cause_relu_last(seed: Seed, verdict: Verdict) -> str:
+    m = verdict.measured
+    text = (f"A ReLU after the last layer passes no gradient to a clipped logit: on seed {seed.seed}, "
+            f"{m['stranded_at_end']:.0%} of the examples ended stranded, a loss floor of {m['loss_floor_at_end']:.3g} "
+            f"under a final loss of {m['final_loss']:.3g}")
+    return text + (" (healthy model: " + f"{m['healthy_final_loss']:.3g})." if verdict.reproduced
+                   else "; few enough to learn anyway.")
+
+
+LOG_CLAIMS = {
+    "lr10": Claim("lr10_diverges", "The training loss diverged immediately, indicating numerical instability and "
+                  "an inability of the model to learn.",
+                  needs=lambda p: [p.cases["lr10"]],
+                  judge=lambda s, p, hist, args: judge_lr10(hist[p.cases["lr10"]], args.lr),
+                  key="diverged_at_step", cause=cause_lr10),
+    "relu_last": Claim("relu_last_stops_learning", "The model stopped learning effectively, and the loss remained "
+                       "high or flat.",
+                       needs=lambda p: [p.healthy, p.cases["relu_last"]],
+                       judge=lambda s, p, hist, args: judge_relu_last(hist[p.cases["relu_last"]], hist[p.healthy], s),
+                       why=lambda per_seed, cut, context: relu_last_why(per_seed, cut, context["init_study"]),
+                       cause=cause_relu_last),
+}
+
+
+def case_claim(case: Case) -> Claim:
+    """A case beyond the log as a claim: its prediction stands where the log's words would."""
+    def judge(seed: Seed, plan: Plan, hist: dict[Run, History], args: Any) -> Verdict:
+        measured, happened = case.judge(hist[plan.cases[case.name]], hist[plan.healthy])
+        return Verdict(measured, happened, f"Seed {seed.seed}: {case.cause(measured, happened)}")
+
+    return Claim(case.claim, case.predicts, needs=lambda p: [p.healthy, p.cases[case.name]], judge=judge,
+                 key=case.key, cause=lambda seed, verdict: case.cause(verdict.measured, verdict.reproduced))
+
+
+CLAIMS = {**LOG_CLAIMS, **{case.name: case_claim(case) for case in CASES}}
 
 
 def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
@@ -187,109 +250,70 @@ def init_study(args: Any, inits: int) -> dict[str, Any]:
             "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))}
 
 
-# --- Figures ------------------------------------------------------------------------------------
-def draw(args: Any, runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims: list[dict],
-         init_study: dict | None) -> list[str]:
-    figures = []
-    hist = {r: o.history for r, o in outcomes.items()}
-    first = runs[args.seeds[0]]
-    shown = [r for r in first if r in hist]
-    if shown:
-        plots.loss_curves({r.label: hist[r].loss for r in shown}, f"Part 3: {N} examples, {args.dataset} data",
-                          args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in shown})
-        figures.append("losses.png")
-    relu = next((c for c in claims if c["id"] == "relu_last_stops_learning"), None)
-    if relu is not None and init_study is not None:
-        seed_study(
-            seeds=[e["seed"] for e in relu["per_seed"]],
-            healthy=[e["measured"]["healthy_final_loss"] for e in relu["per_seed"]],
-            relu_last=[e["measured"]["final_loss"] for e in relu["per_seed"]],
-            floors=[e["measured"]["loss_floor_at_end"] for e in relu["per_seed"]],
-            stalled=[e["reproduced"] for e in relu["per_seed"]],
-            dead=[len(e["measured"]["dead_output_units_at_end"]) for e in relu["per_seed"]],
-            stranded_at_init=[e["measured"]["stranded_at_init"] for e in relu["per_seed"]],
-            study=init_study["stranded"], dead_share=init_study["with_dead_unit"], path=args.out / "seeds.png")
-        figures.append("seeds.png")
-        lines = {}
-        for e in relu["per_seed"]:
-            h = hist[runs[next(s for s in runs if s.seed == e["seed"])].relu_last]
-            lines[f"seed {e['seed']} ({'stalled' if e['reproduced'] else 'learned'})"] = (h.eval_steps, h.measured["stranded"])
-        plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
-                     "fraction of examples", args.out / "stranded.png", ylim=(-0.02, 1.02))
-        figures.append("stranded.png")
-    pair = [r for r in (first.healthy, first.relu_last) if r in hist]
-    if len(pair) == 2:
-        plots.series({r.label: (hist[r].eval_steps, next(iter(hist[r].grad_norm.values()))) for r in pair},
-                     "Gradient norm of the first Linear layer", "norm of (dW, db)", args.out / "grad_norms.png",
-                     logy=True)
-        figures.append("grad_norms.png")
-    panels = boundary_panels(runs, outcomes, relu)
-    if panels:
-        data = panels[0][0].data()
-        plots.decision_boundaries([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", outcomes[r].boundary)
-                                   for r, _ in panels], panels[0][1], data.x_train, data.y_train,
-                                  args.out / "boundaries.png")
-        figures.append("boundaries.png")
-    return figures
-
-
-def boundary_panels(runs: dict[Seed, Trio], outcomes: dict[Run, Outcome], relu: dict | None) -> list:
-    """Healthy and ReLU last, side by side on one seed's data: the first seed that stalled if
-    any did, else the first seed."""
-    if relu is None:
-        return []
-    stalled = [e["seed"] for e in relu["per_seed"] if e["reproduced"]]
-    pick = stalled[0] if stalled else relu["per_seed"][0]["seed"]
-    trio = runs[next(s for s in runs if s.seed == pick)]
-    return [(r, outcomes[r].grid) for r in (trio.healthy, trio.relu_last)
-            if r in outcomes and outcomes[r].boundary is not None]
-
-
 # --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
 class Part3(study.Study):
     script = "part3_break"
     default_steps = 5000
     quick_steps = 300
-    claims = CLAIMS
-    measure = staticmethod(relu_last.measure)  # stranded examples and dead output units, in every run
+    hooks = Hooks(measure=relu_last.measure, prepare=breakages.prepare)  # Part 3's own numbers; the breakages
+
+    def add_flags(self, p: argparse.ArgumentParser) -> None:
+        p.add_argument("--cases", type=cases_flag, default=LOG_CASES,
+                       help=f"log (the default: {', '.join(LOG_CASES)}), all, or names from: {', '.join(ALL_CASES)}")
+
+    def claims_for(self, args: Any) -> list[Claim]:
+        return [CLAIMS[name] for name in ALL_CASES if name in args.cases]
 
     def title(self, args: Any) -> str:
         return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, Trio]:
-        runs = {}
+    def terms(self, args: Any) -> str:
+        return TERMS if "relu_last" in args.cases else ""
+
+    def plan(self, args: Any, steps: int) -> dict[Seed, Plan]:
+        plans = {}
         for seed in args.seeds:
             same = dict(steps=steps, dataset=args.dataset, n=N)
-            runs[seed] = Trio(healthy=study.seed_run("healthy", seed, lr=args.lr, **same),
-                              high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same),
-                              relu_last=study.seed_run("ReLU last", seed, lr=args.lr, relu_last=True, **same))
-        return runs
+            cases = {}
+            for name in ALL_CASES:
+                if name == "lr10" and name in args.cases:
+                    cases[name] = study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same)
+                elif name == "relu_last" and name in args.cases:
+                    cases[name] = study.seed_run("ReLU last", seed, lr=args.lr, relu_last=True, **same)
+                elif name in args.cases:
+                    settings = {"lr": args.lr, **same, **BY_NAME[name].settings, "case": name}
+                    cases[name] = study.seed_run(name.replace("_", " "), seed, **settings)
+            plans[seed] = Plan(study.seed_run("healthy", seed, lr=args.lr, **same), cases)
+        return plans
 
     def config(self, args: Any) -> dict[str, Any]:
         return {"n_train": N, "model": MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
-                "runs_per_seed": list(Trio._fields)}
+                "cases": list(args.cases), "runs_per_seed": ["healthy", *args.cases],
+                "broken": {case.name: case.broken for case in CASES if case.name in args.cases}}
 
-    def boundary_for(self, args: Any, plans: dict[Seed, Trio]) -> list[Run]:
-        return [r for trio in plans.values() for r in (trio.healthy, trio.relu_last)]
+    def boundary_for(self, args: Any, plans: dict[Seed, Plan]) -> list[Run]:
+        return [r for p in plans.values() for r in (p.healthy, p.cases.get("relu_last")) if r is not None]
 
-    def context(self, args: Any, plans: dict[Seed, Trio], hist: dict[Run, History]) -> dict[str, Any]:
+    def context(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History]) -> dict[str, Any]:
         """The initialisation study, when the ReLU-last claim has seeds to quote it for."""
-        seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].relu_last])
+        if "relu_last" not in args.cases:
+            return {"init_study": None}
+        seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].cases["relu_last"]])
         inits = INITIALISATIONS // 10 if args.quick else INITIALISATIONS
         return {"init_study": init_study(args, inits) if seeds else None}
 
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         return {"init_study": context["init_study"]}
 
-    def draw(self, args: Any, plans: dict[Seed, Trio], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
              context: dict[str, Any]) -> list[str]:
         return draw(args, plans, outcomes, claims, context["init_study"])
 
-    def print_runs(self, args: Any, plans: dict[Seed, Trio], hist: dict[Run, History], context: dict) -> None:
+    def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
         for seed in args.seeds:
-            for r in plans[seed]:
+            for r in plans[seed].runs():
                 if r in hist:
-                    print(f"  {r.label:<24} {ending(r, hist[r])}")
+                    print(f"  {r.label:<30} {ending(r, hist[r])}")
 
 
 def ending(run: Run, h: History) -> str:

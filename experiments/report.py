@@ -2,21 +2,27 @@
 from __future__ import annotations
 
 import pathlib
+import textwrap
 from typing import Any
 
-from experiments.verdicts import fmt
+from experiments.verdicts import fmt, k_of_n
 
 
-def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = False) -> None:
-    """Per claim: k/n, the verdict, and the sentence that says why."""
+def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = False, terms: str = "") -> None:
+    """Per claim: k/n with its interval, the verdict, the cause on a seed where it happened
+    (where the claim declares one), and the sentence across seeds. ``terms`` first."""
     print(f"\n{title}" + ("  [INTERRUPTED: partial results]" if interrupted else ""))
+    if terms:
+        print(textwrap.fill(terms, width=110, initial_indent="  ", subsequent_indent="  "))
     if not claims:
         print("  no claim could be judged: stopped before the runs it rests on finished")
         return
     width = max(len(c["id"]) for c in claims)
     for c in claims:
-        print(f"  {c['id']:<{width}}  {c['reproduced_in']}/{c['seeds']}  {c['verdict']}")
-        print(f"  {'':<{width}}       {c['explanation']}")
+        print(f"  {c['id']:<{width}}  {k_of_n(c['reproduced_in'], c['seeds'])}  {c['verdict']}")
+        if c.get("cause"):
+            print(f"  {'':<{width}}  why: {c['cause']}")
+        print(f"  {'':<{width}}  {c['explanation']}")
 
 
 def interrupted_at(h: Any) -> str:

@@ -4,10 +4,10 @@
     python experiments/run_all.py --quick        # CI-sized -> runs/run_all/
     python experiments/run_all.py --log-only     # re-render the log from existing results
 
-Parts 1-3 judge every claim on --seeds (default 0-4); Part 4, about 20 minutes a seed on 2
-cores, on --part4-seeds (default 0). The whole run: 22 minutes on 2 cores. The log is a pure
-function of the results files (``render``), so a test can check that the committed log says
-exactly what the committed results do.
+Parts 1-3 judge every claim on --seeds (default 0-4), Part 3 with every failure case (--cases
+all); Part 4, about 20 minutes a seed on 2 cores, on --part4-seeds (default 0). The whole run:
+about 25 minutes on 2 cores. The log is a pure function of the results files (``render``), so
+a test can check that the committed log says exactly what the committed results do.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import os
 import pathlib
 import sys
 import time
+from typing import Any
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
@@ -26,6 +27,7 @@ from experiments.flags import DEFAULT_DATASET, ROOT, out_folder, seeds_text  # n
 from experiments.output import write_json  # noqa: E402
 from experiments.report import summary  # noqa: E402
 from tinynet.cli import Parser  # noqa: E402
+from experiments.cases import CASES  # noqa: E402
 from tinynet.files import write_text  # noqa: E402
 
 PARTS = ("part1_sanity", "part2_overfit", "part3_break", "part4_scale")
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n=== {part} ===", flush=True)
             seeds = args.part4_seeds if part == "part4_scale" else args.seeds
             module = importlib.import_module(f"experiments.{part}")
-            code = module.main(flags + (["--seeds", seeds] if seeds else []) + ["--out", str(out / part)])
+            own = ["--cases", "all"] if part == "part3_break" else []  # every failure case, not only the log's
+            code = module.main(flags + own + (["--seeds", seeds] if seeds else []) + ["--out", str(out / part)])
             if code == 130:
                 # Ctrl-C stopped a training run and the part wrote what it had; stop here, as
                 # the user asked, rather than go on to the next part with partial results.
@@ -126,13 +129,14 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
         "",
         "## Summary",
         "",
-        "| part | claim | seeds | verdict |",
+        "| part | claim | seeds (95% CI) | verdict |",
         "| --- | --- | --- | --- |",
     ]
     for part, res in results.items():
         for c in res["claims"]:
             lines.append(summary_row(part, c))
-    lines += ["", "## How a verdict is reached", "", v.VERDICT_RULE, "", "## Which data", "", DATA_NOTE, "",
+    lines += ["", "## How a verdict is reached", "", v.VERDICT_RULE, "", v.INTERVAL_MEANING, "", "## Which data", "",
+              DATA_NOTE, "",
               "## Thresholds", "", "Fixed in `experiments/verdicts.py` before the full run, from what the log's words mean:",
               ""]
     lines += [f"- `{name}` = {getattr(v, name)}" for name in v.THRESHOLDS]
@@ -147,10 +151,12 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
                   "| claim | the log says | measured | seeds | verdict |", "| --- | --- | --- | --- | --- |"]
         for c in res["claims"]:
             lines.append(f"| `{c['id']}` | {c['log_says']} | {summary(c['measured'])} | "
-                         f"{c['reproduced_in']}/{c['seeds']} | {verdict(c)} |")
+                         f"{v.k_of_n(c['reproduced_in'], c['seeds'])} | {verdict(c)} |")
         lines += ["", "**What the numbers say.**", ""]
         for c in res["claims"]:
-            lines.append(f"- `{c['id']}` ({c['reproduced_in']}/{c['seeds']}): {c['explanation']}")
+            if c["id"] in CASE_OF_CLAIM:
+                continue  # a case beyond the log: its own section below
+            lines.append(f"- `{c['id']}` ({v.k_of_n(c['reproduced_in'], c['seeds'])}): {c['explanation']}")
             if len(c["per_seed"]) > 1:
                 lines += [f"  - seed {e['seed']}: {e['explanation']}" for e in c["per_seed"]]
         if part == "part4_scale" and res.get("diagnosis"):
@@ -160,9 +166,29 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
             lines += ["- This part was interrupted: its results are partial."]
         lines += [""]
         for fig in res["figures"]:
-            path = os.path.relpath(out / part / fig, log_dir)
-            lines.append(f"![{part} {fig}]({path})")
+            if not fig.startswith("case_"):
+                lines.append(f"![{part} {fig}]({os.path.relpath(out / part / fig, log_dir)})")
+        for c in res["claims"]:
+            if c["id"] in CASE_OF_CLAIM:
+                lines += case_section(CASE_OF_CLAIM[c["id"]], c, res, os.path.relpath(out / part, log_dir))
     return "\n".join(lines) + "\n"
+
+
+def case_section(case: Any, c: dict, res: dict, folder: str) -> list[str]:
+    """A case of Part 3 beyond the log: what was broken, the prediction fixed before any run,
+    k/n with its interval, the cause on one seed, every seed's story, and its figure."""
+    lines = ["", f"### Beyond the log: `{case.name}`", "",
+             f"- **Broken:** {case.broken}.",
+             f"- **Prediction** (fixed before any run): {case.predicts.removeprefix('(predicted) ')}",
+             f"- **Result:** `{c['id']}` held on {v.k_of_n(c['reproduced_in'], c['seeds'])} seeds: {verdict(c)}."]
+    if c.get("cause"):
+        lines.append(f"- **Why:** {c['cause']}")
+    lines.append(f"- **Across seeds:** {c['explanation']}")
+    lines += [f"  - {e['explanation']}" for e in c["per_seed"]]
+    figure = f"case_{case.name}.png"
+    if figure in res["figures"]:
+        lines += ["", f"![part3_break {figure}]({folder}/{figure})"]
+    return lines
 
 
 def seeds(config: dict) -> str:
@@ -174,12 +200,14 @@ def seeds(config: dict) -> str:
 
 def summary_row(part: str, c: dict) -> str:
     """A claim's row in the log's and the README's summary tables."""
-    return f"| {part} | `{c['id']}` | {c['reproduced_in']}/{c['seeds']} | {verdict(c)} |"
+    return f"| {part} | `{c['id']}` | {v.k_of_n(c['reproduced_in'], c['seeds'])} | {verdict(c)} |"
 
 
 def verdict(c: dict) -> str:
     return c["verdict"] if c["reproduced_in"] > 0 else f"**{c['verdict']}**"
 
+
+CASE_OF_CLAIM = {case.claim: case for case in CASES}
 
 DATA_NOTE = (
     "The log does not say which synthetic data it used. The default here is `xor` (points uniform in the "

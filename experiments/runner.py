@@ -58,6 +58,7 @@ class Run:
     ones: float | None = None  # share of class 1 (None: the dataset's own)
     flip: float = 0.0  # label noise
     until_loss: float | None = None  # stop once the training loss reaches this
+    case: str | None = None  # a breakage the study's ``prepare`` applies (Part 3's cases), by name
 
     def data(self) -> Dataset:
         return make_dataset(self.dataset, self.n, seed=self.data_seed, val_fraction=self.val_fraction,
@@ -83,19 +84,36 @@ class Outcome:
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
 
 
-def execute(run: Run, backend: str, boundary: bool = False, measure: Callable | None = None) -> Outcome:
-    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one.
-    ``measure`` is train()'s hook: the study's own numbers, taken at every measurement."""
+@dataclass(frozen=True)
+class Hooks:
+    """What a study adds to every run, as module-level functions (a worker receives them by name).
+
+    measure: train()'s hook, measure(model, x, labels) -> {name: number}: the study's own numbers.
+    prepare: prepare(run, model, data) -> (model, data, train options) for a run whose ``case``
+             is set: the breakage, written as a user would (own layer or loss, a data transform,
+             weights assigned, other arguments of train).
+    """
+
+    measure: Callable | None = None
+    prepare: Callable | None = None
+
+
+def execute(run: Run, backend: str, boundary: bool = False, hooks: Hooks = Hooks()) -> Outcome:
+    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one."""
     with threadpool_limits(limits=1):
-        return _execute(run, backend, boundary, measure)
+        return _execute(run, backend, boundary, hooks)
 
 
-def _execute(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
+def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
     model = tn.create_model(list(run.sizes), seed=run.seed, backend=be, relu_last=run.relu_last)
+    options: dict[str, Any] = {"measure": hooks.measure}
+    if run.case is not None:
+        model, data, own = hooks.prepare(run, model, data)
+        options.update(own)
     history = train(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
-                    backend=be, desc=run.label, until_loss=run.until_loss, measure=measure)
+                    backend=be, desc=run.label, until_loss=run.until_loss, **options)
     outcome = Outcome(history)
     if boundary and history.eval_steps and history.diverged_at is None:
         outcome.grid = grid(data)
@@ -118,28 +136,28 @@ def cores() -> int:
 
 
 def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = (),
-             measure: Callable | None = None) -> tuple[dict[Run, Outcome], bool]:
+             hooks: Hooks = Hooks()) -> tuple[dict[Run, Outcome], bool]:
     """Train every run; returns ({run: outcome} in the order given, interrupted).
 
     jobs = 1 trains in this process, one run after another; more jobs train in that many
-    worker processes. The numbers do not depend on it. ``measure``: train()'s hook for every
-    run, a module-level function (a worker receives it by name).
+    worker processes. The numbers do not depend on it. ``hooks``: what the study adds to
+    every run.
     """
     boundary_for = set(boundary_for)
     jobs = max(1, min(jobs, len(runs)))
     if jobs == 1:
         done: dict[Run, Outcome] = {}
         for run in runs:
-            done[run] = execute(run, backend, run in boundary_for, measure)
+            done[run] = execute(run, backend, run in boundary_for, hooks)
             if done[run].history.interrupted:
                 return done, True
         return done, False
-    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, measure)
+    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, hooks)
     return {run: done[run] for run in runs if run in done}, interrupted
 
 
 def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run],
-                measure: Callable | None) -> tuple[dict[Run, Outcome], bool]:
+                hooks: Hooks) -> tuple[dict[Run, Outcome], bool]:
     # "spawn": a fresh interpreter per worker. A forked child would inherit the parent's BLAS
     # and CUDA state, which neither OpenBLAS nor CUDA supports.
     context = multiprocessing.get_context("spawn")
@@ -152,7 +170,7 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(pids, stop)) as pool:
         # Longest first, so that no long run starts last while the other workers sit idle.
-        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, measure): run
+        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, hooks): run
                    for run in sorted(runs, key=Run.cost, reverse=True)}
         try:
             for future in as_completed(futures):
@@ -183,12 +201,12 @@ def _start_worker(pids: Any, stop: Any) -> None:
     pids.put(os.getpid())
 
 
-def _execute_in_worker(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
+def _execute_in_worker(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
     if _stop is not None and _stop.is_set():  # interrupted: start no new run
         raise KeyboardInterrupt
     signal.signal(signal.SIGINT, _interrupt_once)  # while training: Ctrl-C stops this run
     try:
-        return execute(run, backend, boundary, measure)
+        return execute(run, backend, boundary, hooks)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 from experiments import flags, output, report
 from experiments.flags import Seed
-from experiments.runner import Outcome, Run, run_many
+from experiments.runner import Hooks, Outcome, Run, run_many
 from experiments.verdicts import Verdict, across_seeds
 from tinynet.training import History
 
@@ -42,6 +42,9 @@ class Claim:
     # Its own sentence across seeds, from the per-seed verdicts, the seeds cut short and the
     # study's context; by default, which seeds reproduced it and which did not.
     why: Callable[[dict[Seed, Verdict], list[Seed], dict[str, Any]], str] | None = None
+    # The cause in one sentence, from the numbers of one seed (the first where it happened):
+    # cause(seed, its verdict) -> sentence. Printed under the claim's k/n.
+    cause: Callable[[Seed, Verdict], str] | None = None
 
 
 class Study:
@@ -52,7 +55,14 @@ class Study:
     quick_steps: int | None = None  # the steps of a --quick run (None: --steps)
     default_seeds: str = "0-4"
     claims: Sequence[Claim] = ()
-    measure: Callable | None = None  # train()'s hook for every run: the part's own measurements
+    hooks: Hooks = Hooks()  # what the part adds to every run: its own measurements, its breakages
+
+    def add_flags(self, p: argparse.ArgumentParser) -> None:
+        """The part's own flags, beside those every script takes."""
+
+    def terms(self, args: argparse.Namespace) -> str:
+        """Words the printed claims use, defined before they are first printed."""
+        return ""
 
     @property
     def description(self) -> str:
@@ -61,6 +71,10 @@ class Study:
 
     def title(self, args: argparse.Namespace) -> str:
         raise NotImplementedError
+
+    def claims_for(self, args: argparse.Namespace) -> Sequence[Claim]:
+        """The claims this run judges (all of them, unless the part's flags choose)."""
+        return self.claims
 
     def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, Plan]:
         raise NotImplementedError
@@ -97,16 +111,17 @@ class Study:
 
 def main(study: Study, argv: Sequence[str] | None) -> int:
     p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds)
+    study.add_flags(p)
     args = flags.parse(p, argv, study.script)
     steps = study.quick_steps if args.quick and study.quick_steps else args.steps
     plans = study.plan(args, steps)
     every = [r for plan in plans.values() for r in plan.runs()]
     outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
-                                     boundary_for=study.boundary_for(args, plans), measure=study.measure)
+                                     boundary_for=study.boundary_for(args, plans), hooks=study.hooks)
     outcomes = measured_runs(outcomes)
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)
-    claims = judge(study.claims, args, plans, hist, context)
+    claims = judge(study.claims_for(args), args, plans, hist, context)
 
     def write(figures: list[str]) -> Any:
         return output.write_results(args, study.script, study.config(args), outcomes, claims, figures,
@@ -117,7 +132,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
         write([])
     figures = study.draw(args, plans, outcomes, claims, context)
     write(figures)
-    report.print_claims(study.title(args), claims, interrupted)
+    report.print_claims(study.title(args), claims, interrupted, terms=study.terms(args))
     study.print_runs(args, plans, hist, context)
     report.print_files(args.out, figures, path)
     return 130 if interrupted else 0
@@ -134,7 +149,11 @@ def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, P
             continue
         per_seed = {s: c.judge(s, plans[s], hist, args) for s in seeds}
         why = c.why(per_seed, cut, context) if c.why else None
-        judged.append(across_seeds(c.id, c.log_says, per_seed, cut, key=c.key, why=why))
+        cause = None
+        if c.cause:
+            shown = next((s for s in seeds if s not in cut and per_seed[s].reproduced), seeds[0])
+            cause = c.cause(shown, per_seed[shown])
+        judged.append(across_seeds(c.id, c.log_says, per_seed, cut, key=c.key, why=why, cause=cause))
     return judged
 
 

@@ -26,12 +26,38 @@ STOPPED_FRACTION = 0.10  # "loss remained flat": it fell by less than 10% of its
 # steps, ended at or below it. Either one ("high or flat") is "stopped learning effectively".
 NEAR_BASELINE = 0.05  # "close to the baseline": within 5 accuracy points of the majority class
 TIME_GROWTH = 2.0  # "time per step increased significantly": >= 2x from N = 100 to N = 1000
+# Part 3's cases beyond the log: predictions, fixed before any of them was run.
+MEMORISED_GAP = 0.25  # "memorised, not learned": train accuracy >= 25 points above validation accuracy
 THRESHOLDS = ("LN2_TOLERANCE", "NEAR_ZERO_LOSS", "CONVERGED_LOSS", "IMMEDIATE_STEPS", "STOPPED_FRACTION",
-              "NEAR_BASELINE", "TIME_GROWTH")
+              "NEAR_BASELINE", "TIME_GROWTH", "MEMORISED_GAP")
 
 VERDICT_RULE = ("A claim is judged on each seed by the thresholds below, then across seeds: *reproduced* when "
                 "it reproduced on every seed judged, *not reproduced* when on none, and *reproduced in k of n "
                 "seeds* otherwise. A seed whose runs were cut short (Ctrl-C) is not judged, and is named.")
+INTERVAL_MEANING = ("Each k/n comes with a 95% Wilson score interval for the share of seeds on which the claim "
+                    "holds: the range of shares that k of n seeds is consistent with, at 95% confidence. Few seeds "
+                    "say little: 2 of 5 fits any share from 12% to 77%, 5 of 5 any share above 57%.")
+Z95 = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95% interval
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for a share, from k successes in n trials (95% by default).
+
+    Unlike k/n +- z sqrt(p(1-p)/n), it stays inside [0, 1] and is not empty at k = 0 or
+    k = n: 0 of 5 still allows a share up to 43%. (0, 1) when nothing was judged.
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def k_of_n(k: int, n: int) -> str:
+    """"2/5 (95% CI 12-77%)": k of n with its interval, as printed and tabled everywhere."""
+    low, high = wilson_interval(k, n)
+    return f"{k}/{n} (95% CI {low:.0%}-{high:.0%})".replace("%-", "-", 1)
 
 
 class Verdict(NamedTuple):
@@ -54,13 +80,14 @@ def overall_verdict(k: int, n: int) -> str:
 
 
 def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_short: Sequence[Seed] = (),
-                 key: str | None = None, why: str | None = None) -> dict[str, Any]:
+                 key: str | None = None, why: str | None = None, cause: str | None = None) -> dict[str, Any]:
     """One claim over every seed: the per-seed verdicts, k of n, and the overall verdict.
 
     per_seed:  {seed: Verdict} for every seed whose runs could be judged.
     cut_short: seeds among them whose runs were interrupted: kept in per_seed, not counted.
     key:       the measured number that the summary sentence quotes per seed.
     why:       the claim's own sentence across seeds; by default, which seeds did and did not.
+    cause:     the cause in one sentence, from one seed's numbers (kept as "cause" where given).
     """
     judged = [s for s in per_seed if s not in cut_short]
     k = sum(bool(per_seed[s].reproduced) for s in judged)
@@ -72,9 +99,10 @@ def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_shor
         why = which_seeds(per_seed, judged, key)
     if cut_short:
         why += f" Not judged: seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} (interrupted)."
-    return {"id": id, "log_says": log_says, "measured": collect(per_seed[s].measured for s in judged),
-            "reproduced": n > 0 and k == n, "reproduced_in": k, "seeds": n, "verdict": overall_verdict(k, n),
-            "explanation": why, "per_seed": entries}
+    claim = {"id": id, "log_says": log_says, "measured": collect(per_seed[s].measured for s in judged),
+             "reproduced": n > 0 and k == n, "reproduced_in": k, "seeds": n, "interval": list(wilson_interval(k, n)),
+             "verdict": overall_verdict(k, n), "explanation": why, "per_seed": entries}
+    return claim if cause is None else {**claim, "cause": cause}
 
 
 def which_seeds(per_seed: dict[Seed, Verdict], judged: Sequence[Seed], key: str | None) -> str:

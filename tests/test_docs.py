@@ -132,3 +132,17 @@ def test_the_readme_snippet_prints_the_losses_its_comment_promises(capsys):
     exec(compile(snippet, "README.md", "exec"), {})
     losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()]
     assert (round(losses[0], 2), round(losses[-1], 2)) == (first, last), losses
+
+
+def test_the_readme_s_own_pieces_snippet_runs():
+    """The second snippet of "Using it": tn.train with a learner's optimizer, loss and hook."""
+    readme = (DOC.parents[1] / "README.md").read_text()
+    snippet = re.findall(r"```python\n(.*?)```", readme[readme.index("## Using it"):], flags=re.S)[1]
+    from tinynet.data import make_dataset
+
+    model = tn.create_model([2, 16, 2], seed=0)
+    namespace = {"tn": tn, "model": model, "data": make_dataset("xor", 40), "my_loss": tn.SoftmaxCrossEntropy(),
+                 "my_optimizer": tn.SGD(model, lr=0.1)}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    hist = namespace["hist"]
+    assert len(hist.measured["mean_logit"]) == len(hist.eval_steps) > 1 and hist.steps_taken == 500

@@ -75,5 +75,6 @@ def test_revived_units_are_found_between_measurements():
 
 def test_part3_declares_its_hook_and_every_claim_once():
     study = part3_break.Part3()
-    assert study.measure is relu_last.measure
-    assert [c.id for c in study.claims] == ["lr10_diverges", "relu_last_stops_learning"]
+    assert study.hooks.measure is relu_last.measure
+    log = type("Args", (), {"cases": part3_break.LOG_CASES})()
+    assert [c.id for c in study.claims_for(log)] == ["lr10_diverges", "relu_last_stops_learning"]

@@ -1,0 +1,151 @@
+"""Part 3's breakages, each written the way a user would write it: their own layer, their own
+loss, a data transform, weights they assigned, or the arguments of train. The engine is never
+edited to break it. Each layer and loss here passes tinynet.testing.assert_backward_correct
+(tests/test_cases.py): its backward is right; what breaks is using it.
+
+``prepare(run, model, data)`` applies a run's breakage, by the run's ``case``, in the worker
+that trains it; ``measure_symmetry`` is the train() hook of the constant-initialisation case.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+import tinynet as tn
+from experiments import relu_last
+from tinynet.backend import backend_of
+from tinynet.data import Dataset
+
+CONSTANT = 0.1  # every weight of the constant initialisation
+INPUT_SCALE = 1000.0  # the unnormalised inputs: the data as measured in, say, millimetres
+
+
+class Sigmoid:
+    """out = 1 / (1 + exp(-x)), elementwise: a smooth layer, no parameters."""
+
+    param_names = ()
+
+    def __init__(self) -> None:
+        self.cache: Any = None
+
+    def __repr__(self) -> str:
+        return "Sigmoid()"
+
+    def forward(self, x: Any) -> Any:
+        """x: (N, D) -> out: (N, D), each entry in (0, 1)."""
+        self.cache = 1.0 / (1.0 + backend_of(x).xp.exp(-x))  # (N, D), kept for backward
+        return self.cache
+
+    def backward(self, dout: Any) -> Any:
+        """dout = dL/dout: (N, D) -> dL/dx = dout * out * (1 - out): (N, D). The slope is at
+        most 1/4 (at x = 0): through k such layers a gradient shrinks by 4^k or more."""
+        out = self.cache
+        return dout * out * (1.0 - out)
+
+
+class SoftmaxTwiceCrossEntropy:
+    """The cross-entropy of softmax(softmax(logits)): a model that already outputs
+    probabilities, fed to a loss that applies softmax again.
+
+    Probabilities lie in [0, 1], so the second softmax gives any class at most
+    e / (e + C - 1): each example's loss is at least ln(1 + (C - 1) / e), 0.313 for 2 classes.
+    """
+
+    def __init__(self) -> None:
+        self.inner = tn.SoftmaxCrossEntropy()
+        self.cache: Any = None
+
+    def __repr__(self) -> str:
+        return "SoftmaxTwiceCrossEntropy()"
+
+    def forward(self, logits: Any, labels: Any) -> Any:
+        """logits: (N, C), labels: (N,) -> loss: (), the mean cross-entropy of softmax(p), p = softmax(logits)."""
+        xp = backend_of(logits).xp
+        shifted = xp.exp(logits - xp.max(logits, axis=1, keepdims=True))  # (N, C)
+        probs = shifted / xp.sum(shifted, axis=1, keepdims=True)  # (N, C): the first softmax
+        self.cache = probs
+        return self.inner.forward(probs, labels)  # the second softmax, inside the usual loss
+
+    def backward(self, dout: Any = 1.0) -> Any:
+        """dout = dL_total/dL -> dL/dlogits: (N, C). dL/dp from the usual loss, then through the
+        first softmax: dz = p * (dp - sum_c dp * p), row by row (its Jacobian-vector product)."""
+        p = self.cache
+        dp = self.inner.backward(dout)  # (N, C)
+        return p * (dp - backend_of(p).xp.sum(dp * p, axis=1, keepdims=True))
+
+
+class SumCrossEntropy:
+    """Softmax cross-entropy summed over the batch where the mean belongs: the loss, and every
+    gradient, N times too large. At lr 0.01 and N = 100 that is a step of lr 1 in disguise."""
+
+    def __init__(self) -> None:
+        self.inner = tn.SoftmaxCrossEntropy()
+        self.n = 0
+
+    def __repr__(self) -> str:
+        return "SumCrossEntropy()"
+
+    def forward(self, logits: Any, labels: Any) -> Any:
+        """logits: (N, C), labels: (N,) -> loss: () = sum_i -log p_{i, labels_i}."""
+        self.n = logits.shape[0]
+        return self.inner.forward(logits, labels) * self.n
+
+    def backward(self, dout: Any = 1.0) -> Any:
+        """dout = dL_total/dL -> dL/dlogits = dout * (probs - onehot): (N, C), no 1/N."""
+        return self.inner.backward(dout * self.n)
+
+
+def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
+    """How different the hidden units are: for each hidden Linear, the spread (standard
+    deviation) across its output units of their incoming weights and biases, the largest
+    over inputs and layers. 0 means every unit of a layer computes the same function.
+    Part 3's own numbers (relu_last.measure) are taken too."""
+    xp = backend_of(x).xp
+    linears = [layer for layer in model.layers if isinstance(layer, tn.Linear)][:-1]  # the hidden ones
+    spread = max(max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b))) for layer in linears)
+    return {**relu_last.measure(model, x, labels), "unit_spread": spread}
+
+
+def constant_init(model: Any) -> None:
+    """What a user writes to start 'neutral': every weight the same, every bias 0."""
+    for layer in model.layers:
+        if isinstance(layer, tn.Linear):
+            be = layer.backend
+            layer.W = be.asarray(np.full(tuple(layer.W.shape), CONSTANT), dtype="float32")
+            layer.b = be.asarray(np.zeros(tuple(layer.b.shape)), dtype="float32")
+
+
+def with_sigmoids(model: Any) -> Any:
+    """The same Linear layers, with a Sigmoid wherever the model had a ReLU."""
+    return tn.Sequential(*[Sigmoid() if isinstance(layer, tn.ReLU) else layer for layer in model.layers])
+
+
+def scaled_inputs(data: Dataset) -> Dataset:
+    """The inputs as recorded in other units, not rescaled before training."""
+    return dataclasses.replace(data, x_train=data.x_train * INPUT_SCALE, x_val=data.x_val * INPUT_SCALE)
+
+
+def shuffled_labels(data: Dataset, seed: int) -> Dataset:
+    """The training labels shuffled among the examples (the validation labels left true): no
+    pattern left to learn, only examples to memorise."""
+    order = np.random.default_rng([seed, 31]).permutation(len(data.y_train))
+    return dataclasses.replace(data, y_train=data.y_train[order])
+
+
+# case name -> its breakage: (model, data, run) -> (model, data, train options)
+BREAKAGES: dict[str, Callable[[Any, Dataset, Any], tuple[Any, Dataset, dict[str, Any]]]] = {
+    "constant_init": lambda m, d, r: (constant_init(m) or m, d, {"measure": measure_symmetry}),
+    "lr_too_small": lambda m, d, r: (m, d, {}),  # the breakage is the Run's own lr
+    "unnormalised_inputs": lambda m, d, r: (m, scaled_inputs(d), {}),
+    "softmax_twice": lambda m, d, r: (m, d, {"loss_fn": SoftmaxTwiceCrossEntropy()}),
+    "labels_shuffled": lambda m, d, r: (m, shuffled_labels(d, r.data_seed), {}),
+    "sum_not_mean": lambda m, d, r: (m, d, {"loss_fn": SumCrossEntropy()}),
+    "sigmoid_deep": lambda m, d, r: (with_sigmoids(m), d, {}),
+}
+
+
+def prepare(run: Any, model: Any, data: Dataset) -> tuple[Any, Dataset, dict[str, Any]]:
+    """The run's breakage applied: (model, data, the options it passes to train)."""
+    return BREAKAGES[run.case](model, data, run)
