@@ -31,6 +31,7 @@ as it was (parameters, gradients, cached state).
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -57,8 +58,8 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     The floor eps keeps entries whose true gradient is ~0 from dividing rounding noise
     by ~0: below it the error is measured against eps, i.e. absolutely.
     """
-    if not (is_real(eps) and eps > 0):
-        raise ValueError(f"relative_error: eps must be a positive number, got {eps!r}")
+    if not (is_real(eps) and 0 < eps < math.inf):
+        raise ValueError(f"relative_error: eps must be a positive number (and finite), got {eps!r}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
 
@@ -68,11 +69,17 @@ def check_layer(layer: Any, x: Any, **options: Any) -> list[CheckResult]:
     Uses L = sum(g * layer.forward(x)) with a random upstream g. Returns one result per
     parameter and one for the input gradient ("x"). Options as for ``check``.
     """
+    if layer is None:
+        raise TypeError("gradcheck.check_layer: layer must be a layer or a model with forward and backward, got "
+                        "None (without one, only the identity would be checked)")
     return check(layer, x, **options)
 
 
 def check_loss(loss_fn: Any, logits: Any, labels: Any, **options: Any) -> list[CheckResult]:
     """Check a loss's backward: dL/dlogits for logits (N, C) and labels (N,)."""
+    if loss_fn is None:
+        raise TypeError("gradcheck.check_loss: loss_fn must be a loss with forward(logits, labels) and "
+                        "backward(dout), got None (without one, only the identity would be checked)")
     return check(None, logits, labels=labels, loss_fn=loss_fn, **options)
 
 
@@ -120,6 +127,9 @@ def check(
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
     check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
+    if not isinstance(check_input, (bool, np.bool_)):
+        raise TypeError(f"gradcheck: check_input must be True or False, got {check_input!r}")
+    _check_point(x)
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         problem = _Problem(model, loss_fn, x, labels)
@@ -140,6 +150,23 @@ def check(
         results = [_check_tensor(problem, base_branches, target, options) for target in targets]
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
     return [with_hint(r, n_rows, kinks_declared=bool(base_branches)) for r in results]
+
+
+def _check_point(x: Any) -> None:
+    """The point the gradient is checked at: a non-empty array of finite numbers. At NaN or
+    inf every difference quotient is NaN, and nothing could be compared."""
+    try:
+        host = backend_of(x).to_numpy(x)
+    except TypeError:
+        raise TypeError(f"gradcheck: x must be an array of a tinynet backend, got {type(x).__name__}; "
+                        f"convert it with tn.get_backend('numpy').asarray(x)") from None
+    if host.size == 0:
+        raise ValueError(f"gradcheck: x is empty (shape {host.shape}); check at a point with at least one entry")
+    if not np.issubdtype(host.dtype, np.number) or np.iscomplexobj(host):
+        raise TypeError(f"gradcheck: x must hold real numbers, got dtype {host.dtype}")
+    if not np.isfinite(host).all():
+        raise ValueError(f"gradcheck: x holds {int(np.sum(~np.isfinite(host)))} NaN or inf entries; a finite "
+                         f"difference there is NaN, so nothing could be checked. Check at a finite point")
 
 
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,

@@ -7,12 +7,10 @@ too. Prints a table; exits 1 if any error exceeds its tolerance.
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .. import backend as backend_module
-from ..cli import Parser, non_negative_int, positive_int
+from ..cli import Parser, non_negative_int, positive_int, run
 from ..losses import SoftmaxCrossEntropy
 from ..model import create_model
 from . import H, TOL, check_model, format_table
@@ -58,4 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)
