@@ -40,6 +40,7 @@ import numpy as np
 from ..backend import backend_of, host_rng
 from ..checks import is_positive_int, is_real
 from ..model import Sequential, parameters
+from . import diagnose
 from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -133,6 +134,7 @@ def check(
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         problem = _Problem(model, loss_fn, x, labels)
+        held = diagnose.held_arrays(model)  # what the layers hold before any forward: parameters, not caches
         # The analytic pass: forward once, then backward from a random upstream gradient.
         out = problem.output()
         problem.upstream = problem.draw_upstream(out, rng)
@@ -140,16 +142,24 @@ def check(
         base_branches = problem.branches()
         d_out = problem.upstream if loss_fn is None else loss_fn.backward(problem.upstream)
         dx = d_out if model is None else model.backward(d_out)
+        dx_host = None if dx is None or not hasattr(dx, "shape") else problem.be.to_numpy(dx).copy()
 
         # (where, the object holding the tensor, its attribute, backprop's gradient). A backward
         # that stored no gradient leaves d<name> unset (or None): reported as such.
         targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
-        if check_input:
-            targets.append(("input", problem, "x", dx, "logits" if model is None else "x"))
+        input_name = "logits" if model is None else "x"
+        if check_input and dx is not None:
+            targets.append(("input", problem, "x", dx, input_name))
         options = _Options(rng, h, tol, floor, max_entries)
         results = [_check_tensor(problem, base_branches, target, options) for target in targets]
+        if check_input and dx is None:
+            results.append(_failure("input", input_name, tuple(problem.x.shape), tol,
+                                    f"backward returned None: it must return dL/d{input_name} (return d{input_name})"))
+        results += diagnose.hidden_parameters(model, held, tol)
+        deaf = any(not r.passed for r in results) and diagnose.ignores_dout(problem, dx_host)
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
-    return [with_hint(r, n_rows, kinks_declared=bool(base_branches)) for r in results]
+    return [with_hint(r, n_rows, kinks_declared=bool(base_branches), ignores_dout=deaf,
+                      upstream=problem.upstream if loss_fn is not None else None) for r in results]
 
 
 def _check_point(x: Any) -> None:
@@ -316,6 +326,7 @@ def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tu
     return CheckResult(
         where, param, shape, int(compared.sum()), skipped, tuple(int(i) for i in worst),
         float(analytic[worst]), float(numeric[worst]), float(errors[worst]), tol, floor,
+        failing=int(np.sum(errors > tol)),
     )
 
 
