@@ -118,16 +118,17 @@ def ratio_hint(ratio: float, n: int) -> str:
     return ""
 
 
-def format_table(results: list[CheckResult]) -> str:
+def format_table(results: list[CheckResult], title: str = "") -> str:
     """The results as an aligned text table, one row per checked tensor, each failure's
     report under its row.
 
     checked: entries compared / entries in the tensor; kinks: entries skipped at a kink;
     noise: the noise floor, below which entries are compared absolutely.
+    title: a line above the table, naming what was checked.
     """
     header = (f"{'layer':<28} {'grad':<7} {'shape':<12} {'checked':>11} {'kinks':>5} "
               f"{'noise':>7} {'worst rel. err':>14} {'tol':>7}  result")
-    rows = [header, "-" * len(header)]
+    rows = ([title] if title else []) + [header, "-" * len(header)]
     for r in results:
         checked = f"{r.checked}/{int(np.prod(r.shape))}"
         rows.append(
