@@ -26,6 +26,16 @@ def is_positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
 
 
+def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
+    """The backend of a layer's (or a loss's) input, or an error naming the layer and the
+    argument: a list, a tuple, None or a number is not a batch of rows."""
+    try:
+        return backend_of(x)
+    except TypeError:
+        raise TypeError(f"{layer!r} takes its {what} as an array of shape (N, features), got "
+                        f"{type(x).__name__}; convert it with tn.get_backend('numpy').asarray(x)") from None
+
+
 def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
     """Refuse input that the layer cannot use, saying what is wrong and how to fix it:
     a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
@@ -149,7 +159,7 @@ def check_label_range(lo: int, hi: int, n_classes: int, whose: str) -> None:
 
 def check_logits_and_labels(loss: Any, logits: Any, labels: Any, *, check_range: bool) -> None:
     """The loss's input: floating-point logits (N, C) with N >= 1, and one label per row."""
-    be = backend_of(logits)
+    be = input_backend(loss, logits, what="logits")
     check_input(loss, be, logits, what="logits")
     n, n_classes = logits.shape
     if n == 0:

@@ -62,13 +62,17 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
     getattr(layer, name) is the parameter, getattr(layer, "d" + name) its gradient.
     Parameters are looked up anew on every call, so reassigned arrays count.
     """
-    if isinstance(model, Sequential):
-        for i, layer in enumerate(model.layers):
-            for name in getattr(layer, "param_names", ()):
-                yield f"layers[{i}] {layer_name(layer)}", layer, name
-    else:
-        for name in getattr(model, "param_names", ()):
-            yield layer_name(model), model, name
+    layers = [(f"layers[{i}] {layer_name(layer)}", layer) for i, layer in enumerate(model.layers)] \
+        if isinstance(model, Sequential) else [(layer_name(model), model)]
+    for where, layer in layers:
+        names = getattr(layer, "param_names", ())
+        if not (isinstance(names, (tuple, list)) and all(isinstance(n, str) for n in names)):
+            raise TypeError(f"{where}: param_names must be a tuple of attribute names, e.g. ('W', 'b'), or () "
+                            f"for a layer without parameters; got {names!r}")
+        for name in names:
+            if not hasattr(layer, name):
+                raise AttributeError(f"{where}: param_names lists {name!r}, but the layer has no attribute {name}")
+            yield where, layer, name
 
 
 def layer_name(layer: Any) -> str:

@@ -61,6 +61,9 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     """
     if not (is_real(eps) and 0 < eps < math.inf):
         raise ValueError(f"relative_error: eps must be a positive number (and finite), got {eps!r}")
+    for name, value in (("a", a), ("n", n)):
+        if not (isinstance(value, np.ndarray) or is_real(value)) or not np.issubdtype(np.asarray(value).dtype, np.number):
+            raise TypeError(f"relative_error: {name} must be a NumPy array or a number, got {type(value).__name__}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
 
@@ -130,7 +133,7 @@ def check(
     check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
     if not isinstance(check_input, (bool, np.bool_)):
         raise TypeError(f"gradcheck: check_input must be True or False, got {check_input!r}")
-    _check_point(x)
+    _check_point(x, "x" if model is not None else "logits")
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         problem = _Problem(model, loss_fn, x, labels)
@@ -162,20 +165,20 @@ def check(
                       upstream=problem.upstream if loss_fn is not None else None) for r in results]
 
 
-def _check_point(x: Any) -> None:
+def _check_point(x: Any, name: str) -> None:
     """The point the gradient is checked at: a non-empty array of finite numbers. At NaN or
     inf every difference quotient is NaN, and nothing could be compared."""
     try:
         host = backend_of(x).to_numpy(x)
     except TypeError:
-        raise TypeError(f"gradcheck: x must be an array of a tinynet backend, got {type(x).__name__}; "
-                        f"convert it with tn.get_backend('numpy').asarray(x)") from None
+        raise TypeError(f"gradcheck: {name} must be an array of a tinynet backend, got {type(x).__name__}; "
+                        f"convert it with tn.get_backend('numpy').asarray({name})") from None
     if host.size == 0:
-        raise ValueError(f"gradcheck: x is empty (shape {host.shape}); check at a point with at least one entry")
+        raise ValueError(f"gradcheck: {name} is empty (shape {host.shape}); check at a point with at least one entry")
     if not np.issubdtype(host.dtype, np.number) or np.iscomplexobj(host):
-        raise TypeError(f"gradcheck: x must hold real numbers, got dtype {host.dtype}")
+        raise TypeError(f"gradcheck: {name} must hold real numbers, got dtype {host.dtype}")
     if not np.isfinite(host).all():
-        raise ValueError(f"gradcheck: x holds {int(np.sum(~np.isfinite(host)))} NaN or inf entries; a finite "
+        raise ValueError(f"gradcheck: {name} holds {int(np.sum(~np.isfinite(host)))} NaN or inf entries; a finite "
                          f"difference there is NaN, so nothing could be checked. Check at a finite point")
 
 
@@ -194,16 +197,30 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
         raise TypeError(f"numerical_gradient: array must be a float64 NumPy array that f reads (in float32 the "
                         f"rounding swamps the difference), got {what}")
     check_number_in("h", h, *H_RANGE)
+    if not array.flags.writeable:
+        raise ValueError("numerical_gradient: array is read-only, and each entry must be moved by +-h in place; "
+                         "pass a writable copy that f reads (array.copy())")
     grad = np.full(array.shape, np.nan)
     for i in np.ndindex(array.shape) if indices is None else indices:
-        old = array[i]
+        try:
+            old = array[i]
+        except (IndexError, TypeError, ValueError):
+            raise IndexError(f"numerical_gradient: indices must be entries of an array of shape {array.shape}, "
+                             f"got {i!r}") from None
         array[i] = old + h
-        plus = f()
+        plus = _number(f())
         array[i] = old - h
-        minus = f()
+        minus = _number(f())
         array[i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
+
+
+def _number(value: Any) -> float:
+    """f()'s value as a float; f must return one number."""
+    if not is_real(value) and not (getattr(value, "shape", None) == () and hasattr(value, "dtype")):
+        raise TypeError(f"numerical_gradient: f must return one number (L), got {type(value).__name__}")
+    return float(value)
 
 
 class _Problem:

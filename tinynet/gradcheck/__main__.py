@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, backend_module.BackendUnavailableError) as e:
         parser.error(str(e).replace("backend='numpy'", "--backend numpy"))
 
+    if args.batch * SIZES[0] * 8 > 2 ** 34:  # 16 GiB of float64 inputs, before the model's own arrays
+        parser.error(f"--batch {args.batch} would need {args.batch * SIZES[0] * 8 / 2 ** 30:,.0f} GiB for the inputs "
+                     f"alone, and as much again per hidden layer; try a batch of at most a few thousand")
     rng = np.random.default_rng(args.seed)
     model = create_model(SIZES, seed=args.seed, backend=be)
     x = be.asarray(rng.uniform(-1.0, 1.0, size=(args.batch, SIZES[0])), dtype="float32")

@@ -128,6 +128,9 @@ def format_table(results: list[CheckResult], title: str = "") -> str:
     """
     header = (f"{'layer':<28} {'grad':<7} {'shape':<12} {'checked':>11} {'kinks':>5} "
               f"{'noise':>7} {'worst rel. err':>14} {'tol':>7}  result")
+    if not (isinstance(results, list) and all(isinstance(r, CheckResult) for r in results)):
+        raise TypeError(f"format_table takes the list of results of a check (check_layer, check_loss, ...), "
+                        f"got {type(results).__name__}")
     rows = ([title] if title else []) + [header, "-" * len(header)]
     for r in results:
         checked = f"{r.checked}/{int(np.prod(r.shape))}"
