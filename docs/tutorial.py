@@ -1,9 +1,10 @@
 # %% [markdown]
 # # Backpropagation with tinynet: a runnable tutorial
 #
-# Open this file as a notebook (Jupyter, or VS Code's "Run Cell") or run it as a script:
-# `python docs/tutorial.py`. It walks from two examples done by hand to training the log's
-# model and breaking it on purpose. Everything printed is computed as you run it.
+# Open it as a notebook (`docs/tutorial.ipynb`, generated from `docs/tutorial.py` with
+# jupytext: the same cells) or run it as a script: `python docs/tutorial.py`. It walks from
+# two examples done by hand to training the log's model and breaking it on purpose.
+# Everything printed is computed as you run it.
 #
 # 1. A forward and backward pass by hand, on two examples.
 # 2. One finite difference by hand: the check behind every gradient in tinynet.
@@ -12,9 +13,25 @@
 # 5. Breaking it: learning rate 10, and a ReLU after the last layer.
 
 # %%
-import math
+# Where tinynet is not installed yet (a hosted notebook service), this cell installs it: from
+# TINYNET_SOURCE if set (the repository's git URL, git+https://..., or a folder), else from
+# the clone this notebook sits in (docs/ of the repository).
+import importlib.util
 import os
 import pathlib
+import subprocess
+import sys
+
+if importlib.util.find_spec("tinynet") is None:
+    clone = pathlib.Path.cwd().resolve().parent
+    source = os.environ.get("TINYNET_SOURCE") or (str(clone) if (clone / "tinynet").is_dir() else None)
+    if source is None:
+        raise RuntimeError("tinynet is not installed here: set TINYNET_SOURCE to the repository's git URL "
+                           "(os.environ['TINYNET_SOURCE'] = 'git+https://...'), then run this cell again")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
+
+# %%
+import math
 
 import numpy as np
 
@@ -26,6 +43,12 @@ STEPS = int(os.environ.get("TUTORIAL_STEPS", "3000"))  # training steps in parts
 OUT = pathlib.Path(os.environ.get("TUTORIAL_OUT", "runs/tutorial"))  # where the figures go
 OUT.mkdir(parents=True, exist_ok=True)
 np.set_printoptions(precision=6, suppress=True)
+
+
+def shown(a):
+    """a as printed: rounded to the 6 decimals shown (a rounding error of 1e-18 is 0 here, not
+    -0.), and + 0.0 turns a negative zero into 0."""
+    return np.round(a, 6) + 0.0
 
 # %% [markdown]
 # ## 1. Forward and backward by hand
@@ -47,7 +70,7 @@ z2 = h @ W2 + b2  # (N, 2): logits
 p = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)  # (N, 2): softmax, row by row
 N = len(x)
 L = -np.log(p[np.arange(N), y]).mean()  # the mean cross-entropy
-print("z1 =\n", z1, "\nh =\n", h, "\nz2 =\n", z2, "\np =\n", p, "\nL =", round(L, 6))
+print("z1 =\n", shown(z1), "\nh =\n", shown(h), "\nz2 =\n", shown(z2), "\np =\n", shown(p), "\nL =", round(L, 6))
 
 # %% [markdown]
 # Backward: start from the loss and apply the chain rule layer by layer, in reverse. Each
@@ -63,7 +86,8 @@ dz1 = dh * mask  # (N, 2): no gradient through a unit that was off
 dW1 = x.T @ dz1  # (2, 2)
 db1 = dz1.sum(axis=0)  # (2,)
 dx = dz1 @ W1.T  # (N, 2)
-print("dz2 =\n", dz2, "\ndW2 =\n", dW2, "\ndb2 =", db2 + 0.0, "\ndW1 =\n", dW1, "\ndb1 =", db1, "\ndx =\n", dx)
+print("dz2 =\n", shown(dz2), "\ndW2 =\n", shown(dW2), "\ndb2 =", shown(db2), "\ndW1 =\n", shown(dW1),
+      "\ndb1 =", shown(db1), "\ndx =\n", shown(dx))
 
 # %% [markdown]
 # tinynet does exactly this. Build the same model, put the same numbers in, and compare.
@@ -113,9 +137,11 @@ print(f"backprop {dW1[1, 0]:.10f}   finite difference {numeric:.10f}   "
 # %%
 rng = np.random.default_rng(0)
 inputs = rng.normal(size=(5, 3))  # (N, D) = (5, 3)
-print(gradcheck.format_table(gradcheck.check_layer(tn.Linear(3, 4, seed=0, dtype="float64"), inputs)))
-print(gradcheck.format_table(gradcheck.check_layer(tn.ReLU(), inputs)))
-print(gradcheck.format_table(gradcheck.check_loss(tn.SoftmaxCrossEntropy(), inputs, np.array([0, 2, 1, 0, 2]))))
+print(gradcheck.format_table(gradcheck.check_layer(tn.Linear(3, 4, seed=0, dtype="float64"), inputs),
+                             title="Linear(3->4): dW, db and dL/dx"))
+print(gradcheck.format_table(gradcheck.check_layer(tn.ReLU(), inputs), title="ReLU(): dL/dx"))
+print(gradcheck.format_table(gradcheck.check_loss(tn.SoftmaxCrossEntropy(), inputs, np.array([0, 2, 1, 0, 2])),
+                             title="SoftmaxCrossEntropy(): dL/dlogits"))
 
 # %% [markdown]
 # ## 4. Training the log's model

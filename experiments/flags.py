@@ -76,10 +76,11 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
     p.add_argument("--out", type=out_folder, default=None, help="output folder (default runs/<script>/)")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"one of {', '.join(DATASETS)} (default {DEFAULT_DATASET}; see docs/experiments_log.md)")
-    p.add_argument("--steps", type=int, default=default_steps, help=f"training steps (default {default_steps})")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"training steps (default {default_steps}; --quick sets its own)")
     p.add_argument("--lr", type=float, default=0.01, help="learning rate of the healthy run (default 0.01)")
     p.add_argument("--quick", action="store_true", help="a CI-sized run of the same code (seconds)")
-    p.set_defaults(default_seeds=default_seeds, quick_seeds=quick_seeds)
+    p.set_defaults(default_seeds=default_seeds, quick_seeds=quick_seeds, default_steps=default_steps)
     return p
 
 
@@ -87,6 +88,9 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
     """Parse and validate; any bad flag ends with one line and exit code 2 (argparse's error).
     Then hold --out for this run (output.lock_out)."""
     args = p.parse_args(argv)
+    if args.steps is not None and args.quick:
+        p.error("--quick sets its own number of steps; give --steps without --quick, or --quick alone")
+    args.steps = args.default_steps if args.steps is None else args.steps
     if args.steps < 1:
         p.error(f"--steps must be a positive integer, got {args.steps}")
     for flag in ("seed", "data_seed", "weight_seed"):
@@ -117,13 +121,13 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
                    "the initial weights" if args.data_seed is not None else "the initial weights and the data")
     args.jobs = args.jobs or cores()
     args.out = args.out or ROOT / "runs" / script
-    if args.out.exists() and not args.out.is_dir():
-        p.error(f"--out {args.out} is a file, not a folder; name a folder")
     try:
+        if args.out.exists() and not args.out.is_dir():
+            p.error(f"--out {args.out} is a file, not a folder; name a folder")
         args.out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=args.out):
             pass
-    except OSError as e:
-        p.error(f"cannot write to --out {args.out}: {e.strerror or e}")
+    except OSError as e:  # unwritable, under a file, a name over the system's limit
+        p.error(f"cannot write to --out {str(args.out)[:80]}: {e.strerror or e}")
     args.lock = lock_out(p, args.out)
     return args

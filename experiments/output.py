@@ -10,6 +10,8 @@ import json
 import math
 import os
 import pathlib
+import sys
+import tempfile
 from dataclasses import asdict
 from typing import Any
 
@@ -59,9 +61,16 @@ def write_results(args: argparse.Namespace, script: str, config: dict[str, Any],
     results = {"config": config, "interrupted": interrupted, "verdict_rule": VERDICT_RULE,
                "runs": [run_record(r, o) for r, o in runs.items()], "claims": claims, "figures": figures,
                **(extra or {})}
-    path = args.out / "results.json"
-    write_json(path, results)
-    return path
+    try:
+        write_json(args.out / "results.json", results)
+    except OSError as e:  # the folder became unwritable during the run: the run is not lost for it
+        moved_from = args.out
+        args.out = pathlib.Path(tempfile.mkdtemp(prefix=f"tinynet-{script}-"))
+        args.write_failed = True
+        print(f"cannot write to --out {moved_from} ({e.strerror or e}): results and figures go to {args.out} "
+              f"instead", file=sys.stderr)
+        write_json(args.out / "results.json", results)
+    return args.out / "results.json"
 
 
 def lock_out(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:

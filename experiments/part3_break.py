@@ -201,7 +201,7 @@ def explain_relu_last(m: dict, stalled: bool, seed: int) -> str:
     return text
 
 
-def relu_last_why(per_seed: dict[Seed, Verdict], cut: list[Seed], init_study: dict) -> str:
+def relu_last_why(per_seed: dict[Seed, Verdict], cut: list[Seed], init_study: dict | None) -> str:
     """The sentence across seeds: who stalled, what held them, and what the init study says."""
     judged = [s for s in per_seed if s not in cut]
     stalled = [s for s in judged if per_seed[s].reproduced]
@@ -227,6 +227,8 @@ def relu_last_why(per_seed: dict[Seed, Verdict], cut: list[Seed], init_study: di
     if stalled and learned:
         parts.append(f"At initialisation the stalled seeds had {seeds_of(stalled, 'stranded_at_init', '.0%')} of "
                      f"their examples stranded, the others {seeds_of(learned, 'stranded_at_init', '.0%')}.")
+    if init_study is None:
+        return " ".join(parts)
     parts.append(f"Over {init_study['inits']} initialisations (forward passes only), {init_study['with_dead_unit']:.0%} "
                  f"start with an output unit dead and the median share of examples stranded at the start is "
                  f"{init_study['stranded_median']:.0%}.")
@@ -234,20 +236,29 @@ def relu_last_why(per_seed: dict[Seed, Verdict], cut: list[Seed], init_study: di
 
 
 # --- Beyond the log: many initialisations, forward passes only ---------------------------------
-def init_study(args: Any, inits: int) -> dict[str, Any]:
+def init_study(args: Any, inits: int) -> tuple[dict[str, Any] | None, bool]:
     """Over ``inits`` initialisations (seeds 0..inits-1, data seeded as the study's seeds are),
     the ReLU-last model's state before any step: dead output units, and the share of examples
-    whose own logit is clipped. A forward pass each: seconds for a thousand."""
+    whose own logit is clipped. A forward pass each: seconds for a thousand.
+
+    Returns (the study, interrupted): a Ctrl-C keeps the initialisations done so far (None if
+    none), and the training results, which took the minutes, are written all the same."""
     dead, stranded = [], []
-    for i in range(inits):
-        weights = i if args.weight_seed is None else args.weight_seed
-        data = make_dataset(args.dataset, N, seed=i if args.data_seed is None else args.data_seed)
-        model = create_model(list(MODEL), seed=weights, backend=args.be, relu_last=True)
-        n_dead, share = relu_last.at_initialisation(model, data.x_train, data.y_train)
-        dead.append(n_dead)
-        stranded.append(share)
-    return {"inits": inits, "dead_units": dead, "stranded": stranded,
-            "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))}
+    try:
+        for i in range(inits):
+            weights = i if args.weight_seed is None else args.weight_seed
+            data = make_dataset(args.dataset, N, seed=i if args.data_seed is None else args.data_seed)
+            model = create_model(list(MODEL), seed=weights, backend=args.be, relu_last=True)
+            n_dead, share = relu_last.at_initialisation(model, data.x_train, data.y_train)
+            dead.append(n_dead)
+            stranded.append(share)
+    except KeyboardInterrupt:
+        pass
+    if not dead:
+        return None, len(dead) < inits
+    return ({"inits": len(dead), "dead_units": dead, "stranded": stranded,
+             "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))},
+            len(dead) < inits)
 
 
 # --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
@@ -299,8 +310,10 @@ class Part3(study.Study):
         if "relu_last" not in args.cases:
             return {"init_study": None}
         seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].cases["relu_last"]])
-        inits = INITIALISATIONS // 10 if args.quick else INITIALISATIONS
-        return {"init_study": init_study(args, inits) if seeds else None}
+        if not seeds:
+            return {"init_study": None}
+        found, interrupted = init_study(args, INITIALISATIONS // 10 if args.quick else INITIALISATIONS)
+        return {"init_study": found, "interrupted": interrupted}
 
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         return {"init_study": context["init_study"]}

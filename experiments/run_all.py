@@ -11,6 +11,7 @@ a test can check that the committed log says exactly what the committed results 
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -61,12 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=out_folder, default=None, help="results folder (default docs/results, "
                    "or runs/run_all with --quick)")
-    p.add_argument("--log", type=pathlib.Path, default=None, help="the log to write (default "
+    p.add_argument("--log", type=log_file, default=None, help="the log to write (default "
                    "docs/experiments_log.md, or <out>/experiments_log.md with --quick)")
     p.add_argument("--log-only", action="store_true", help="only re-render the log from --out")
     args = p.parse_args(argv)
     out = args.out or (ROOT / ("runs/run_all" if args.quick else "docs/results"))
     log = args.log or (out / "experiments_log.md" if args.quick else ROOT / "docs" / "experiments_log.md")
+    if log.is_dir():
+        p.error(f"--log {log} is a folder; name the file to write, e.g. {log / 'experiments_log.md'}")
 
     if not args.log_only:
         flags = ["--dataset", args.dataset] + (["--quick"] if args.quick else [])
@@ -97,10 +100,24 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         p.error(f"no results to write the log from in {out} ({', '.join(missing)} missing); run the parts "
                 f"first: python experiments/run_all.py --out {out}")
-    text = render(out, log.parent)
-    write_text(log, text)
+    try:
+        text = render(out, log.parent)
+    except (ValueError, KeyError, TypeError, IndexError) as e:  # a truncated or incomplete results file
+        p.error(f"the results in {out} are incomplete or damaged ({type(e).__name__}: {str(e)[:80]}); "
+                f"run the parts again: python experiments/run_all.py --out {out}")
+    try:
+        write_text(log, text)
+    except OSError as e:  # unwritable, under a file, a missing folder
+        p.error(f"cannot write --log {log}: {e.strerror or e}")
     print(f"\nwrote {log}")
     return 0
+
+
+def log_file(text: str) -> pathlib.Path:
+    """An argparse type: the log's path, not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; name the log file, e.g. --log docs/experiments_log.md")
+    return pathlib.Path(text)
 
 
 def load(out: pathlib.Path) -> tuple[dict, dict]:

@@ -22,8 +22,10 @@ or was cut short, saying that it was interrupted.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -147,10 +149,13 @@ def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequ
     jobs = max(1, min(jobs, len(runs)))
     if jobs == 1:
         done: dict[Run, Outcome] = {}
-        for run in runs:
-            done[run] = execute(run, backend, run in boundary_for, hooks)
-            if done[run].history.interrupted:
-                return done, True
+        try:
+            for run in runs:
+                done[run] = execute(run, backend, run in boundary_for, hooks)
+                if done[run].history.interrupted:
+                    return done, True
+        except KeyboardInterrupt:  # between runs (building a model, predicting a grid): keep what finished
+            return done, True
         return done, False
     done, interrupted = _in_workers(runs, backend, jobs, boundary_for, hooks)
     return {run: done[run] for run in runs if run in done}, interrupted
@@ -198,7 +203,19 @@ def _start_worker(pids: Any, stop: Any) -> None:
     global _stop
     _stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle between runs: a Ctrl-C has nothing to stop
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     pids.put(os.getpid())
+
+
+def _exit_with_parent() -> None:
+    """A worker whose parent died (SIGKILL, the OOM killer) has no one to report to: without
+    this it would finish the run it holds, then block on a pipe forever, and so would anything
+    waiting for the run's output. The parent's sentinel becomes ready when it exits."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    multiprocessing.connection.wait([parent.sentinel])
+    os._exit(1)  # at once: no clean-up could reach anyone
 
 
 def _execute_in_worker(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:

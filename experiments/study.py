@@ -113,7 +113,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds)
     study.add_flags(p)
     args = flags.parse(p, argv, study.script)
-    steps = study.quick_steps if args.quick and study.quick_steps else args.steps
+    steps = args.steps = study.quick_steps if args.quick and study.quick_steps else args.steps
     plans = study.plan(args, steps)
     every = [r for plan in plans.values() for r in plan.runs()]
     outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
@@ -121,21 +121,31 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     outcomes = measured_runs(outcomes)
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)
+    interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
     claims = judge(study.claims_for(args), args, plans, hist, context)
 
     def write(figures: list[str]) -> Any:
         return output.write_results(args, study.script, study.config(args), outcomes, claims, figures,
                                     interrupted, extra=study.extra(context))
 
-    path = write([])
+    try:
+        path = write([])
+    except KeyboardInterrupt:  # the runs are finished: they are written, marked interrupted (a second Ctrl-C ends it)
+        interrupted = True
+        path = write([])
     if study.after_results(args, plans, claims, context, interrupted):
-        write([])
-    figures = study.draw(args, plans, outcomes, claims, context)
-    write(figures)
+        path = write([])
+    try:
+        figures = study.draw(args, plans, outcomes, claims, context)
+    except OSError as e:  # a full disk, a folder made read-only: the numbers are written already
+        print(f"cannot write the figures to {args.out} ({e.strerror or e}); results.json has every number",
+              file=sys.stderr)
+        args.write_failed, figures = True, []
+    path = write(figures)
     report.print_claims(study.title(args), claims, interrupted, terms=study.terms(args))
     study.print_runs(args, plans, hist, context)
     report.print_files(args.out, figures, path)
-    return 130 if interrupted else 0
+    return 130 if interrupted else 1 if getattr(args, "write_failed", False) else 0
 
 
 def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories,

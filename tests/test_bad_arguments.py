@@ -48,6 +48,18 @@ def loss_after_forward() -> tn.SoftmaxCrossEntropy:
     return loss_fn
 
 
+def read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def sgd_with_gradient(grad: Any) -> None:
+    layer = tn.Linear(2, 3, seed=0)
+    layer.backward(layer.forward(f32(2, 2)))
+    layer.dW = grad
+    tn.SGD(layer).step()
+
+
 def model() -> tn.Sequential:
     return tn.create_model([2, 3, 2])
 
@@ -296,8 +308,8 @@ API: list[A] = [
      "train_step: loss_fn must have"),
     ("train_step model=None", lambda: tn.train_step(None, tn.SoftmaxCrossEntropy(), tn.SGD(model()), f32(1, 2),
                                                     np.array([0])), TypeError, "train_step: model must have"),
-    ("train_step x=None", lambda: tn.train_step(model(), tn.SoftmaxCrossEntropy(), tn.SGD(model()), None,
-                                                np.array([0])), TypeError, "got NoneType input"),
+    ("train_step x=None", lambda: (lambda m: tn.train_step(m, tn.SoftmaxCrossEntropy(), tn.SGD(m), None,
+                                                           np.array([0])))(model()), TypeError, "got NoneType input"),
     # gradcheck
     ("check h=0", lambda: check(h=0), ValueError, "h must be a number in"),
     ("check h=1e-300", lambda: check(h=1e-300), ValueError, "h must be a number in"),
@@ -334,6 +346,41 @@ API: list[A] = [
      "array must be a float64 NumPy array"),
     ("relative_error eps=-1", lambda: gradcheck.relative_error(np.ones(2), np.ones(2), eps=-1), ValueError,
      "eps must be a positive number"),
+    # reliability, round two: what an answer went wrong silently or unclearly for
+    ("ReLU.forward list", lambda: tn.ReLU().forward([[1.0, 2.0]]), TypeError, "ReLU() takes its input as an array"),
+    ("ReLU.forward None", lambda: tn.ReLU().forward(None), TypeError, "ReLU() takes its input as an array"),
+    ("ReLU.forward np scalar", lambda: tn.ReLU().forward(np.float32(1)), TypeError, "got float32"),
+    ("loss.forward tuple", lambda: tn.SoftmaxCrossEntropy().forward((1.0, 2.0), np.array([0])), TypeError,
+     "SoftmaxCrossEntropy() takes its logits as an array"),
+    ("check_layer x list", lambda: gradcheck.check_layer(tn.ReLU(), [[1.0]]), TypeError, "x must be an array"),
+    ("check_loss logits None", lambda: gradcheck.check_loss(tn.SoftmaxCrossEntropy(), None, np.array([0])), TypeError,
+     "logits must be an array"),
+    ("train backend mismatch", lambda: train_with(backend="strict"), ValueError, "backend='strict', but the model"),
+    ("train x_val features", lambda: train_with(data=dataset_with(x_val=np.zeros((3, 5)), y_val=np.zeros(3, int))),
+     ValueError, "val set: the data has 5 features"),
+    ("SGD param_names None", lambda: tn.SGD(type("L", (), {"param_names": None})()), TypeError,
+     "param_names must be a tuple of attribute names"),
+    ("SGD param_names missing", lambda: tn.SGD(type("L", (), {"param_names": ("W",)})()), AttributeError,
+     "param_names lists 'W', but the layer has no attribute W"),
+    ("SGD.step dW list", lambda: sgd_with_gradient([[1.0] * 3] * 2), TypeError, "dW must be an array"),
+    ("majority_baseline float labels", lambda: dataset_with(y_train=np.full(10, 0.5)).majority_baseline, TypeError,
+     "integer class labels"),
+    ("majority_baseline negative", lambda: dataset_with(y_train=np.full(10, -1)).majority_baseline, ValueError,
+     "class labels 0..C-1"),
+    ("layer_inputs margin swallows the range", lambda: testing.layer_inputs(kinks=[0.0], margin=5.0), ValueError,
+     "no input in [-3.0, 3.0]"),
+    ("layer_inputs kinks=3", lambda: testing.layer_inputs(kinks=3), ValueError, "kinks must be a list of numbers"),
+    ("layer_inputs low='a'", lambda: testing.layer_inputs(low="a"), ValueError, "low < high must be finite numbers"),
+    ("numerical_gradient read-only", lambda: gradcheck.numerical_gradient(lambda: 0.0, read_only(np.ones(2))),
+     ValueError, "array is read-only"),
+    ("numerical_gradient f -> str", lambda: gradcheck.numerical_gradient(lambda: "x", np.ones(2)), TypeError,
+     "f must return one number"),
+    ("numerical_gradient indices", lambda: gradcheck.numerical_gradient(lambda: 0.0, np.ones(2), indices=[(5,)]),
+     IndexError, "indices must be entries of an array of shape (2,)"),
+    ("relative_error lists", lambda: gradcheck.relative_error("a", np.ones(2)), TypeError,
+     "a must be a NumPy array or a number"),
+    ("format_table None", lambda: gradcheck.format_table(None), TypeError, "format_table takes the list of results"),
+    ("create_model huge", lambda: tn.create_model([2, 10 ** 6, 10 ** 6]), MemoryError, "GiB to draw in float64"),
     # tinynet.testing
     ("assert_backward_correct(class)", lambda: testing.assert_backward_correct(tn.ReLU, np.ones((2, 2))),
      TypeError, "needs a layer instance, got the class ReLU"),
@@ -407,6 +454,14 @@ CLI: list[C] = [
     ("gradcheck --seed -1", lambda _: gradcheck_main(["--seed", "-1"]), "argument --seed: must be a non-negative"),
     ("gradcheck --backend jax", lambda _: gradcheck_main(["--backend", "jax"]), "argument --backend: invalid choice"),
     ("gradcheck --bogus", lambda _: gradcheck_main(["--bogus"]), "unrecognized arguments: --bogus"),
+    ("gradcheck --batch 10**12", lambda _: gradcheck_main(["--batch", str(10 ** 12)]), "GiB for the inputs alone"),
+    ("experiment --quick --steps", lambda _: experiment("--quick", "--steps", "5"), "--quick sets its own"),
+    ("run_all --log ''", lambda d: run_all.main(["--log-only", "--log", "", "--out", str(d)]), "is empty"),
+    ("exercises start ''", lambda _: exercises_main(["start", ""]), "is empty"),
+    ("exercises check ''", lambda _: exercises_main(["check", ""]), "is empty"),
+    ("exercises --timeout 0", lambda d: exercises_main(["check", str(d), "--timeout", "0"]), "--timeout must be"),
+    ("exercises --from a file", lambda d: exercises_main(["start", str(d / "x"), "--from", __file__]),
+     "is not a folder"),
     # python -m tinynet.exercises
     ("exercises without arguments", lambda _: exercises_main([]), "the following arguments are required"),
     ("exercises frobnicate", lambda d: exercises_main(["frobnicate", str(d)]), "argument command: invalid choice"),

@@ -146,3 +146,20 @@ def test_the_readme_s_own_pieces_snippet_runs():
     exec(compile(snippet, "README.md", "exec"), namespace)
     hist = namespace["hist"]
     assert len(hist.measured["mean_logit"]) == len(hist.eval_steps) > 1 and hist.steps_taken == 500
+
+
+def test_the_notebook_holds_the_tutorial_s_code_without_outputs():
+    """docs/tutorial.ipynb is docs/tutorial.py as a notebook (jupytext --to notebook): the same
+    cells, in the same order, with no outputs. The suite runs the .py (above)."""
+    import json
+
+    import jupytext
+
+    script = jupytext.read(DOC.parent / "tutorial.py")
+    notebook = json.loads((DOC.parent / "tutorial.ipynb").read_text())
+    assert [(c.cell_type, c.source) for c in script.cells] == \
+        [(c["cell_type"], "".join(c["source"])) for c in notebook["cells"]], \
+        "docs/tutorial.ipynb is stale: jupytext --to notebook docs/tutorial.py -o docs/tutorial.ipynb"
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+    assert "find_spec(\"tinynet\") is None" in "".join(code[0]["source"]), "the first cell installs tinynet"

@@ -1,43 +1,57 @@
-"""python -m tinynet.exercises: the blank skeleton fails every exercise, the engine's own
-formulas pass every one, and each planted mistake fails the exercise it is planted in."""
+"""python -m tinynet.exercises: the blank skeleton fails every exercise, the answers pass every
+one, each planted mistake fails the exercise it is planted in and no other, the grade reaches a
+course platform as Gradescope's results.json, a teacher's own exercise joins in, and no answer
+file can fool or stall the grader."""
 from __future__ import annotations
 
+import json
 import pathlib
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from exercise_answers import ANSWERS, answer
 from tinynet import exercises
+from tinynet.exercises import catalogue, grader
 
 ENGINE = pathlib.Path(exercises.__file__).resolve().parents[1]
-
-# The answer to the exercise beyond the engine: kept here, not in the package.
-TANH_ANSWER = "        return dout * (1 - self._y ** 2)  # (N, D): d tanh / dx = 1 - tanh^2\n"
+COURSE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "course"
+ALL = [e.name for e in catalogue.exercises()]
 
 
 def solved(folder: pathlib.Path) -> None:
-    """Fill the learner's files with the engine's own backward passes (and Tanh's answer)."""
+    """Fill the learner's files: the engine's own backward passes, and the answers kept in the tests."""
     for name in ("layers.py", "losses.py"):
         (folder / name).write_text((ENGINE / name).read_text().replace("from .", "from tinynet."))
-    tanh = (folder / "tanh.py").read_text()
-    start = tanh.index("    def backward")
-    (folder / "tanh.py").write_text(tanh[:start] + "    def backward(self, dout):\n" + TANH_ANSWER)
+    for name, body in ANSWERS.items():
+        (folder / name).write_text(answer((folder / name).read_text(), body))
 
 
-def run(*argv: str) -> subprocess.CompletedProcess:
+def run(*argv: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tinynet.exercises", *argv], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=timeout)
+
+
+def test_a_course_s_worth_of_exercises():
+    assert len(ALL) >= 12
+    kinds = {e.kind for e in catalogue.exercises()}
+    assert kinds == {"layer", "loss", "optimizer"}
+    assert not any("Tanh" in name for name in ALL), "own_layer.md solves Tanh word for word"
 
 
 def test_the_blank_skeleton_fails_every_exercise_as_not_attempted(tmp_path):
     folder = tmp_path / "ex"
     assert run("start", str(folder)).returncode == 0
-    done = run("check", str(folder))
+    done = run("check", str(folder), "--json")
     assert done.returncode == 1
-    for e in exercises.EXERCISES:
-        assert f"{e.name}" in done.stdout
-    assert done.stdout.count("not attempted") == len(exercises.EXERCISES) and "0 of 4 passed" in done.stdout
+    grades = json.loads(done.stdout)
+    assert grades["score"] == 0 and [t["name"] for t in grades["tests"]] == ALL
+    assert all(t["status"] == "failed" and t["output"] == "not attempted" and t["score"] == 0
+               for t in grades["tests"])
+    assert sum(t["max_score"] for t in grades["tests"]) == len(ALL)
 
 
 def test_the_skeleton_hides_the_answers(tmp_path):
@@ -47,66 +61,166 @@ def test_the_skeleton_hides_the_answers(tmp_path):
     assert "p - onehot" not in losses and "(probs - onehot)" not in losses
     assert "x.T @ dout" not in layers and "dout @ W.T" not in layers and "ones @ dout" not in layers
     assert "self.mask = x > 0" in layers, "the forward passes stay"
+    for name, body in ANSWERS.items():
+        text = (tmp_path / name).read_text()
+        key_line = [line.strip() for line in body.splitlines() if "return" in line or "setattr" in line][-1]
+        assert key_line not in text, (name, key_line)
+        assert "raise NotImplementedError" in text and "# Hint:" in text
 
 
-def test_the_engine_formulas_pass_every_exercise(tmp_path):
+def test_the_answers_pass_every_exercise_for_a_full_score(tmp_path):
     exercises.start(tmp_path)
     solved(tmp_path)
-    done = run("check", str(tmp_path))
+    done = run("check", str(tmp_path), "--json")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("passed") >= len(exercises.EXERCISES) and "4 of 4 passed" in done.stdout
+    grades = json.loads(done.stdout)
+    assert grades["score"] == len(ALL) and all(t["status"] == "passed" for t in grades["tests"])
+    table = run("check", str(tmp_path))
+    assert table.returncode == 0 and f"{len(ALL)} of {len(ALL)} passed: well done" in table.stdout
+    assert "1 gradient agrees" in table.stdout and "1 gradient agree " not in table.stdout
 
 
-# Each mistake the planted-bug suite knows, planted in one exercise: (file, correct, wrong, exercise).
+# One mistake of the kind learners make, per exercise: (file, correct, wrong, what the grade must say).
 MISTAKES = {
-    "missing 1/N": ("losses.py", "(dout / n)", "dout", "SoftmaxCrossEntropy.backward"),
-    "wrong sign": ("losses.py", "return (probs - onehot)", "return (onehot - probs)",
-                   "SoftmaxCrossEntropy.backward"),
-    "transposed product": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x",
-                           "Linear.backward"),
-    "missing mask": ("layers.py", "dx *= dout\n        return dx", "return dout", "ReLU.backward"),
-    "db averaged, not summed": ("layers.py", "self.db = ones @ dout", "self.db = ones @ dout / dout.shape[0]",
-                                "Linear.backward"),
-    "tanh without the chain rule": ("tanh.py", "dout * (1 - self._y ** 2)", "(1 - self._y ** 2)", "Tanh.backward"),
+    "Linear.backward": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x", "gradient has shape"),
+    "ReLU.backward": ("layers.py", "dx *= dout\n        return dx", "return dout", "disagree"),
+    "SoftmaxCrossEntropy.backward": ("losses.py", "(dout / n)", "dout", "a 1/N (the batch mean) is missing"),
+    "Sigmoid.backward": ("sigmoid.py", "dout * out * (1.0 - out)", "out * (1.0 - out)", "ignores dout"),
+    "LeakyReLU.backward": ("leaky_relu.py", "self.slope * dout)", "0.0 * dout)", "backprop is 0"),
+    "Softmax.backward": ("softmax.py", "p * (dout - backend_of(p).xp.sum(dout * p, axis=1, keepdims=True))",
+                         "p * dout", "ratio backprop / finite difference"),
+    "MSELoss.backward": ("mse.py", "dout * 2.0 * diff", "dout * diff", "a factor of 2 is off"),
+    "L2Penalty.backward": ("weight_decay.py", "dout * self.lam * self.cache", "dout * self.lam / 2 * self.cache",
+                           "a factor of 2 is off"),
+    "LayerNorm.backward": ("layer_norm.py", "g = dout * self.gamma", "g = dout", "FAIL"),
+    "Dropout.backward": ("dropout.py", "return dout * self.cache", "return dout * (self.cache > 0)", "FAIL"),
+    "Residual.backward": ("residual.py", "return dout + dout @ self.W.T", "return dout @ self.W.T", "dL/dx"),
+    "TwoLayerNet.backward": ("two_layer.py", "where(self.mask, dout @ self.W2.T, 0.0)", "where(True, dout @ self.W2.T, 0.0)",
+                             "dW1"),
+    "MomentumSGD.step": ("momentum.py", "self.velocity[key] + g", "self.velocity[key] + (1 - self.momentum) * g",
+                         "after step 2 of 3"),
+    "Adam.step": ("adam.py", "m_hat = m / (1 - self.beta1 ** self.t)", "m_hat = m", "after step 1 of 3"),
 }
 
 
-@pytest.mark.parametrize("mistake", list(MISTAKES))
-def test_each_planted_mistake_fails_its_exercise_alone(mistake, tmp_path):
-    file, correct, wrong, exercise = MISTAKES[mistake]
+def test_every_exercise_has_its_planted_mistake():
+    assert sorted(MISTAKES) == sorted(ALL)
+
+
+@pytest.mark.parametrize("exercise", list(MISTAKES))
+def test_each_planted_mistake_fails_its_exercise_alone_and_says_why(exercise, tmp_path):
+    file, correct, wrong, says = MISTAKES[exercise]
     exercises.start(tmp_path)
     solved(tmp_path)
     text = (tmp_path / file).read_text()
     assert correct in text, f"the planted mistake no longer matches {file}"
     (tmp_path / file).write_text(text.replace(correct, wrong, 1))
-    grades = {g.exercise: g for g in exercises.check(tmp_path)}
+    grades = {g.exercise: g for g in exercises.check(tmp_path, isolate=False)}
     assert grades[exercise].status == "failed", grades[exercise]
+    assert says in grades[exercise].detail, grades[exercise].detail
     assert all(g.status == "passed" for name, g in grades.items() if name != exercise)
 
 
-def test_failures_say_why(tmp_path):
+def test_the_textbook_loss_gradient_that_ignores_dout_is_told_so(tmp_path):
+    """(probs - onehot) / N is right only for dout = 1; the checker sends another dout, and says so."""
     exercises.start(tmp_path)
     solved(tmp_path)
     losses = tmp_path / "losses.py"
-    losses.write_text(losses.read_text().replace("return (probs - onehot)", "return (onehot - probs)"))
-    grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
-    assert "finite difference -1 " in grade.detail and "a sign is flipped" in grade.detail
-    losses.write_text(losses.read_text().replace("(onehot - probs) * (dout / n)", "(probs - onehot) * dout"))
-    grade = next(g for g in exercises.check(tmp_path) if g.exercise == "SoftmaxCrossEntropy.backward")
-    assert "finite difference 5 " in grade.detail and "1/N" in grade.detail
+    losses.write_text(losses.read_text().replace("return (probs - onehot) * (dout / n)", "return (probs - onehot) / n"))
+    grade = next(g for g in exercises.check(tmp_path, isolate=False) if g.exercise == "SoftmaxCrossEntropy.backward")
+    assert "dL/dlogits" in grade.detail and "dL/dx" not in grade.detail
+    assert "backward ignores dout: the checker sends dL_total/dloss" in grade.detail and "not 1" in grade.detail
 
 
-def test_a_file_that_does_not_import_is_a_failed_exercise_not_a_crash(tmp_path):
+def test_the_reference_trajectories_are_the_answers_own(tmp_path):
+    """The optimizers' stored trajectories come from the answers in the tests: rerun, they agree."""
     exercises.start(tmp_path)
-    (tmp_path / "tanh.py").write_text("def broken(:\n")
-    grades = {g.exercise: g for g in exercises.check(tmp_path)}
-    assert grades["Tanh.backward"].status == "failed" and "could not be imported" in grades["Tanh.backward"].detail
-    assert grades["Linear.backward"].status == "not attempted"
+    solved(tmp_path)
+    for e in catalogue.exercises():
+        if e.kind == "optimizer":
+            module = grader._load(tmp_path / e.file)
+            got = grader.run_optimizer(getattr(module, e.cls), e.init, len(e.reference))
+            assert [list(map(float, step)) for step in got] == [list(step) for step in e.reference], e.name
 
 
-def test_start_never_overwrites_work_and_check_needs_a_folder(tmp_path):
+# --- a teacher's own exercise --------------------------------------------------------------------------
+def test_a_teacher_s_exercise_is_picked_up_blanked_and_graded(tmp_path):
+    folder = tmp_path / "class"
+    assert run("start", str(folder), "--from", str(COURSE)).returncode == 0
+    swish = (folder / "swish.py").read_text()
+    assert "raise NotImplementedError" in swish and "s + x * s * (1.0 - s)" not in swish
+    assert "The product rule" in swish, "the course's hint is above the blank"
+    grades = json.loads(run("check", str(folder), "--from", str(COURSE), "--json").stdout)
+    assert grades["tests"][-1] == {"name": "Swish.backward", "score": 0.0, "max_score": 2.0, "status": "failed",
+                                   "output": "not attempted"}
+    solved(folder)
+    (folder / "swish.py").write_text(answer(swish, "        x, s = self.cache\n"
+                                                   "        return dout * (s + x * s * (1.0 - s))\n"))
+    done = run("check", str(folder), "--from", str(COURSE), "--json")
+    grades = json.loads(done.stdout)
+    assert done.returncode == 0 and grades["score"] == len(ALL) + 2
+    assert grades["tests"][-1]["status"] == "passed"
+
+
+def test_a_malformed_course_file_is_one_line(tmp_path):
+    (tmp_path / "bad.py").write_text('EXERCISE = {"name": "X.backward", "class": "X", "kind": "widget", "hint": "h"}\n')
+    done = run("start", str(tmp_path / "ex"), "--from", str(tmp_path))
+    assert done.returncode == 2 and "kind must be one of layer, loss, optimizer" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- a grader that cannot be fooled or stalled --------------------------------------------------------
+FOOLS = {
+    "sys.exit(0) at import": "import sys\nsys.exit(0)\n",
+    "os._exit(0) at import": "import os\nos._exit(0)\n",
+    "KeyboardInterrupt at import": "raise KeyboardInterrupt\n",
+}
+
+
+@pytest.mark.parametrize("fool", list(FOOLS))
+def test_an_answer_that_exits_is_a_failed_exercise(fool, tmp_path):
     exercises.start(tmp_path)
-    done = run("start", str(tmp_path))
-    assert done.returncode == 2 and "would overwrite your work" in done.stderr and "Traceback" not in done.stderr
-    done = run("check", str(tmp_path / "nowhere"))
-    assert done.returncode == 2 and "is not a folder" in done.stderr
+    solved(tmp_path)
+    sigmoid = tmp_path / "sigmoid.py"
+    sigmoid.write_text(FOOLS[fool] + sigmoid.read_text())
+    done = run("check", str(tmp_path), "--json")
+    assert done.returncode == 1, done.stdout
+    grades = {t["name"]: t for t in json.loads(done.stdout)["tests"]}
+    assert grades["Sigmoid.backward"]["status"] == "failed"
+    assert "Traceback" not in done.stderr
+    assert all(t["status"] == "passed" for name, t in grades.items() if name != "Sigmoid.backward")
+
+
+def test_a_backward_that_never_returns_is_stopped_at_the_time_limit(tmp_path):
+    exercises.start(tmp_path)
+    solved(tmp_path)
+    sigmoid = tmp_path / "sigmoid.py"
+    sigmoid.write_text(sigmoid.read_text().replace("        out = self.cache\n", "        while True:\n            pass\n"))
+    start = time.monotonic()
+    done = run("check", str(tmp_path), "--timeout", "5")
+    assert time.monotonic() - start < 60 and done.returncode == 1
+    line = next(line for line in done.stdout.splitlines() if line.startswith("Sigmoid.backward"))
+    assert "stopped after 5 s without finishing" in line
+
+
+@pytest.mark.parametrize("argv, says", [(["start", ""], "is empty"), (["check", ""], "is empty"),
+                                        (["start", "{file}/ex"], "cannot write to"),
+                                        (["start", "/proc/ex"], "cannot write to")])
+def test_bad_folders_are_one_line(argv, says, tmp_path):
+    (tmp_path / "file").write_text("x")
+    done = run(*[a.format(file=tmp_path / "file") for a in argv])
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_end_the_grader_in_one_line(sig, tmp_path):
+    exercises.start(tmp_path)
+    sigmoid = tmp_path / "sigmoid.py"
+    sigmoid.write_text(sigmoid.read_text().replace("        raise NotImplementedError", "        while True:\n"
+                                                   "            pass\n        raise NotImplementedError", 1))
+    proc = subprocess.Popen([sys.executable, "-m", "tinynet.exercises", "check", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "interrupted", err

@@ -153,3 +153,92 @@ def test_property_leaky_relu_on_generated_inputs(x):
 def test_property_tanh_on_generated_inputs(x):
     assert 2 <= x.shape[0] <= 5 and 1 <= x.shape[1] <= 4
     assert_backward_correct(Tanh(), x)
+
+
+# --- a learner's own loss, in one call ---------------------------------------------------------------
+class HalfSquared:
+    """L = (1/2N) sum (z - t)^2: a loss for values."""
+
+    def forward(self, z, t):
+        self.diff, self.n = z - t, z.shape[0]
+        return float(np.sum(self.diff ** 2)) / (2 * self.n)
+
+    def backward(self, dout=1.0):
+        return dout * self.diff / self.n
+
+
+class HalfSquaredWithoutDout(HalfSquared):
+    def backward(self, dout=1.0):
+        return self.diff / self.n
+
+
+def test_a_learner_s_loss_is_checked_in_one_call():
+    from tinynet.testing import assert_loss_correct
+
+    t = np.random.default_rng(3).normal(size=(4, 3))
+    assert len(assert_loss_correct(HalfSquared(), X, t)) == 1
+    with pytest.raises(AssertionError, match="dL/dlogits.*\n.*backward ignores dout: the checker sends"):
+        assert_loss_correct(HalfSquaredWithoutDout(), X, t)
+    with pytest.raises(TypeError, match="needs a loss instance"):
+        assert_loss_correct(HalfSquared, X, t)
+
+
+# --- the checker never misleads -------------------------------------------------------------------------
+class Gain:
+    """out = x * a * g, with g forgotten in param_names (and a wrong dg)."""
+
+    param_names = ("a",)
+
+    def __init__(self):
+        self.a, self.g = np.linspace(0.5, 1.5, 3), np.full(3, 2.0)
+        self.da = self.dg = None
+
+    def forward(self, x):
+        self.x = x
+        return x * self.a * self.g
+
+    def backward(self, dout):
+        self.da = np.sum(dout * self.x * self.g, axis=0)
+        self.dg = np.zeros(3)  # wrong, and never checked unless the checker looks
+        self.dx = dout * self.a * self.g  # stored as well as returned: the input is not a parameter
+        return self.dx
+
+
+class SigmoidWithoutDout:
+    param_names = ()
+
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return self.out * (1 - self.out)
+
+
+class Doubler:
+    param_names = ()
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, dout):
+        self.dx = 2 * dout  # stored, not returned
+
+
+def test_a_parameter_hidden_from_param_names_is_named():
+    with pytest.raises(AssertionError, match=r'g has a gradient dg but is not in param_names.*add "g"') as info:
+        assert_backward_correct(Gain(), X)
+    assert "x has a gradient" not in str(info.value)
+
+
+def test_a_smooth_layer_that_forgot_dout_hears_about_dout_not_kinks():
+    with pytest.raises(AssertionError) as info:
+        assert_backward_correct(SigmoidWithoutDout(), X)
+    hint = str(info.value).split("hint:")[1]
+    assert "ignores dout" in hint and "kink" not in hint and "mask" not in hint
+
+
+def test_a_missing_return_is_told_as_a_missing_return():
+    with pytest.raises(AssertionError, match=r"backward returned None: it must return dL/dx \(return dx\)") as info:
+        assert_backward_correct(Doubler(), X)
+    assert "must store" not in str(info.value)

@@ -54,7 +54,9 @@ class Backend:
     def dtype(self, name: Any) -> Any:
         """The namespace's dtype object for "float32" or "float64" (NumPy's dtype objects and
         types for them, np.float32 or np.dtype("float32"), name them too)."""
-        if not isinstance(name, str) and name is not None:
+        # A dtype object or type names one (np.float32, np.dtype("float32")); a number does not,
+        # though NumPy would read np.float32(0.5) as its type.
+        if isinstance(name, (np.dtype, type)):
             try:
                 name = np.dtype(name).name
             except TypeError:
@@ -140,10 +142,12 @@ class Backend:
     # Asked on every forward, about ten times a step: NumPy's and CuPy's dtypes (CuPy uses
     # NumPy's) answer by their one-letter kind, 0.17 us a call against 0.96 us for np.isdtype.
     def is_float_dtype(self, dtype: Any) -> bool:
-        """True for real floating-point dtypes."""
+        """True for float32 and float64, the engine's two dtypes (float16 and longdouble are not:
+        no layer is written or checked for them)."""
         if self.name == "strict":
             return self.xp.isdtype(dtype, "real floating")
-        return np.dtype(dtype).kind == "f"
+        dtype = np.dtype(dtype)
+        return dtype.kind == "f" and dtype.itemsize in (4, 8)
 
     def is_integer_dtype(self, dtype: Any) -> bool:
         """True for signed or unsigned integer dtypes (bool is not an integer here)."""

@@ -26,9 +26,21 @@ def is_positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
 
 
+def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
+    """The backend of a layer's (or a loss's) input, or an error naming the layer and the
+    argument: a list, a tuple, None or a number is not a batch of rows."""
+    try:
+        return backend_of(x)
+    except TypeError:
+        raise TypeError(f"{layer!r} takes its {what} as an array of shape (N, features), got "
+                        f"{type(x).__name__}; convert it with tn.get_backend('numpy').asarray(x)") from None
+
+
 def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
     """Refuse input that the layer cannot use, saying what is wrong and how to fix it:
     a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
+    if isinstance(x, np.matrix):  # a matrix multiplies with *, and keeps 2-D what should be 1-D
+        raise TypeError(f"{layer!r} takes an array, not np.matrix ({what}); convert it with np.asarray(x)")
     if not be.is_array(x):
         raise TypeError(
             f"{layer!r} takes an array of the {be.name!r} backend, shape (N, features), but got "
@@ -147,7 +159,7 @@ def check_label_range(lo: int, hi: int, n_classes: int, whose: str) -> None:
 
 def check_logits_and_labels(loss: Any, logits: Any, labels: Any, *, check_range: bool) -> None:
     """The loss's input: floating-point logits (N, C) with N >= 1, and one label per row."""
-    be = backend_of(logits)
+    be = input_backend(loss, logits, what="logits")
     check_input(loss, be, logits, what="logits")
     n, n_classes = logits.shape
     if n == 0:
@@ -157,15 +169,29 @@ def check_logits_and_labels(loss: Any, logits: Any, labels: Any, *, check_range:
     check_labels(be, labels, n, n_classes, check_range=check_range)
 
 
-def check_loss_backward(loss: Any, dout: Any) -> None:
-    """The loss's backward: after a forward, with dL_total/dL as one number."""
-    if loss.cache is None:
+def check_loss_backward(loss: Any, cache: Any, dout: Any) -> Any:
+    """The loss's backward: after a forward (``cache`` = its (probs, onehot)), with dL_total/dL
+    as one real number. Returns dout in a form that keeps the gradient in the logits' dtype: a
+    Python float for any number (NumPy's float64 1.0 would make the gradient of float32 logits
+    float64, and the model fail far from here), a 0-d array cast to the logits' dtype."""
+    if cache is None:
         raise RuntimeError(f"{loss!r}.backward was called before forward")
-    is_number = isinstance(dout, (int, float)) and not isinstance(dout, bool)
-    if not (is_number or getattr(dout, "shape", None) == ()):  # a Python number or a 0-d array
+    if isinstance(dout, (bool, np.bool_)) or str(getattr(dout, "dtype", "")) == "bool":
+        raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), got a bool")
+    if isinstance(dout, numbers.Number) and not isinstance(dout, numbers.Real):
+        raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), real, got "
+                         f"{type(dout).__name__}")
+    if isinstance(dout, (numbers.Real, np.generic)):  # a Python or NumPy number
+        return float(dout)
+    if getattr(dout, "shape", None) != ():
         shape = f" of shape {tuple(dout.shape)}" if hasattr(dout, "shape") else ""
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), "
                          f"got {type(dout).__name__}{shape}")
+    be = backend_of(dout)  # a 0-d array: cast where it lives, no copy to the host
+    if not (be.is_float_dtype(dout.dtype) or be.is_integer_dtype(dout.dtype)):
+        raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), real, got dtype "
+                         f"{dout.dtype}")
+    return be.xp.astype(dout, cache[0].dtype)
 
 
 # (argument, the methods train_step calls on it, an example of one)
@@ -177,9 +203,14 @@ TRAIN_STEP_ARGUMENTS = (
 
 
 def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:
-    """train_step's three arguments, each with the methods the step calls on it."""
+    """train_step's three arguments, each with the methods the step calls on it, and an
+    optimizer that updates this model (or one of its layers), not another one."""
     for (name, methods, example), value in zip(TRAIN_STEP_ARGUMENTS, (model, loss_fn, opt)):
         if isinstance(value, type) or not all(callable(getattr(value, m, None)) for m in methods):
             got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
             wanted = " and ".join(f"{m}()" for m in methods)
             raise TypeError(f"train_step: {name} must have {wanted}, like {example}; got {got}")
+    bound = getattr(opt, "model", None)  # what tn.SGD updates; a learner's optimizer may not say
+    if bound is not None and bound is not model and not any(bound is layer for layer in getattr(model, "layers", ())):
+        raise ValueError(f"train_step: opt updates {bound!r}, not this model {model!r}: the step would train the "
+                         f"one and leave the other; build the optimizer on this model, tn.SGD(model, lr=...)")

@@ -1,9 +1,12 @@
 """What every command line of the project shares: a bad flag ends with one line that names
-it, and exit code 2, never argparse's usage block or a traceback."""
+it, and exit code 2, never argparse's usage block or a traceback; Ctrl-C and SIGTERM end it
+with one line and exit code 130."""
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+import signal
+import sys
+from typing import Any, Callable
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,3 +32,20 @@ def int_at_least(lowest: int, what: str) -> Callable[[str], int]:
 
 positive_int = int_at_least(1, "positive")
 non_negative_int = int_at_least(0, "non-negative")
+
+
+def run(main: Callable[[], int]) -> None:
+    """Exit with main's code. Ctrl-C, and SIGTERM (what `timeout` and batch schedulers send),
+    end the command with one line, "interrupted", and exit code 130, the shell's code for it."""
+    signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the line
+        print("\ninterrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
+def _as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

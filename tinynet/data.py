@@ -39,9 +39,18 @@ class Dataset:
 
     @property
     def majority_baseline(self) -> float:
-        """Validation accuracy of always predicting the training set's most common class."""
-        majority = np.bincount(self.y_train, minlength=self.n_classes).argmax()
-        return float(np.mean(self.y_val == majority)) if len(self.y_val) else float("nan")
+        """Validation accuracy of always predicting the training set's most common class (NaN
+        when either set is empty: there is no majority, or nothing to score it on)."""
+        labels = np.asarray(self.y_train)
+        if not (np.issubdtype(labels.dtype, np.integer) and labels.ndim == 1):
+            raise TypeError(f"majority_baseline needs integer class labels of shape (N,), got {labels.dtype} "
+                            f"of shape {labels.shape}")
+        if labels.size and labels.min() < 0:
+            raise ValueError(f"majority_baseline needs class labels 0..C-1, found {labels.min()}")
+        if not (len(labels) and len(self.y_val)):
+            return float("nan")
+        majority = np.bincount(labels, minlength=self.n_classes).argmax()
+        return float(np.mean(self.y_val == majority))
 
 
 def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
@@ -52,8 +61,8 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
     ones: the probability of class 1 (None: the dataset's own, 1/2 for all three).
     flip: the probability that a label is flipped after drawing (label noise).
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)} (a string)")
     if not is_positive_int(n):
         raise ValueError(f"dataset size must be a positive integer, got {n!r}")
     if not (is_real(val_fraction) and 0.0 <= val_fraction < 1.0):

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, backend_of, get_backend, host_rng
-from .checks import check_backward_call, check_input, check_linear_backward, check_linear_input, is_positive_int
+from .checks import (check_backward_call, check_input, check_linear_backward, check_linear_input, input_backend,
+                     is_positive_int)
 
 INIT_SCHEMES = ("torch", "he")  # how a Linear draws its first W and b
 
@@ -71,7 +72,12 @@ class Linear:
         self.backend = get_backend(backend)
         self.backend.dtype(dtype)  # "float32" or "float64"; None would quietly keep float64
         rng = host_rng(seed, "Linear")  # drawn on the host: same weights on every backend
-        W, b = init_params(rng, int(n_in), int(n_out), init)
+        try:
+            W, b = init_params(rng, int(n_in), int(n_out), init)
+        except MemoryError:
+            need = int(n_in) * int(n_out) * 8 / 2 ** 30  # W in float64 on the host, before the cast
+            raise MemoryError(f"Linear({n_in}->{n_out}): W has {int(n_in) * int(n_out):,} entries, {need:,.1f} GiB to "
+                              f"draw in float64; that is more memory than this machine can give") from None
         self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out)
         self.b = self.backend.asarray(b, dtype=dtype)  # (n_out,)
         self.dW: Any = None
@@ -133,7 +139,7 @@ class ReLU:
 
         (maximum, not where: NumPy runs where() 3x slower.)
         """
-        check_input(self, backend_of(x), x)
+        check_input(self, input_backend(self, x), x)
         self.mask = x > 0  # (N, D) bool: the branch each entry took
         self.cache = (self.mask, x.dtype)
         return backend_of(x).xp.maximum(x, 0.0)

@@ -68,7 +68,7 @@ class SoftmaxCrossEntropy:
 
     def backward(self, dout: Any = 1.0) -> Any:
         """dout = dL_total/dL: a number (default 1) -> dL/dlogits = dout * (probs - onehot) / N: (N, C)."""
-        check_loss_backward(self, dout)
+        dout = check_loss_backward(self, self.cache, dout)  # a real number; keeps the logits' dtype
         probs, onehot = self.cache
         n = probs.shape[0]
         return (probs - onehot) * (dout / n)  # (N, C)

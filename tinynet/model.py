@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+
 from .backend import Backend, host_rng
 from .checks import is_positive_int
 from .layers import Linear, ReLU
@@ -22,6 +24,15 @@ class Sequential:
                                 f"call it first, e.g. {layer.__name__}(...)")
             if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
                 raise TypeError(f"Sequential: argument {i} ({layer!r}) has no forward/backward")
+            first = next(j for j, other in enumerate(layers) if other is layer)
+            if first != i:
+                # A layer keeps one forward's cache and one set of gradients: a second use would
+                # overwrite the first's, and its dW would hold only the last use's share. Where one
+                # weight feeds two places, its gradient is the sum of both (gradients add at forks).
+                raise ValueError(f"Sequential: {layer_name(layer)} is used twice (arguments {first} and {i}); a "
+                                 f"layer keeps the cache and gradients of one use only, so its gradient would be "
+                                 f"wrong. Use two layers; to share weights, add their gradients yourself (gradients "
+                                 f"add at forks, docs/backprop.md)")
         self.layers = list(layers)
 
     def __repr__(self) -> str:
@@ -51,13 +62,17 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
     getattr(layer, name) is the parameter, getattr(layer, "d" + name) its gradient.
     Parameters are looked up anew on every call, so reassigned arrays count.
     """
-    if isinstance(model, Sequential):
-        for i, layer in enumerate(model.layers):
-            for name in getattr(layer, "param_names", ()):
-                yield f"layers[{i}] {layer_name(layer)}", layer, name
-    else:
-        for name in getattr(model, "param_names", ()):
-            yield layer_name(model), model, name
+    layers = [(f"layers[{i}] {layer_name(layer)}", layer) for i, layer in enumerate(model.layers)] \
+        if isinstance(model, Sequential) else [(layer_name(model), model)]
+    for where, layer in layers:
+        names = getattr(layer, "param_names", ())
+        if not (isinstance(names, (tuple, list)) and all(isinstance(n, str) for n in names)):
+            raise TypeError(f"{where}: param_names must be a tuple of attribute names, e.g. ('W', 'b'), or () "
+                            f"for a layer without parameters; got {names!r}")
+        for name in names:
+            if not hasattr(layer, name):
+                raise AttributeError(f"{where}: param_names lists {name!r}, but the layer has no attribute {name}")
+            yield where, layer, name
 
 
 def layer_name(layer: Any) -> str:
@@ -82,13 +97,13 @@ def create_model(
     All layers draw their weights, in order, from one NumPy Generator seeded with ``seed``,
     so the same seed gives the same model on every backend.
     """
-    try:
-        listed = [] if isinstance(sizes, str) else list(sizes)  # any sequence: a list, a tuple, a range
-    except TypeError:  # not a sequence at all (None, a number): refused below
-        listed = []
+    # An ordered sequence of sizes: a list, a tuple, a range, a 1-D array. A dict or a set has no
+    # order to trust, and a string or bytes is not numbers (b'\x02\x02' would list [2, 2]).
+    ordered = isinstance(sizes, (list, tuple, range)) or (isinstance(sizes, np.ndarray) and sizes.ndim == 1)
+    listed = list(sizes) if ordered else []
     if len(listed) < 2 or not all(is_positive_int(s) for s in listed):
         raise ValueError(
-            f"create_model: sizes must list at least two positive integers "
+            f"create_model: sizes must list at least two positive integers, as a list, tuple or range "
             f"(inputs, ..., classes), e.g. [2, 500, 500, 2]; got {sizes!r}"
         )
     if not isinstance(relu_last, bool):

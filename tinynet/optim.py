@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .backend import backend_of
 from .checks import is_real
 from .model import parameters
 
@@ -51,17 +52,13 @@ class SGD:
         self._momentum_mu = float(value)
 
     def step(self) -> None:
-        """Update every parameter from the gradient its layer's last backward stored."""
-        for where, layer, name in parameters(self.model):
-            param = getattr(layer, name)
-            grad = getattr(layer, "d" + name)
-            if grad is None:
-                raise RuntimeError(f"{where}: no gradient d{name}; call backward before step()")
-            if tuple(grad.shape) != tuple(param.shape):
-                raise ValueError(
-                    f"{where}: {name} has shape {tuple(param.shape)} but d{name} has shape "
-                    f"{tuple(grad.shape)}; run forward and backward again after reassigning {name}"
-                )
+        """Update every parameter from the gradient its layer's last backward stored.
+
+        All or nothing: every gradient is checked before any parameter changes. Each parameter
+        keeps its dtype (a float64 gradient updates a float32 W in float32).
+        """
+        updates = [self._checked(where, layer, name) for where, layer, name in parameters(self.model)]
+        for layer, name, param, grad in updates:
             if self.momentum:
                 grad = self._momentum(layer, name, grad)
             # theta - lr * dL/dtheta, in a new array: an array the user assigned is never mutated.
@@ -70,6 +67,30 @@ class SGD:
             new = grad * -self.lr
             new += param
             setattr(layer, name, new)
+
+    def _checked(self, where: str, layer: Any, name: str) -> tuple[Any, str, Any, Any]:
+        """(layer, name, parameter, gradient), the gradient of the parameter's dtype; or an error
+        naming what is wrong, before anything is updated."""
+        param = getattr(layer, name, None)
+        grad = getattr(layer, "d" + name, None)
+        if grad is None:
+            raise RuntimeError(f"{where}: no gradient d{name}; call backward before step()")
+        if not (hasattr(param, "shape") and hasattr(param, "dtype")):
+            raise TypeError(f"{where}: parameter {name} is {type(param).__name__}, not an array")
+        be = backend_of(param)
+        if not be.is_array(grad):
+            raise TypeError(f"{where}: d{name} must be an array of the {be.name!r} backend like {name}, got "
+                            f"{type(grad).__name__}")
+        if tuple(grad.shape) != tuple(param.shape):
+            raise ValueError(
+                f"{where}: {name} has shape {tuple(param.shape)} but d{name} has shape "
+                f"{tuple(grad.shape)}; run forward and backward again after reassigning {name}"
+            )
+        if not be.is_float_dtype(grad.dtype):
+            raise TypeError(f"{where}: d{name} must hold real floating-point numbers, got dtype {grad.dtype}")
+        if grad.dtype != param.dtype:
+            grad = be.xp.astype(grad, param.dtype)
+        return layer, name, param, grad
 
     def _momentum(self, layer: Any, name: str, grad: Any) -> Any:
         key = (id(layer), name)  # the model holds the layer, so its id stays its own

@@ -1,6 +1,6 @@
 """Checks for your own layers: one call in a test, and a hypothesis strategy for its inputs.
 
-    from tinynet.testing import assert_backward_correct
+    from tinynet.testing import assert_backward_correct, assert_loss_correct
 
     def test_my_tanh():
         assert_backward_correct(Tanh(), np.random.default_rng(0).normal(size=(4, 3)))
@@ -48,9 +48,7 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
     if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
         raise TypeError(f"assert_backward_correct needs an object with forward and backward methods, "
                         f"got {type(layer).__name__}")
-    tol = gradcheck.TOL if tol is None else tol
-    if not (is_real(tol) and 0 < tol < 1):
-        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    tol = _tolerance(tol)
     be = _backend_of_layer(layer, x)
     x = be.asarray(_host(x, "x", be), dtype="float64")  # (N, D) on the layer's backend
     if x.ndim != 2:
@@ -60,9 +58,48 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
         results = gradcheck.check_layer(layer, x, **options)
     else:
         results = gradcheck.check_model(layer, x, be.asarray(_host(y, "y", be)), **options)
+    return _all_agree(layer, results)
+
+
+def assert_loss_correct(loss_fn: Any, logits: Any, labels: Any = None, *, tol: float | None = None,
+                        seed: int = 0) -> list[gradcheck.CheckResult]:
+    """Check a loss's backward against finite differences, as assert_backward_correct does a
+    layer's; raise AssertionError if it is wrong.
+
+    loss_fn: an object with forward(logits, labels) -> a number and backward(dout) -> dL/dlogits.
+             The checker sends a dout other than 1 (a loss is rarely the last step): a backward
+             that ignores it is told so.
+    logits:  (N, C): a NumPy array, a list, or an array of a backend.
+    labels:  whatever the loss's forward takes beside the logits (integer classes (N,), target
+             values (N, C), or None).
+    """
+    if isinstance(loss_fn, type) or not (callable(getattr(loss_fn, "forward", None))
+                                         and callable(getattr(loss_fn, "backward", None))):
+        what = f"the class {loss_fn.__name__}" if isinstance(loss_fn, type) else type(loss_fn).__name__
+        raise TypeError(f"assert_loss_correct needs a loss instance with forward(logits, labels) and "
+                        f"backward(dout), got {what}")
+    tol = _tolerance(tol)
+    be = _backend_of_layer(None, logits)
+    logits = be.asarray(_host(logits, "logits", be), dtype="float64")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be a batch of rows, shape (N, C), got shape {tuple(logits.shape)}")
+    labels = None if labels is None else be.asarray(_host(labels, "labels", be))
+    return _all_agree(loss_fn, gradcheck.check_loss(loss_fn, logits, labels, seed=seed, tol=tol))
+
+
+def _tolerance(tol: Any) -> float:
+    """tol, or gradcheck's default (1e-6) for None; a number in (0, 1)."""
+    tol = gradcheck.TOL if tol is None else tol
+    if not (is_real(tol) and 0 < tol < 1):
+        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    return tol
+
+
+def _all_agree(checked: Any, results: list[gradcheck.CheckResult]) -> list[gradcheck.CheckResult]:
+    """The results, if every tensor agrees; else an AssertionError with each failure's report."""
     failed = [r for r in results if not r.passed]
     if failed:
-        lines = [f"backward of {layer_name(layer)} disagrees with finite differences for {len(failed)} of "
+        lines = [f"backward of {layer_name(checked)} disagrees with finite differences for {len(failed)} of "
                  f"{len(results)} tensor{'s' * (len(results) > 1)}:"]
         lines += ["  " + r.report() for r in failed]
         raise AssertionError("\n".join(lines))
@@ -85,10 +122,20 @@ def layer_inputs(*, rows: Sequence[int] = (1, 6), features: Sequence[int] = (1, 
     for name, pair in (("rows", rows), ("features", features)):
         if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair) or pair[0] > pair[1]:
             raise ValueError(f"{name} must be (smallest, largest), positive integers, got {pair!r}")
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    if not (is_real(low) and is_real(high) and math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"low < high must be finite numbers, got low={low!r}, high={high!r}")
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    if not (is_real(margin) and 0 <= margin < math.inf):
+        raise ValueError(f"margin must be a number >= 0, got {margin!r}")
+    if not (isinstance(kinks, (list, tuple)) and all(is_real(k) for k in kinks)):
+        raise ValueError(f"kinks must be a list of numbers, e.g. [0.0], got {kinks!r}")
+    kinks = [float(k) for k in kinks]
+    # Some part of [low, high] must lie at least margin from every kink, or no input can be drawn.
+    edges = sorted({low, high, *(k - margin for k in kinks), *(k + margin for k in kinks)})
+    free = [(a + b) / 2 for a, b in zip(edges, edges[1:]) if low <= (a + b) / 2 <= high
+            and all(abs((a + b) / 2 - k) > margin for k in kinks)]
+    if not free:
+        raise ValueError(f"no input in [{low}, {high}] lies {margin} or more from the kinks {kinks}: widen "
+                         f"[low, high] or lower the margin")
     elements = st.floats(low, high, allow_nan=False, allow_infinity=False)
     if kinks:
         elements = elements.filter(lambda v: all(abs(v - k) >= margin for k in kinks))

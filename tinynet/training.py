@@ -104,6 +104,10 @@ def train(
     check_dataset(data, model)
     opt, loss_fn = _pieces(model, opt, loss_fn, lr, momentum)
     be = get_backend(backend)
+    if first_linear(model).backend.name != be.name:
+        raise ValueError(f"train: backend={be.name!r}, but the model's weights live on the "
+                         f"{first_linear(model).backend.name!r} backend; build the model with backend={be.name!r}, "
+                         f"or leave backend= out")
     dtype = dtype_name(first_linear(model).W.dtype)
     train_set = (be.asarray(data.x_train, dtype=dtype), be.asarray(data.y_train))  # (N, D), (N,): on the device once
     val_set = (be.asarray(data.x_val, dtype=dtype), be.asarray(data.y_val))
@@ -199,9 +203,11 @@ def check_dataset(data: Dataset, model: Sequential) -> None:
     if len(data.x_train) == 0:
         raise ValueError("the training set is empty")
     first, last = linears[0], linears[-1]
-    if data.x_train.shape[1] != first.W.shape[0]:
-        raise ValueError(f"the data has {data.x_train.shape[1]} features but the model's first layer "
-                         f"{first!r} expects {first.W.shape[0]}")
+    for part in ("train", "val"):
+        x = getattr(data, f"x_{part}")
+        if len(x) and x.shape[1] != first.W.shape[0]:
+            raise ValueError(f"{part} set: the data has {x.shape[1]} features but the model's first layer "
+                             f"{first!r} expects {first.W.shape[0]}")
     labels = np.concatenate([data.y_train, data.y_val])
     n_out = last.W.shape[1]
     check_label_range(int(labels.min()), int(labels.max()), n_out, f"the model's {n_out} outputs")

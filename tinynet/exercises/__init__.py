@@ -1,112 +1,61 @@
-"""Exercises: write the backward passes yourself, graded by the gradient checker.
+"""Exercises: write the backward passes (and two optimizers) yourself, graded by the checker.
 
-    python -m tinynet.exercises start my_backprop   # a copy of the engine's layers and loss,
-                                                    # every backward blanked, and a README
-    python -m tinynet.exercises check my_backprop   # a table: passed / failed (why) / not attempted
+    python -m tinynet.exercises start my_backprop          # the exercise files, each method blanked
+    python -m tinynet.exercises check my_backprop          # a table: passed / failed (why) / not attempted
+    python -m tinynet.exercises check my_backprop --json   # the same, as Gradescope's results.json
+    python -m tinynet.exercises start my_backprop --from course/   # with a course's own exercises
 
-``start`` copies tinynet/layers.py and tinynet/losses.py into the folder with the body of
-every ``backward`` replaced by the shapes involved, a one-line hint and
-``raise NotImplementedError``; the forward passes stay as they are. It adds ``tanh.py``, a
-layer beyond the engine whose backward is also yours to write. ``check`` imports the
-learner's files and runs ``tinynet.gradcheck`` on each exercise: the exit status is 0 only
-when every one passes.
+``start`` writes tinynet's own layers and loss with every backward blanked, the files of the
+exercises beyond the engine (tinynet/exercises/skeletons/) and, with ``--from``, a course's
+own (docs/teachers.md), each blanked method keeping its shapes and a one-line hint. ``check``
+grades each exercise in a child process of its own with a time limit (grader.py): the layers
+and losses against finite differences, the optimizers against a reference trajectory. The
+exit status is 0 only when every exercise passes.
 """
 from __future__ import annotations
 
+import argparse
 import ast
-import importlib.util
+import json
 import pathlib
 import sys
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, Callable
-
-import numpy as np
-
-from .. import gradcheck
-from ..cli import Parser
-from ..backend import get_backend
-
-ENGINE = pathlib.Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class Exercise:
-    name: str  # as shown in the table
-    file: str  # the learner's file that holds it
-    cls: str  # the class whose backward is blanked
-    doc: str  # the blanked method's docstring: shapes only
-    hint: str  # one line
-
-
-EXERCISES = (
-    Exercise("Linear.backward", "layers.py", "Linear",
-             "dout = dL/dout: (N, n_out) -> dL/dx: (N, n_in). Also set self.dW: (n_in, n_out) and "
-             "self.db: (n_out,).\n\nCached by forward: x, W = self.cache, x (N, n_in) and W (n_in, n_out).",
-             "y[n, j] = sum_i x[n, i] W[i, j] + b[j]: which x and W entries touch y[n, j]? b is added to every row."),
-    Exercise("ReLU.backward", "layers.py", "ReLU",
-             "dout = dL/dout: (N, D) -> dL/dx: (N, D).\n\nCached by forward: mask, dtype = self.cache, mask (N, D) "
-             "bool, True where x > 0.",
-             "The slope of max(x, 0) is 1 where x > 0 and 0 elsewhere; the chain rule multiplies."),
-    Exercise("SoftmaxCrossEntropy.backward", "losses.py", "SoftmaxCrossEntropy",
-             "dout = dL_total/dL: a number (default 1) -> dL/dlogits: (N, C).\n\nCached by forward: "
-             "probs, onehot = self.cache, probs (N, C) = softmax(logits), onehot (N, C) = 1 at each row's label.",
-             "Differentiate L_n = -z[n, y_n] + log sum_k exp z[n, k] by z[n, c]; the loss is the mean over N rows."),
-    Exercise("Tanh.backward", "tanh.py", "Tanh",
-             "dout = dL/dout: (N, D) -> dL/dx: (N, D).\n\nCached by forward: self._y (N, D) = tanh(x).",
-             "d tanh(x) / dx = 1 - tanh(x)^2, and tanh(x) is already cached."),
-)
-
-TANH = '''"""Tanh, a layer beyond the engine: y = tanh(x), elementwise. Its backward is yours."""
-from __future__ import annotations
-
 from typing import Any
 
-from tinynet.backend import backend_of
-
-
-class Tanh:
-    param_names = ()  # no parameters: only dL/dx to compute
-
-    def __init__(self) -> None:
-        self._y: Any = None
-
-    def __repr__(self) -> str:
-        return "Tanh()"
-
-    def forward(self, x: Any) -> Any:
-        """x: (N, D) -> y = tanh(x): (N, D)."""
-        self._y = backend_of(x).xp.tanh(x)  # (N, D), cached for backward
-        return self._y
-
-    def backward(self, dout: Any) -> Any:
-        """Blanked."""
-        raise NotImplementedError
-'''
+from ..cli import Parser
+from ..files import write_text
+from .catalogue import ENGINE, Exercise, blank_source, exercises
+from .grader import Grade, grade, grade_all
 
 README = """# Backprop exercises
 
-Each file here is a working copy of part of tinynet with every `backward` left for you to
-write: `layers.py` (Linear, ReLU), `losses.py` (SoftmaxCrossEntropy) and `tanh.py` (a layer
-tinynet does not have). The forward passes are complete. Each blanked method says the shapes
-it takes and returns, and gives a one-line hint; `docs/backprop.md` in the tinynet repository
-derives every one of them, if you get stuck.
+Each file here holds methods for you to write: `layers.py` and `losses.py` are working copies
+of tinynet's own Linear, ReLU and softmax cross-entropy with every `backward` blanked; the other
+files hold one exercise each, from a sigmoid to Adam. The forward passes are complete. Each
+blanked method states the shapes it takes and returns, and gives a one-line hint;
+`docs/backprop.md` in the tinynet repository derives the engine's, if you get stuck.
 
 Grade your work at any time:
 
-    python -m tinynet.exercises check {folder}
+    python -m tinynet.exercises check {folder}{course}
 
-Each exercise is checked against finite differences in float64 (`tinynet.gradcheck`): passed,
-failed (with the worst entry, both values and their ratio: a ratio of -1 is a flipped sign, a
-ratio of N a missing 1/N), or not attempted (still raising NotImplementedError). The command
-exits with status 0 once every exercise passes.
+Each layer and loss is checked against finite differences in float64 (`tinynet.gradcheck`),
+each optimizer against a reference trajectory: passed, failed (with the worst entry, both
+values and their ratio: -1 is a flipped sign, N a missing 1/N), or not attempted (still raising
+NotImplementedError). The command exits with status 0 once every exercise passes.
 """
 
 
-def start(folder: pathlib.Path) -> list[pathlib.Path]:
+def start(folder: pathlib.Path, course: pathlib.Path | None = None) -> list[pathlib.Path]:
     """Write the exercise files into ``folder``; refuses to overwrite earlier work."""
-    files = {"layers.py": blank(ENGINE / "layers.py"), "losses.py": blank(ENGINE / "losses.py"),
-             "tanh.py": blank_source(TANH), "README.md": README.format(folder=folder)}
+    chosen = exercises(course)
+    files: dict[str, str] = {}
+    for name in ("layers.py", "losses.py"):
+        files[name] = _engine_file(ENGINE / name, [e for e in chosen if e.file == name])
+    for e in chosen:
+        if e.file not in files:
+            files[e.file] = blank_source(pathlib.Path(e.source).read_text(), [e])
+    course_flag = f" --from {course}" if course is not None else ""
+    files["README.md"] = README.format(folder=folder, course=course_flag)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} is a file, not a folder; choose a folder for the exercises")
     taken = [name for name in files if (folder / name).exists()]
@@ -115,119 +64,30 @@ def start(folder: pathlib.Path) -> list[pathlib.Path]:
                          f"choose another folder, or delete those files first")
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (folder / name).write_text(text)
+        write_text(folder / name, text)
     return [folder / name for name in files]
 
 
-def blank(path: pathlib.Path) -> str:
+def _engine_file(path: pathlib.Path, chosen: list[Exercise]) -> str:
     """An engine file with its relative imports made absolute, its module docstring (which
-    states the answers) replaced, and every exercise blanked."""
+    states the answers) replaced, and its exercises blanked."""
     source = path.read_text().replace("from .", "from tinynet.")
     doc = ast.get_docstring(ast.parse(source), clean=False)
     header = (f"Your copy of tinynet/{path.name}: the forward passes work as in tinynet; every backward is "
               f"yours to write.\n\nGrade your work with: python -m tinynet.exercises check FOLDER\n")
-    return blank_source(source.replace(f'"""{doc}"""', f'"""{header}"""', 1))
+    return blank_source(source.replace(f'"""{doc}"""', f'"""{header}"""', 1), chosen)
 
 
-def blank_source(source: str) -> str:
-    """``source`` with the body of each exercise's backward replaced (docstring, hint, raise)."""
-    lines = source.splitlines()
-    tree = ast.parse(source)
-    by_class = {e.cls: e for e in EXERCISES}
-    edits = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name in by_class:
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == "backward":
-                    edits.append((item.body[0].lineno, item.end_lineno, by_class[node.name]))
-    for first, last, exercise in sorted(edits, reverse=True):  # bottom-up: line numbers stay valid
-        lines[first - 1:last] = _blank_body(exercise)
-    return "\n".join(lines) + "\n"
-
-
-def _blank_body(e: Exercise) -> list[str]:
-    indent = " " * 8
-    doc = e.doc.replace("\n", "\n" + indent).replace(indent + "\n", "\n")
-    return [f'{indent}"""{doc}\n{indent}"""', f"{indent}# Hint: {e.hint}",
-            f'{indent}raise NotImplementedError("{e.name}: your turn (the docstring gives the shapes)")']
-
-
-@dataclass
-class Grade:
-    exercise: str
-    status: str  # "passed", "failed" or "not attempted"
-    detail: str = ""
-
-
-def check(folder: pathlib.Path) -> list[Grade]:
-    """Grade every exercise in ``folder``."""
+def check(folder: pathlib.Path, course: pathlib.Path | None = None, timeout: float = 60.0, jobs: int = 2,
+          isolate: bool = True) -> list[Grade]:
+    """Grade every exercise in ``folder``, each in a child process with ``timeout`` seconds
+    (isolate=False: in this process, without a time limit; for tests of the checks alone)."""
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder; create one with: python -m tinynet.exercises start {folder}")
-    modules: dict[str, ModuleType | str] = {}
-    for file in sorted({e.file for e in EXERCISES}):
-        modules[file] = _load(folder / file)
-    return [_grade(e, modules[e.file]) for e in EXERCISES]
-
-
-def _load(path: pathlib.Path) -> ModuleType | str:
-    """The learner's module, or why it could not be imported."""
-    if not path.exists():
-        return f"{path.name} is missing (python -m tinynet.exercises start makes it)"
-    name = f"tinynet_exercise_{path.stem}_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:  # noqa: BLE001: any error in the learner's file is reported, not raised
-        return f"{path.name} could not be imported: {type(e).__name__}: {e}"
-    return module
-
-
-def _grade(e: Exercise, module: ModuleType | str) -> Grade:
-    if isinstance(module, str):
-        return Grade(e.name, "failed", module)
-    try:
-        results = CHECKS[e.cls](module)
-    except NotImplementedError:
-        return Grade(e.name, "not attempted")
-    except Exception as err:  # noqa: BLE001: a learner's bug is a failed exercise, with its message
-        return Grade(e.name, "failed", f"{type(err).__name__}: {err}")
-    failed = [r for r in results if not r.passed]
-    if not failed:
-        return Grade(e.name, "passed", f"{len(results)} gradient{'s' * (len(results) > 1)} agree")
-    return Grade(e.name, "failed", "\n".join(r.report() for r in failed))
-
-
-# --- How each exercise is checked: float64, a few rows, inputs clear of ReLU's kink -------------
-N = 5  # rows in every check
-
-
-def _inputs(shape: tuple[int, int], seed: int) -> Any:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)  # |x| >= 0.1, both signs
-    return get_backend("numpy").asarray(x)
-
-
-def _check_linear(module: ModuleType) -> list[gradcheck.CheckResult]:
-    layer = module.Linear(3, 4, seed=0, dtype="float64")
-    return gradcheck.check_layer(layer, _inputs((N, 3), 1))
-
-
-def _check_relu(module: ModuleType) -> list[gradcheck.CheckResult]:
-    return gradcheck.check_layer(module.ReLU(), _inputs((N, 4), 2))
-
-
-def _check_loss(module: ModuleType) -> list[gradcheck.CheckResult]:
-    labels = get_backend("numpy").asarray(np.array([0, 2, 1, 2, 0]))
-    return gradcheck.check_loss(module.SoftmaxCrossEntropy(), _inputs((N, 3), 3), labels)
-
-
-def _check_tanh(module: ModuleType) -> list[gradcheck.CheckResult]:
-    return gradcheck.check_layer(module.Tanh(), _inputs((N, 4), 4))
-
-
-CHECKS: dict[str, Callable[[ModuleType], list[gradcheck.CheckResult]]] = {
-    "Linear": _check_linear, "ReLU": _check_relu, "SoftmaxCrossEntropy": _check_loss, "Tanh": _check_tanh}
+    chosen = exercises(course)
+    if isolate:
+        return grade_all(folder, chosen, timeout, jobs)
+    return [Grade(e.name, *grade(folder, e), points=e.points) for e in chosen]
 
 
 def format_grades(grades: list[Grade]) -> str:
@@ -240,20 +100,51 @@ def format_grades(grades: list[Grade]) -> str:
     return "\n".join(rows)
 
 
+def gradescope(grades: list[Grade]) -> dict[str, Any]:
+    """Gradescope's results.json: the total score, and one test per exercise (status passed or
+    failed; not attempted is failed, with that output)."""
+    tests = [{"name": g.exercise, "score": g.score, "max_score": g.points,
+              "status": "passed" if g.status == "passed" else "failed",
+              "output": g.detail or g.status} for g in grades]
+    done = sum(g.status == "passed" for g in grades)
+    return {"score": sum(g.score for g in grades), "output": f"{done} of {len(grades)} exercises passed",
+            "tests": tests}
+
+
+def folder_arg(text: str) -> pathlib.Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; name a folder, e.g. my_backprop")
+    return pathlib.Path(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="python -m tinynet.exercises", description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=("start", "check"), help="start: write the exercises; check: grade them")
-    p.add_argument("folder", type=pathlib.Path, help="the folder of your exercises")
+    p.add_argument("folder", type=folder_arg, help="the folder of your exercises")
+    p.add_argument("--from", dest="course", type=folder_arg, default=None,
+                   help="a course folder whose exercise files join tinynet's own (docs/teachers.md)")
+    p.add_argument("--json", action="store_true", help="check: print Gradescope's results.json instead of a table")
+    p.add_argument("--timeout", type=float, default=60.0, help="check: seconds each exercise may take (default 60)")
     args = p.parse_args(argv)
+    if args.course is not None and not args.course.is_dir():
+        p.error(f"--from {args.course} is not a folder")
+    if not args.timeout > 0:
+        p.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     try:
         if args.command == "start":
-            written = start(args.folder)
-            print(f"wrote {', '.join(str(f) for f in written)}")
-            print(f"next: write the backward passes, then: python -m tinynet.exercises check {args.folder}")
+            written = start(args.folder, args.course)
+            print(f"wrote {len(written)} files in {args.folder}: {', '.join(f.name for f in written)}")
+            course = f" --from {args.course}" if args.course else ""
+            print(f"next: write the methods, then: python -m tinynet.exercises check {args.folder}{course}")
             return 0
-        grades = check(args.folder)
-    except ValueError as e:
-        print(f"python -m tinynet.exercises: error: {e}", file=sys.stderr)
-        return 2
-    print(format_grades(grades))
+        grades = check(args.folder, args.course, args.timeout)
+    except (ValueError, SyntaxError) as e:
+        p.error(str(e))
+    except OSError as e:  # an unwritable folder, a path under a file
+        p.error(f"cannot write to {args.folder}: {e.strerror or e}")
+    if args.json:
+        json.dump(gradescope(grades), sys.stdout, indent=1)
+        print()
+    else:
+        print(format_grades(grades))
     return 0 if all(g.status == "passed" for g in grades) else 1

@@ -1,6 +1,5 @@
-"""python -m tinynet.exercises start DIR | check DIR"""
-import sys
-
+"""python -m tinynet.exercises start DIR | check DIR [--json]"""
+from ..cli import run
 from . import main
 
-sys.exit(main())
+run(main)

@@ -31,6 +31,7 @@ as it was (parameters, gradients, cached state).
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -39,6 +40,7 @@ import numpy as np
 from ..backend import backend_of, host_rng
 from ..checks import is_positive_int, is_real
 from ..model import Sequential, parameters
+from . import diagnose
 from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -57,8 +59,11 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     The floor eps keeps entries whose true gradient is ~0 from dividing rounding noise
     by ~0: below it the error is measured against eps, i.e. absolutely.
     """
-    if not (is_real(eps) and eps > 0):
-        raise ValueError(f"relative_error: eps must be a positive number, got {eps!r}")
+    if not (is_real(eps) and 0 < eps < math.inf):
+        raise ValueError(f"relative_error: eps must be a positive number (and finite), got {eps!r}")
+    for name, value in (("a", a), ("n", n)):
+        if not (isinstance(value, np.ndarray) or is_real(value)) or not np.issubdtype(np.asarray(value).dtype, np.number):
+            raise TypeError(f"relative_error: {name} must be a NumPy array or a number, got {type(value).__name__}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
 
@@ -68,11 +73,17 @@ def check_layer(layer: Any, x: Any, **options: Any) -> list[CheckResult]:
     Uses L = sum(g * layer.forward(x)) with a random upstream g. Returns one result per
     parameter and one for the input gradient ("x"). Options as for ``check``.
     """
+    if layer is None:
+        raise TypeError("gradcheck.check_layer: layer must be a layer or a model with forward and backward, got "
+                        "None (without one, only the identity would be checked)")
     return check(layer, x, **options)
 
 
 def check_loss(loss_fn: Any, logits: Any, labels: Any, **options: Any) -> list[CheckResult]:
     """Check a loss's backward: dL/dlogits for logits (N, C) and labels (N,)."""
+    if loss_fn is None:
+        raise TypeError("gradcheck.check_loss: loss_fn must be a loss with forward(logits, labels) and "
+                        "backward(dout), got None (without one, only the identity would be checked)")
     return check(None, logits, labels=labels, loss_fn=loss_fn, **options)
 
 
@@ -120,9 +131,13 @@ def check(
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
     check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
+    if not isinstance(check_input, (bool, np.bool_)):
+        raise TypeError(f"gradcheck: check_input must be True or False, got {check_input!r}")
+    _check_point(x, "x" if model is not None else "logits")
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         problem = _Problem(model, loss_fn, x, labels)
+        held = diagnose.held_arrays(model)  # what the layers hold before any forward: parameters, not caches
         # The analytic pass: forward once, then backward from a random upstream gradient.
         out = problem.output()
         problem.upstream = problem.draw_upstream(out, rng)
@@ -130,16 +145,41 @@ def check(
         base_branches = problem.branches()
         d_out = problem.upstream if loss_fn is None else loss_fn.backward(problem.upstream)
         dx = d_out if model is None else model.backward(d_out)
+        dx_host = None if dx is None or not hasattr(dx, "shape") else problem.be.to_numpy(dx).copy()
 
         # (where, the object holding the tensor, its attribute, backprop's gradient). A backward
         # that stored no gradient leaves d<name> unset (or None): reported as such.
         targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
-        if check_input:
-            targets.append(("input", problem, "x", dx, "logits" if model is None else "x"))
+        input_name = "logits" if model is None else "x"
+        if check_input and dx is not None:
+            targets.append(("input", problem, "x", dx, input_name))
         options = _Options(rng, h, tol, floor, max_entries)
         results = [_check_tensor(problem, base_branches, target, options) for target in targets]
+        if check_input and dx is None:
+            results.append(_failure("input", input_name, tuple(problem.x.shape), tol,
+                                    f"backward returned None: it must return dL/d{input_name} (return d{input_name})"))
+        results += diagnose.hidden_parameters(model, held, tol)
+        deaf = any(not r.passed for r in results) and diagnose.ignores_dout(problem, dx_host)
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
-    return [with_hint(r, n_rows, kinks_declared=bool(base_branches)) for r in results]
+    return [with_hint(r, n_rows, kinks_declared=bool(base_branches), ignores_dout=deaf,
+                      upstream=problem.upstream if loss_fn is not None else None) for r in results]
+
+
+def _check_point(x: Any, name: str) -> None:
+    """The point the gradient is checked at: a non-empty array of finite numbers. At NaN or
+    inf every difference quotient is NaN, and nothing could be compared."""
+    try:
+        host = backend_of(x).to_numpy(x)
+    except TypeError:
+        raise TypeError(f"gradcheck: {name} must be an array of a tinynet backend, got {type(x).__name__}; "
+                        f"convert it with tn.get_backend('numpy').asarray({name})") from None
+    if host.size == 0:
+        raise ValueError(f"gradcheck: {name} is empty (shape {host.shape}); check at a point with at least one entry")
+    if not np.issubdtype(host.dtype, np.number) or np.iscomplexobj(host):
+        raise TypeError(f"gradcheck: {name} must hold real numbers, got dtype {host.dtype}")
+    if not np.isfinite(host).all():
+        raise ValueError(f"gradcheck: {name} holds {int(np.sum(~np.isfinite(host)))} NaN or inf entries; a finite "
+                         f"difference there is NaN, so nothing could be checked. Check at a finite point")
 
 
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
@@ -157,16 +197,30 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
         raise TypeError(f"numerical_gradient: array must be a float64 NumPy array that f reads (in float32 the "
                         f"rounding swamps the difference), got {what}")
     check_number_in("h", h, *H_RANGE)
+    if not array.flags.writeable:
+        raise ValueError("numerical_gradient: array is read-only, and each entry must be moved by +-h in place; "
+                         "pass a writable copy that f reads (array.copy())")
     grad = np.full(array.shape, np.nan)
     for i in np.ndindex(array.shape) if indices is None else indices:
-        old = array[i]
+        try:
+            old = array[i]
+        except (IndexError, TypeError, ValueError):
+            raise IndexError(f"numerical_gradient: indices must be entries of an array of shape {array.shape}, "
+                             f"got {i!r}") from None
         array[i] = old + h
-        plus = f()
+        plus = _number(f())
         array[i] = old - h
-        minus = f()
+        minus = _number(f())
         array[i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
+
+
+def _number(value: Any) -> float:
+    """f()'s value as a float; f must return one number."""
+    if not is_real(value) and not (getattr(value, "shape", None) == () and hasattr(value, "dtype")):
+        raise TypeError(f"numerical_gradient: f must return one number (L), got {type(value).__name__}")
+    return float(value)
 
 
 class _Problem:
@@ -289,6 +343,7 @@ def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tu
     return CheckResult(
         where, param, shape, int(compared.sum()), skipped, tuple(int(i) for i in worst),
         float(analytic[worst]), float(numeric[worst]), float(errors[worst]), tol, floor,
+        failing=int(np.sum(errors > tol)),
     )
 
 

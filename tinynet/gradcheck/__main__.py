@@ -7,12 +7,10 @@ too. Prints a table; exits 1 if any error exceeds its tolerance.
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .. import backend as backend_module
-from ..cli import Parser, non_negative_int, positive_int
+from ..cli import Parser, non_negative_int, positive_int, run
 from ..losses import SoftmaxCrossEntropy
 from ..model import create_model
 from . import H, TOL, check_model, format_table
@@ -38,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, backend_module.BackendUnavailableError) as e:
         parser.error(str(e).replace("backend='numpy'", "--backend numpy"))
 
+    if args.batch * SIZES[0] * 8 > 2 ** 34:  # 16 GiB of float64 inputs, before the model's own arrays
+        parser.error(f"--batch {args.batch} would need {args.batch * SIZES[0] * 8 / 2 ** 30:,.0f} GiB for the inputs "
+                     f"alone, and as much again per hidden layer; try a batch of at most a few thousand")
     rng = np.random.default_rng(args.seed)
     model = create_model(SIZES, seed=args.seed, backend=be)
     x = be.asarray(rng.uniform(-1.0, 1.0, size=(args.batch, SIZES[0])), dtype="float32")
@@ -58,4 +59,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

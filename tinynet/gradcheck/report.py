@@ -32,6 +32,7 @@ class CheckResult:
     noise_floor: float = 0.0  # eps used: below it, |a| + |n| is compared absolutely
     note: str = ""  # why no number could be compared (no gradient stored, wrong shape, ...)
     hint: str = ""  # what the failure usually means (its ratio, or its note)
+    failing: int = 0  # entries whose error exceeds tol: a few near a kink, or most for a wrong formula
 
     @property
     def passed(self) -> bool:
@@ -67,20 +68,35 @@ class CheckResult:
     __str__ = report
 
 
-def with_hint(r: CheckResult, n_rows: int, kinks_declared: bool) -> CheckResult:
-    """The result with what its failure usually means, from its ratio or its note."""
+def with_hint(r: CheckResult, n_rows: int, kinks_declared: bool, ignores_dout: bool = False,
+              upstream: float | None = None) -> CheckResult:
+    """The result with what its failure usually means: from its note, from a backward that
+    ignores dout (found by doubling it), from its ratio, or from how many entries disagree.
+
+    upstream: for a loss, the dL_total/dloss the checker sent (a random number, not 1).
+    """
     if r.passed:
         return r
     if "stored no gradient" in r.note:
         hint = f"backward must store it: self.d{r.param} = ..."
     elif r.note:
         hint = ""
+    elif ignores_dout and upstream is not None:
+        hint = (f"backward ignores dout: the checker sends dL_total/dloss = {upstream:.4g}, not 1, and backward "
+                f"returned the same gradient when it was doubled; multiply by dout (the loss is rarely the last step)")
+    elif ignores_dout:
+        hint = ("backward ignores dout: it returned the same dL/dx when dout was doubled; the chain rule multiplies "
+                "the layer's own slope by dout")
     else:
         hint = ratio_hint(r.ratio, n_rows)
-        if not hint and not kinks_declared:
+        few = r.failing <= max(1, r.checked // 3)  # a kink spoils the few entries within h of it
+        if not hint and few and not kinks_declared:
             hint = ("if the layer has a kink (as ReLU has at 0) and x comes within h = 1e-5 of it, the finite "
                     "difference straddles two branches: store the branch each entry took as self.mask (a bool "
                     "array) in forward, and the checker skips the entries whose steps cross it")
+        elif not hint and not few:
+            hint = (f"{r.failing} of {r.checked} entries disagree, not a few near a kink: the formula itself is off "
+                    f"(a factor or a term missing)")
     return replace(r, hint=hint)
 
 
@@ -102,16 +118,20 @@ def ratio_hint(ratio: float, n: int) -> str:
     return ""
 
 
-def format_table(results: list[CheckResult]) -> str:
+def format_table(results: list[CheckResult], title: str = "") -> str:
     """The results as an aligned text table, one row per checked tensor, each failure's
     report under its row.
 
     checked: entries compared / entries in the tensor; kinks: entries skipped at a kink;
     noise: the noise floor, below which entries are compared absolutely.
+    title: a line above the table, naming what was checked.
     """
     header = (f"{'layer':<28} {'grad':<7} {'shape':<12} {'checked':>11} {'kinks':>5} "
               f"{'noise':>7} {'worst rel. err':>14} {'tol':>7}  result")
-    rows = [header, "-" * len(header)]
+    if not (isinstance(results, list) and all(isinstance(r, CheckResult) for r in results)):
+        raise TypeError(f"format_table takes the list of results of a check (check_layer, check_loss, ...), "
+                        f"got {type(results).__name__}")
+    rows = ([title] if title else []) + [header, "-" * len(header)]
     for r in results:
         checked = f"{r.checked}/{int(np.prod(r.shape))}"
         rows.append(

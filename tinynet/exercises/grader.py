@@ -1,0 +1,225 @@
+"""Grading: each exercise in a child process of its own, with a time limit, so that a grade
+depends only on the checker's verdict.
+
+A learner's file runs inside the child: an answer that calls sys.exit() or os._exit(), never
+returns, or raises KeyboardInterrupt ends or stalls that child alone, and the exercise is
+failed with the reason. The child prints its grade on one line that starts with a token the
+parent sent it on stdin; a child that ends without that line did not finish its check.
+
+    python -m tinynet.exercises.grader FOLDER SPEC_JSON     (what check() runs, once per exercise)
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import traceback
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .catalogue import Exercise
+
+MARK = "TINYNET-GRADE"
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[2]  # the folder that holds tinynet/
+
+
+@dataclass
+class Grade:
+    exercise: str
+    status: str  # "passed", "failed" or "not attempted"
+    detail: str = ""
+    points: float = 1.0
+
+    @property
+    def score(self) -> float:
+        return self.points if self.status == "passed" else 0.0
+
+
+# --- In the parent: one child per exercise -----------------------------------------------------------
+_children: set[subprocess.Popen] = set()  # the grading processes running now
+
+
+def grade_all(folder: pathlib.Path, chosen: list[Exercise], timeout: float, jobs: int) -> list[Grade]:
+    """Every exercise graded in its own child process, ``jobs`` at a time, in the order given.
+    A Ctrl-C stops the children at once: none is left grading, nor waited for."""
+    pool = ThreadPoolExecutor(max(1, jobs))
+    try:
+        return list(pool.map(lambda e: grade_in_child(folder, e, timeout), chosen))
+    except BaseException:
+        for child in list(_children):
+            child.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def grade_in_child(folder: pathlib.Path, e: Exercise, timeout: float) -> Grade:
+    token = secrets.token_hex(8)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",  # one BLAS thread per child: children run side by side
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "tinynet.exercises.grader", str(folder.resolve()), json.dumps(e.as_json())]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, cwd=folder)
+    _children.add(child)
+    try:
+        stdout, stderr = child.communicate(token + "\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return Grade(e.name, "failed", f"stopped after {timeout:g} s without finishing: a loop that never ends in "
+                                       f"{e.file}? (the time limit is check's --timeout)", e.points)
+    finally:
+        _children.discard(child)
+    done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+    for line in done.stdout.splitlines():
+        if line.startswith(f"{MARK} {token} "):
+            found = json.loads(line[len(MARK) + len(token) + 2:])
+            return Grade(e.name, found["status"], found["detail"], e.points)
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    return Grade(e.name, "failed", f"the check never finished: the grading process ended with exit status "
+                                   f"{done.returncode} before it could report. Does {e.file} call sys.exit(), exit() or "
+                                   f"os._exit() at import or in {e.cls}?" + (f" Its last words: {last}" if last else ""),
+                 e.points)
+
+
+# --- In the child: load the learner's file and check one exercise ---------------------------------------
+def grade(folder: pathlib.Path, e: Exercise) -> tuple[str, str]:
+    """(status, detail) of one exercise: the checker's verdict on the learner's class."""
+    path = folder / e.file
+    if not path.exists():
+        return "failed", f"{e.file} is missing (python -m tinynet.exercises start makes it)"
+    try:
+        module = _load(path)
+    except Exception as err:  # noqa: BLE001: any error in the learner's file is the grade, not a crash
+        return "failed", f"{e.file} could not be imported: {type(err).__name__}: {err}"
+    cls = getattr(module, e.cls, None)
+    if not isinstance(cls, type):
+        return "failed", f"{e.file} has no class {e.cls}"
+    try:
+        if e.kind == "optimizer":
+            return trajectory(cls, e)
+        results = _check(cls, e)
+    except NotImplementedError:
+        return "not attempted", ""
+    except Exception as err:  # noqa: BLE001: a learner's bug is a failed exercise, with its message
+        return "failed", f"{type(err).__name__}: {err}{_where(err, path)}"
+    failed = [r for r in results if not r.passed]
+    if failed:
+        return "failed", "\n".join(r.report() for r in failed)
+    worst = max(r.error for r in results)
+    agree = f"{len(results)} gradients agree" if len(results) > 1 else "1 gradient agrees"
+    return "passed", f"{agree} with finite differences (worst relative error {worst:.1e})"
+
+
+def _check(cls: type, e: Exercise) -> list[Any]:
+    from .. import gradcheck
+    from ..backend import get_backend
+
+    be = get_backend("numpy")
+    rng = np.random.default_rng(zlib.crc32(e.name.encode()))  # the same inputs every time, per exercise
+    n, d = e.shape
+    if e.kind == "layer":
+        magnitude = rng.uniform(0.1, 2.0, size=(n, d))  # |x - kink| >= 0.1: the +-h steps never cross it
+        if e.kinks:
+            x = rng.choice(e.kinks, size=(n, d)) + magnitude * rng.choice([-1.0, 1.0], size=(n, d))
+        else:
+            x = rng.uniform(-2.0, 2.0, size=(n, d))
+        return gradcheck.check_layer(cls(**e.init), be.asarray(x))
+    logits = rng.normal(size=(n, d))
+    labels = {"classes": lambda: be.asarray(rng.integers(0, d, size=n)), "values": lambda: be.asarray(
+        rng.normal(size=(n, d))), "none": lambda: None}[e.labels]()
+    return gradcheck.check_loss(cls(**e.init), be.asarray(logits), labels)
+
+
+class Parameters:
+    """What an optimizer exercise updates: W (3, 2) and b (2,), float64, with the gradients of
+    each step set from a fixed sequence."""
+
+    param_names = ("W", "b")
+
+    def __init__(self) -> None:
+        self.W = np.array([[1.0, 0.2], [-0.1, 0.8], [0.6, 1.2]])
+        self.b = np.array([0.0, 0.2])
+        self.dW: Any = None
+        self.db: Any = None
+
+    def __repr__(self) -> str:
+        return "Parameters(W (3, 2), b (2,))"
+
+
+def gradients(steps: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The gradients fed to an optimizer exercise, step by step: (dW, db), fixed."""
+    rng = np.random.default_rng(7)
+    return [(rng.normal(size=(3, 2)), rng.normal(size=2)) for _ in range(steps)]
+
+
+def run_optimizer(cls: type, init: dict[str, Any], steps: int) -> list[np.ndarray]:
+    """The parameters (W and b, flattened, in that order) after each step of ``cls``."""
+    params = Parameters()
+    opt = cls(params, **init)
+    trajectory_ = []
+    for dW, db in gradients(steps):
+        params.dW, params.db = dW.copy(), db.copy()
+        opt.step()
+        trajectory_.append(np.concatenate([np.ravel(params.W), np.ravel(params.b)]))
+    return trajectory_
+
+
+def trajectory(cls: type, e: Exercise) -> tuple[str, str]:
+    """An optimizer against its reference: the parameters after each step, to 1e-9 relative."""
+    reference = [np.array(r) for r in e.reference]
+    got = run_optimizer(cls, e.init, len(reference))
+    names = [f"W[{i}, {j}]" for i in range(3) for j in range(2)] + ["b[0]", "b[1]"]
+    start = np.concatenate([np.ravel(Parameters().W), np.ravel(Parameters().b)])
+    for step, (mine, want) in enumerate(zip(got, reference), 1):
+        if mine.shape != want.shape:
+            return "failed", f"after step {step} the parameters have {mine.size} entries, the reference {want.size}"
+        if step == 1 and np.array_equal(mine, start):
+            return "failed", ("the parameters did not change at step 1: step() must set each new value, "
+                              "setattr(layer, name, new)")
+        wrong = ~np.isclose(mine, want, rtol=1e-9, atol=1e-12)
+        if wrong.any():
+            i = int(np.argmax(np.abs(mine - want) * wrong))
+            return "failed", (f"after step {step} of {len(reference)}, {names[i]} is {mine[i]:.10g} where the reference "
+                              f"is {want[i]:.10g} (the steps before agreed); check this step's formula against the "
+                              f"docstring")
+    return "passed", f"all {len(reference)} steps agree with the reference trajectory (to 1e-9)"
+
+
+def _load(path: pathlib.Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"learner_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _where(err: BaseException, path: pathlib.Path) -> str:
+    """" (layers.py, line 42)": the last line of the learner's file the error passed through."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if pathlib.Path(f.filename) == path]
+    return f" ({path.name}, line {frames[-1].lineno})" if frames else ""
+
+
+def main(argv: list[str]) -> None:
+    folder, spec = pathlib.Path(argv[0]), json.loads(argv[1])
+    token = sys.stdin.readline().strip()  # read before any of the learner's code runs
+    e = Exercise(**{**spec, "shape": tuple(spec["shape"]), "kinks": tuple(spec["kinks"]),
+                    "reference": tuple(tuple(r) for r in spec["reference"])})
+    sys.path.insert(0, str(folder))  # a learner's file may import its neighbours
+    try:
+        status, detail = grade(folder, e)
+    except BaseException as err:  # noqa: BLE001: SystemExit, KeyboardInterrupt raised by the learner's code
+        status, detail = "failed", f"your code raised {type(err).__name__} during the check: an answer must return"
+    sys.stdout.write(f"{MARK} {token} {json.dumps({'status': status, 'detail': detail})}\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
