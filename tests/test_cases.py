@@ -167,6 +167,7 @@ def test_a_claim_carries_its_interval():
     assert claim["interval"] == pytest.approx([0.1176, 0.7693], abs=5e-5)
 
 
+@pytest.mark.slow
 def test_the_log_s_two_cases_keep_today_s_verdicts(tmp_path):
     """--cases log on seeds 0-4, the README's main job: lr 10 diverges on 5/5, ReLU last stalls
     on 2/5, as the committed log says (about a minute on 2 cores)."""

@@ -309,6 +309,7 @@ def test_the_loss_refuses_a_dout_that_is_no_real_number(dout):
     (lambda: tn.ReLU().forward(np.matrix([[1.0, -1.0]])), TypeError, "not np.matrix"),
     (lambda: tn.Linear(2, 2).forward(np.matrix(np.ones((1, 2), np.float32))), TypeError, "not np.matrix"),
 ])
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own, on making one
 def test_what_checked_nothing_or_was_taken_silently_is_refused(call, error, says):
     with pytest.raises(error, match=says):
         call()
