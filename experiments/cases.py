@@ -34,7 +34,7 @@ class Case:
     claim: str  # the id of its claim
     predicts: str  # the symptom, predicted in words before any run
     settings: dict[str, Any]  # how its run differs from the healthy run (the fields of a Run)
-    judge: Callable[[History, History], tuple[dict[str, Any], bool]]  # (its run, healthy) -> (measured, happened)
+    judge: Callable[[History, History, float], tuple[dict[str, Any], bool]]  # (its run, healthy, its lr) -> (measured, happened)
     cause: Callable[[dict[str, Any], bool], str]  # one seed's cause in a sentence, from its measured numbers
     key: str  # the measured number that the sentence across seeds quotes
     # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to mark, log y).
@@ -59,7 +59,7 @@ def first_norms(h: History) -> tuple[list[int], list[float]]:
 
 
 # --- constant initialisation: symmetry ------------------------------------------------------------
-def judge_constant(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_constant(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     spread = h.measured["unit_spread"]
     return ({"final_loss": h.loss[-1], "healthy_final_loss": g.loss[-1], "fraction_of_loss_lost": fell(h),
              "diverged_at_step": h.diverged_at, "unit_spread_at_start": spread[0], "unit_spread_at_end": spread[-1], "largest_unit_spread": max(spread),
@@ -80,10 +80,10 @@ def cause_constant(m: dict[str, Any], happened: bool) -> str:
 
 
 # --- a learning rate too small ---------------------------------------------------------------------
-def judge_tiny_lr(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_tiny_lr(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     squared = sum(norms[0] ** 2 for norms in h.grad_norm.values())  # |dL/dtheta|^2 at the start
-    return ({"lr": TINY_LR, "loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h),
-             "first_order_drop_per_step": TINY_LR * squared, "steps": h.steps_taken,
+    return ({"lr": lr, "loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h),
+             "first_order_drop_per_step": lr * squared, "steps": h.steps_taken,
              "healthy_final_loss": g.loss[-1], "flat_means_fell_less_than": v.STOPPED_FRACTION},
             v.stayed_flat(h.loss))
 
@@ -101,7 +101,7 @@ def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, float | None, bool
 
 
 # --- inputs not normalised -------------------------------------------------------------------------
-def judge_unnormalised(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_unnormalised(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     return ({"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "final_loss": h.loss[-1],
              "healthy_final_loss": g.loss[-1], "first_layer_gradient_norm_at_start": first_norm(h),
              "healthy_first_layer_gradient_norm_at_start": first_norm(g),
@@ -120,7 +120,7 @@ def cause_unnormalised(m: dict[str, Any], happened: bool) -> str:
 
 
 # --- softmax applied twice -------------------------------------------------------------------------
-def judge_softmax_twice(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_softmax_twice(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     return ({"final_loss": h.loss[-1], "loss_floor": SOFTMAX_TWICE_FLOOR, "above_floor": h.loss[-1] - SOFTMAX_TWICE_FLOOR,
              "final_train_accuracy": h.train_acc[-1], "healthy_final_loss": g.loss[-1],
              "converged_means_loss_at_most": v.CONVERGED_LOSS},
@@ -135,7 +135,7 @@ def cause_softmax_twice(m: dict[str, Any], happened: bool) -> str:
 
 
 # --- labels shuffled -----------------------------------------------------------------------------
-def judge_shuffled(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_shuffled(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     gap = h.train_acc[-1] - h.val_acc[-1]
     return ({"final_train_accuracy": h.train_acc[-1], "final_val_accuracy": h.val_acc[-1], "gap": gap,
              "final_loss": h.loss[-1], "steps": h.steps_taken, "memorised_means_gap_at_least": v.MEMORISED_GAP},
@@ -155,8 +155,8 @@ def plot_shuffled(h: History, g: History) -> tuple[str, Lines, float | None, boo
 
 
 # --- a sum where the mean belongs ------------------------------------------------------------------
-def judge_sum(h: History, g: History) -> tuple[dict[str, Any], bool]:
-    return ({"diverged_at_step": h.diverged_at, "gradient_ratio": first_norm(h) / first_norm(g),
+def judge_sum(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
+    return ({"lr": lr, "diverged_at_step": h.diverged_at, "gradient_ratio": first_norm(h) / first_norm(g),
              "loss_at_start": h.loss[0], "loss_when_stopped": h.loss[-1], "final_train_accuracy": h.train_acc[-1],
              "steps": h.steps_taken},
             h.diverged_at is not None)
@@ -164,7 +164,7 @@ def judge_sum(h: History, g: History) -> tuple[dict[str, Any], bool]:
 
 def cause_sum(m: dict[str, Any], happened: bool) -> str:
     text = (f"A sum over the batch where the mean belongs makes every gradient {m['gradient_ratio']:.3g} times larger: "
-            f"a step at lr 0.01 is one at lr {0.01 * m['gradient_ratio']:.3g}")
+            f"a step at lr {m['lr']:g} is one at lr {m['lr'] * m['gradient_ratio']:.3g}")
     if happened:
         return text + f"; it overshoots, and the run diverged at step {m['diverged_at_step']}."
     return text + (f"; it did not diverge: the summed loss went from {m['loss_at_start']:.3g} to "
@@ -172,7 +172,7 @@ def cause_sum(m: dict[str, Any], happened: bool) -> str:
 
 
 # --- sigmoid hidden layers in a deeper net ----------------------------------------------------------
-def judge_sigmoid(h: History, g: History) -> tuple[dict[str, Any], bool]:
+def judge_sigmoid(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     norms = [n[0] for n in h.grad_norm.values()]  # per Linear, first to last, at the start
     return ({"gradient_norms_at_start": norms, "first_over_last": norms[0] / norms[-1], "loss_at_start": h.loss[0],
              "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h), "steps": h.steps_taken,

@@ -154,7 +154,8 @@ LOG_CLAIMS = {
 def case_claim(case: Case) -> Claim:
     """A case beyond the log as a claim: its prediction stands where the log's words would."""
     def judge(seed: Seed, plan: Plan, hist: dict[Run, History], args: Any) -> Verdict:
-        measured, happened = case.judge(hist[plan.cases[case.name]], hist[plan.healthy])
+        run = plan.cases[case.name]
+        measured, happened = case.judge(hist[run], hist[plan.healthy], run.lr)
         return Verdict(measured, happened, f"Seed {seed.seed}: {case.cause(measured, happened)}")
 
     return Claim(case.claim, case.predicts, needs=lambda p: [p.healthy, p.cases[case.name]], judge=judge,

@@ -47,7 +47,7 @@ BOTH_WAYS = {
     "labels_shuffled": (history(0.2, train_acc=0.9, val_acc=0.5), history(0.6, train_acc=0.6, val_acc=0.52),
                         ["90%", "50%", "40%", "memorised"], ["60%", "52%", "8%", "not yet memorised"]),
     "sum_not_mean": (history(500.0, loss_start=70.0, diverged_at=3, norms=(50.0, 1.0)),
-                     history(2.0, loss_start=70.0, norms=(50.0, 1.0)), ["100", "lr 1", "step 3"], ["70", "2"]),
+                     history(2.0, loss_start=70.0, norms=(50.0, 1.0)), ["100", "lr 0.01 is one at lr 1", "step 3"], ["70", "2"]),
     "sigmoid_deep": (history(0.69, loss_start=0.70, norms=(1e-4, 0.1)), history(0.3, norms=(1e-4, 0.1)),
                      ["0.001", "1.4%", "0.69"], ["57.1%", "0.3"]),
 }
@@ -60,12 +60,13 @@ def test_each_case_judged_both_ways_and_its_sentence_quotes_its_numbers(name):
     if name == "sum_not_mean":
         healthy = history(0.03, norms=(0.5, 0.1))
     happens, does_not, said_yes, said_no = BOTH_WAYS[name]
-    measured, happened = case.judge(happens, healthy)
+    lr = cases.TINY_LR if name == "lr_too_small" else 0.01
+    measured, happened = case.judge(happens, healthy, lr)
     assert happened is True, measured
     sentence = case.cause(measured, True)
     for number in said_yes:
         assert number in sentence, (number, sentence)
-    measured, happened = case.judge(does_not, healthy)
+    measured, happened = case.judge(does_not, healthy, lr)
     assert happened is False, measured
     sentence = case.cause(measured, False)
     for number in said_no:
