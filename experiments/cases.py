@@ -21,8 +21,12 @@ TINY_LR = 1e-5  # "a learning rate too small"
 DEEP = (2, 100, 100, 100, 100, 2)  # the sigmoid net: four hidden layers
 VAL_FRACTION = 0.5  # the shuffled-labels case keeps 50 fresh examples, with their true labels
 SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)  # 2 classes: no loss below ln(1 + 1/e) = 0.313
+# The spread a healthy start has, for the figure: the first layer's W ~ U(-1/sqrt(2), 1/sqrt(2)),
+# whose standard deviation is 1/sqrt(2) / sqrt(3) = 0.41.
+HEALTHY_SPREAD = 1 / math.sqrt(2) / math.sqrt(3)
 
 Lines = dict[str, tuple[list[int], list[float]]]
+Level = tuple[float, str] | None
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,9 @@ class Case:
     judge: Callable[[History, History, float], tuple[dict[str, Any], bool]]  # (its run, healthy, its lr) -> (measured, happened)
     cause: Callable[[dict[str, Any], bool], str]  # one seed's cause in a sentence, from its measured numbers
     key: str  # the measured number that the sentence across seeds quotes
-    # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to mark, log y).
-    plot: Callable[[History, History], tuple[str, Lines, float | None, bool]] = field(repr=False, default=None)
+    # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to
+    # mark as (value, label) or None, log y).
+    plot: Callable[[History, History], tuple[str, Lines, Level, bool]] = field(repr=False, default=None)
 
 
 def first_norm(h: History) -> float:
@@ -95,7 +100,7 @@ def cause_tiny_lr(m: dict[str, Any], happened: bool) -> str:
     return text + (", so it looks flat." if happened else ", enough to count as moving.")
 
 
-def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, float | None, bool]:
+def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, Level, bool]:
     drop = [TINY_LR * sum(norms[i] ** 2 for norms in h.grad_norm.values()) for i in range(len(h.eval_steps))]
     return "lr x |gradient|^2: the loss's drop per step", {"lr 1e-05": (h.eval_steps, drop)}, None, True
 
@@ -149,9 +154,9 @@ def cause_shuffled(m: dict[str, Any], happened: bool) -> str:
     return text + (": memorised, not learned." if happened else f": not yet memorised in {m['steps']} steps.")
 
 
-def plot_shuffled(h: History, g: History) -> tuple[str, Lines, float | None, bool]:
+def plot_shuffled(h: History, g: History) -> tuple[str, Lines, Level, bool]:
     return "accuracy", {"train (shuffled labels)": (h.eval_steps, h.train_acc),
-                        "validation (true labels)": (h.eval_steps, h.val_acc)}, 0.5, False
+                        "validation (true labels)": (h.eval_steps, h.val_acc)}, (0.5, "chance"), False
 
 
 # --- a sum where the mean belongs ------------------------------------------------------------------
@@ -187,7 +192,7 @@ def cause_sigmoid(m: dict[str, Any], happened: bool) -> str:
     return text + f"{moved} in {m['steps']} steps (to {m['final_loss']:.3g})" + (": flat." if happened else ".")
 
 
-def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, float | None, bool]:
+def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, Level, bool]:
     return "gradient norm, per layer", {name: (h.eval_steps, norms) for name, norms in h.grad_norm.items()}, None, True
 
 
@@ -197,7 +202,7 @@ CASES = (
          "the loss stays flat, or high where the healthy model converges.",
          {}, judge_constant, cause_constant, "final_loss",
          lambda h, g: ("spread between units' weights", {"constant init": (h.eval_steps, h.measured["unit_spread"])},
-                       None, False)),
+                       (HEALTHY_SPREAD, f"a random start: {HEALTHY_SPREAD:.2f}"), False)),
     Case("lr_too_small", "a learning rate of 1e-5", "tiny_lr_stays_flat",
          "(predicted) The loss stays flat: it falls by less than 10% of its start.",
          {"lr": TINY_LR}, judge_tiny_lr, cause_tiny_lr, "fraction_of_loss_lost", plot_tiny_lr),
@@ -210,7 +215,8 @@ CASES = (
     Case("softmax_twice", "softmax applied to probabilities: the model's softmax, then the loss's own",
          "softmax_twice_never_converges", "(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
          {}, judge_softmax_twice, cause_softmax_twice, "final_loss",
-         lambda h, g: ("training loss", {"softmax twice": loss_at_measurements(h)}, SOFTMAX_TWICE_FLOOR, False)),
+         lambda h, g: ("training loss", {"softmax twice": loss_at_measurements(h)},
+                       (SOFTMAX_TWICE_FLOOR, "the floor, ln(1 + 1/e) = 0.313"), False)),
     Case("labels_shuffled", "the training labels shuffled among the examples", "shuffled_labels_memorised",
          "(predicted) Memorised, not learned: training accuracy at least 25 points above validation accuracy.",
          {"val_fraction": VAL_FRACTION}, judge_shuffled, cause_shuffled, "gap", plot_shuffled),

@@ -84,7 +84,8 @@ def textwrap_label(text: str, width: int = 14) -> str:
 
 
 def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[str, int | None],
-                lines: dict[str, tuple[Sequence[int], Sequence[float]]], ylabel: str, level: float | None,
+                lines: dict[str, tuple[Sequence[int], Sequence[float]]], ylabel: str,
+                level: tuple[float, str] | None,
                 logy: bool, path: pathlib.Path) -> None:
     """A case of Part 3: left, the training loss of the healthy and the broken run (log scale,
     an x where a run diverged); right, the case's mechanism over the steps."""
@@ -103,11 +104,14 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
     left.grid(alpha=0.3)
     for label, (xs, ys) in lines.items():
         ys = np.asarray(ys, dtype=float)
-        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), label=label, lw=1.2)
+        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), "o-" if len(ys) <= 3 else "-", label=label, lw=1.2)
     if level is not None:
-        right.axhline(level, color="gray", ls="--", lw=1, label=f"{level:.3g}")
+        right.axhline(level[0], color="gray", ls="--", lw=1, label=level[1])
     if logy:
         right.set_yscale("log")
+    else:
+        right.set_ylim(bottom=min(0.0, right.get_ylim()[0]))  # a spread of 1e-8 shows as the 0 it is
+        right.ticklabel_format(axis="y", useOffset=False)
     right.set_xlabel("step")
     right.set_ylabel(ylabel)
     right.legend(fontsize=7)

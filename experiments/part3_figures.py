@@ -83,8 +83,14 @@ def stall_rate(relu: dict) -> str:
 
 
 def draw_case(args: Any, plans: dict, hist: dict, case: Any, claim: dict) -> str:
-    """Left: the loss of the healthy run and the broken one; right: the case's mechanism."""
+    """Left: the loss of the healthy run and the broken one; right: the case's mechanism. The
+    seed shown: the first where it happened whose run has a course to show (did not diverge
+    within its first measurements), else the first where it happened, else the first seed."""
     seed, happened = shown_seed(args, claim)
+    if happened:
+        ran_on = [s for s in args.seeds for e in claim["per_seed"] if e["seed"] == s.seed and e["reproduced"]
+                  and len(hist[plans[s].cases[case.name]].eval_steps) > 2]
+        seed = ran_on[0] if ran_on else seed
     broken, healthy = hist[plans[seed].cases[case.name]], hist[plans[seed].healthy]
     ylabel, lines, level, logy = case.plot(broken, healthy)
     said = "it happened" if happened else "it happened on no seed"
