@@ -38,7 +38,8 @@ class Case:
     claim: str  # the id of its claim
     predicts: str  # the symptom, predicted in words before any run
     settings: dict[str, Any]  # how its run differs from the healthy run (the fields of a Run)
-    judge: Callable[[History, History, float], tuple[dict[str, Any], bool]]  # (its run, healthy, its lr) -> (measured, happened)
+    # (its run, the healthy run, its lr) -> (the measured numbers, whether the predicted symptom happened)
+    judge: Callable[[History, History, float], tuple[dict[str, Any], bool]]
     cause: Callable[[dict[str, Any], bool], str]  # one seed's cause in a sentence, from its measured numbers
     key: str  # the measured number that the sentence across seeds quotes
     # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to
@@ -67,8 +68,9 @@ def first_norms(h: History) -> tuple[list[int], list[float]]:
 def judge_constant(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
     spread = h.measured["unit_spread"]
     return ({"final_loss": h.loss[-1], "healthy_final_loss": g.loss[-1], "fraction_of_loss_lost": fell(h),
-             "diverged_at_step": h.diverged_at, "unit_spread_at_start": spread[0], "unit_spread_at_end": spread[-1], "largest_unit_spread": max(spread),
-             "flat_means_fell_less_than": v.STOPPED_FRACTION, "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
+             "diverged_at_step": h.diverged_at, "unit_spread_at_start": spread[0], "unit_spread_at_end": spread[-1],
+             "largest_unit_spread": max(spread), "flat_means_fell_less_than": v.STOPPED_FRACTION,
+             "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
             v.stopped_learning(h.loss, g.loss[-1]))
 
 
@@ -126,7 +128,8 @@ def cause_unnormalised(m: dict[str, Any], happened: bool) -> str:
 
 # --- softmax applied twice -------------------------------------------------------------------------
 def judge_softmax_twice(h: History, g: History, lr: float) -> tuple[dict[str, Any], bool]:
-    return ({"final_loss": h.loss[-1], "loss_floor": SOFTMAX_TWICE_FLOOR, "above_floor": h.loss[-1] - SOFTMAX_TWICE_FLOOR,
+    return ({"final_loss": h.loss[-1], "loss_floor": SOFTMAX_TWICE_FLOOR,
+             "above_floor": h.loss[-1] - SOFTMAX_TWICE_FLOOR,
              "final_train_accuracy": h.train_acc[-1], "healthy_final_loss": g.loss[-1],
              "converged_means_loss_at_most": v.CONVERGED_LOSS},
             not v.converged(h.loss[-1]))

@@ -104,7 +104,8 @@ def judge_lr10(h: History, healthy_lr: float) -> Verdict:
 def judge_relu_last(h: History, healthy: History, seed: Seed) -> Verdict:
     """Stalled or not, judged by the log's words; the explanation built from this seed's numbers."""
     m = h.measured  # relu_last.measure's series
-    measured = {"loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": 1 - h.loss[-1] / h.loss[0],
+    measured = {"loss_at_start": h.loss[0], "final_loss": h.loss[-1],
+                "fraction_of_loss_lost": 1 - h.loss[-1] / h.loss[0],
                 "healthy_final_loss": healthy.loss[-1],
                 "dead_output_units_at_init": m["dead_units"][0], "dead_output_units_at_end": m["dead_units"][-1],
                 "dead_output_units_ever": sorted({u for units in m["dead_units"] for u in units}),

@@ -22,7 +22,8 @@ def shown_seed(args: Any, claim: dict | None) -> Any:
     return next(s for s in args.seeds if s.seed == number), bool(happened)
 
 
-def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], claims: list[dict], init_study: dict | None) -> list[str]:
+def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], claims: list[dict],
+         init_study: dict | None) -> list[str]:
     hist = {r: o.history for r, o in outcomes.items()}
     by_id = {c["id"]: c for c in claims}
     figures = []

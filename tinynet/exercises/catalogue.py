@@ -132,7 +132,10 @@ def from_spec(spec: Any, path: pathlib.Path) -> Exercise:
 def exercises(course: pathlib.Path | None = None) -> list[Exercise]:
     """Every exercise: the engine's, the skeletons', then a course folder's (sorted by file)."""
     found = list(ENGINE_EXERCISES)
-    skeletons = sorted(SKELETONS.glob("*.py"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p))
+    def place(path: pathlib.Path) -> tuple[int, str]:
+        return (ORDER.index(path.stem) if path.stem in ORDER else len(ORDER), path.name)
+
+    skeletons = sorted(SKELETONS.glob("*.py"), key=place)
     found += [e for e in (declared(p) for p in skeletons) if e is not None]
     if course is not None:
         ours = [e for e in (declared(p) for p in sorted(course.glob("*.py"))) if e is not None]

@@ -84,10 +84,9 @@ def grade_in_child(folder: pathlib.Path, e: Exercise, timeout: float) -> Grade:
             found = json.loads(line[len(MARK) + len(token) + 2:])
             return Grade(e.name, found["status"], found["detail"], e.points)
     last = (done.stderr.strip().splitlines() or [""])[-1]
-    return Grade(e.name, "failed", f"the check never finished: the grading process ended with exit status "
-                                   f"{done.returncode} before it could report. Does {e.file} call sys.exit(), exit() or "
-                                   f"os._exit() at import or in {e.cls}?" + (f" Its last words: {last}" if last else ""),
-                 e.points)
+    why = (f"the check never finished: the grading process ended with exit status {done.returncode} before it "
+           f"could report. Does {e.file} call sys.exit(), exit() or os._exit() at import or in {e.cls}?")
+    return Grade(e.name, "failed", why + (f" Its last words: {last}" if last else ""), e.points)
 
 
 # --- In the child: load the learner's file and check one exercise ---------------------------------------
@@ -188,9 +187,9 @@ def trajectory(cls: type, e: Exercise) -> tuple[str, str]:
         wrong = ~np.isclose(mine, want, rtol=1e-9, atol=1e-12)
         if wrong.any():
             i = int(np.argmax(np.abs(mine - want) * wrong))
-            return "failed", (f"after step {step} of {len(reference)}, {names[i]} is {mine[i]:.10g} where the reference "
-                              f"is {want[i]:.10g} (the steps before agreed); check this step's formula against the "
-                              f"docstring")
+            return "failed", (f"after step {step} of {len(reference)}, {names[i]} is {mine[i]:.10g} where the "
+                              f"reference is {want[i]:.10g} (the steps before agreed); check this step's formula "
+                              f"against the docstring")
     return "passed", f"all {len(reference)} steps agree with the reference trajectory (to 1e-9)"
 
 

@@ -62,7 +62,8 @@ def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray
     if not (is_real(eps) and 0 < eps < math.inf):
         raise ValueError(f"relative_error: eps must be a positive number (and finite), got {eps!r}")
     for name, value in (("a", a), ("n", n)):
-        if not (isinstance(value, np.ndarray) or is_real(value)) or not np.issubdtype(np.asarray(value).dtype, np.number):
+        numeric = isinstance(value, np.ndarray) or is_real(value)
+        if not numeric or not np.issubdtype(np.asarray(value).dtype, np.number):
             raise TypeError(f"relative_error: {name} must be a NumPy array or a number, got {type(value).__name__}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 

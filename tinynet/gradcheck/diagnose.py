@@ -14,7 +14,8 @@ from .report import CheckResult
 def held_arrays(model: Any) -> list[dict[str, int]]:
     """Per layer, {attribute: id of the array it holds}, taken before a forward: what a forward
     then stores (its cache: the input, the output) is new, a parameter is the same array."""
-    return [{name: id(value) for name, value in _attributes(layer).items() if _array(value)} for layer in _layers(model)]
+    return [{name: id(value) for name, value in _attributes(layer).items() if _array(value)}
+            for layer in _layers(model)]
 
 
 def hidden_parameters(model: Any, held: list[dict[str, int]], tol: float) -> list[CheckResult]:
