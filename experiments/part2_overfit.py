@@ -135,6 +135,10 @@ class Part2(study.Study):
                   f"({h.seconds:.1f} s){diverged}{interrupted_at(h)}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return study.main(Part2(), argv)
+
+
 def draw(args: Any, first: Plan, outcomes: dict[Run, Outcome]) -> list[str]:
     """The first seed's runs: loss per width, loss per lr, the main model's decision boundary."""
     figures = []
@@ -159,10 +163,6 @@ def draw(args: Any, first: Plan, outcomes: dict[Run, Outcome]) -> list[str]:
                                   data.x_train, data.y_train, args.out / "boundary.png")
         figures.append("boundary.png")
     return figures
-
-
-def main(argv: list[str] | None = None) -> int:
-    return study.main(Part2(), argv)
 
 
 if __name__ == "__main__":
