@@ -191,6 +191,19 @@ def test_an_answer_that_exits_is_a_failed_exercise(fool, tmp_path):
     assert all(t["status"] == "passed" for name, t in grades.items() if name != "Sigmoid.backward")
 
 
+def test_a_fake_grader_in_the_learner_s_folder_is_not_run(tmp_path):
+    """A tinynet/exercises/grader.py of the learner's that would report a pass: never imported."""
+    exercises.start(tmp_path)
+    fake = tmp_path / "tinynet" / "exercises"
+    fake.mkdir(parents=True)
+    for folder in (tmp_path / "tinynet", fake):
+        (folder / "__init__.py").write_text("")
+    (fake / "grader.py").write_text("import sys\nprint('TINYNET-GRADE', sys.stdin.readline().strip(), "
+                                    "'{\"status\": \"passed\", \"detail\": \"fake\"}')\n")
+    grades = json.loads(run("check", str(tmp_path), "--json").stdout)
+    assert grades["score"] == 0 and all(t["output"] == "not attempted" for t in grades["tests"])
+
+
 def test_a_backward_that_never_returns_is_stopped_at_the_time_limit(tmp_path):
     exercises.start(tmp_path)
     solved(tmp_path)

@@ -66,8 +66,10 @@ def grade_in_child(folder: pathlib.Path, e: Exercise, timeout: float) -> Grade:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",  # one BLAS thread per child: children run side by side
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "tinynet.exercises.grader", str(folder.resolve()), json.dumps(e.as_json())]
+    # Run from the folder that holds tinynet, not the learner's: python -m puts its working folder
+    # first on sys.path, and a tinynet/ of the learner's would otherwise stand in for the grader.
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env, cwd=folder)
+                             env=env, cwd=PACKAGE_ROOT)
     _children.add(child)
     try:
         stdout, stderr = child.communicate(token + "\n", timeout=timeout)
