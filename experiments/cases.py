@@ -74,9 +74,13 @@ def judge_constant(h: History, g: History, lr: float) -> tuple[dict[str, Any], b
             v.stopped_learning(h.loss, g.loss[-1]))
 
 
+IDENTICAL = 1e-6  # a spread between units' weights below this is float32 rounding: the units are the same
+
+
 def cause_constant(m: dict[str, Any], happened: bool) -> str:
-    same = (f"every hidden unit started with the same weights ({breakages.CONSTANT:g}), so each got the same gradient "
-            f"and all stayed identical (the largest spread between units' weights: {m['largest_unit_spread']:.2g})")
+    stayed = ("all stayed identical" if m["largest_unit_spread"] < IDENTICAL else "yet they drifted apart")
+    same = (f"every hidden unit started with the same weights ({breakages.CONSTANT:g}), so each got the same gradient; "
+            f"{stayed} (the largest spread between units' weights: {m['largest_unit_spread']:.2g})")
     if happened and m["diverged_at_step"] is not None:
         return (f"Symmetry: {same}; a layer of identical units computes one function, and their identical updates "
                 f"add up: the steps overshoot, and the run diverged at step {m['diverged_at_step']}.")

@@ -119,16 +119,17 @@ def judge_relu_last(h: History, healthy: History, seed: Seed) -> Verdict:
     return Verdict(measured, stalled, explain_relu_last(measured, stalled, seed.seed))
 
 
-def cause_lr10(seed: Seed, verdict: Verdict) -> str:
+def cause_lr10(seed: Seed, verdict: Verdict, args: Any) -> str:
     m = verdict.measured
     if m["diverged_at_step"] is None:
         return f"On seed {seed.seed} the loss stayed within {DIVERGENCE_FACTOR:g}x its start at lr {BREAKING_LR:g}."
-    return (f"An update at lr {BREAKING_LR:g} takes a step 1,000 times the healthy one along the same gradient, and "
+    return (f"An update at lr {BREAKING_LR:g} takes a step {BREAKING_LR / args.lr:,g} times the healthy one (lr "
+            f"{args.lr:g}) along the same gradient, and "
             f"overshoots: on seed {seed.seed} the loss went from {m['loss_at_start']:.3g} to {m['loss_when_stopped']:.3g}"
             f" and the run was stopped as diverged at step {m['diverged_at_step']}.")
 
 
-def cause_relu_last(seed: Seed, verdict: Verdict) -> str:
+def cause_relu_last(seed: Seed, verdict: Verdict, args: Any) -> str:
     m = verdict.measured
     text = (f"A ReLU after the last layer passes no gradient to a clipped logit: on seed {seed.seed}, "
             f"{m['stranded_at_end']:.0%} of the examples ended stranded, a loss floor of {m['loss_floor_at_end']:.3g} "
@@ -160,7 +161,7 @@ def case_claim(case: Case) -> Claim:
         return Verdict(measured, happened, f"Seed {seed.seed}: {case.cause(measured, happened)}")
 
     return Claim(case.claim, case.predicts, needs=lambda p: [p.healthy, p.cases[case.name]], judge=judge,
-                 key=case.key, cause=lambda seed, verdict: case.cause(verdict.measured, verdict.reproduced))
+                 key=case.key, cause=lambda seed, verdict, args: case.cause(verdict.measured, verdict.reproduced))
 
 
 CLAIMS = {**LOG_CLAIMS, **{case.name: case_claim(case) for case in CASES}}

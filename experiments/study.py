@@ -43,8 +43,8 @@ class Claim:
     # study's context; by default, which seeds reproduced it and which did not.
     why: Callable[[dict[Seed, Verdict], list[Seed], dict[str, Any]], str] | None = None
     # The cause in one sentence, from the numbers of one seed (the first where it happened):
-    # cause(seed, its verdict) -> sentence. Printed under the claim's k/n.
-    cause: Callable[[Seed, Verdict], str] | None = None
+    # cause(seed, its verdict, the flags) -> sentence. Printed under the claim's k/n.
+    cause: Callable[[Seed, Verdict, argparse.Namespace], str] | None = None
 
 
 class Study:
@@ -162,7 +162,7 @@ def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, P
         cause = None
         if c.cause:
             shown = next((s for s in seeds if s not in cut and per_seed[s].reproduced), seeds[0])
-            cause = c.cause(shown, per_seed[shown])
+            cause = c.cause(shown, per_seed[shown], args)
         judged.append(across_seeds(c.id, c.log_says, per_seed, cut, key=c.key, why=why, cause=cause))
     return judged
 
