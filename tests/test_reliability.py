@@ -27,9 +27,11 @@ def f32(*shape):
 
 
 # --- 1. workers die with their run -------------------------------------------------------------------
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (Linux: /proc/<pid>/task/*/children)."""
-    found, todo = set(), [pid]
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid`` (Linux: /proc/<pid>/task/*/children), with its start time:
+    a pid can be reused by an unrelated process once its own has gone."""
+    found: dict[int, str] = {}
+    todo = [pid]
     while todo:
         parent = todo.pop()
         for task in pathlib.Path(f"/proc/{parent}/task").glob("*"):
@@ -37,17 +39,29 @@ def descendants(pid: int) -> set[int]:
                 children = {int(c) for c in (task / "children").read_text().split()}
             except OSError:
                 continue
-            todo += list(children - found)
-            found |= children
+            for child in children - set(found):
+                started = start_time(child)
+                if started is not None:
+                    found[child] = started
+                    todo.append(child)
     return found
 
 
-def alive(pid: int) -> bool:
+def start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/<pid>/stat), or None once it has gone."""
     try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid: int, started: str) -> bool:
+    """The same process (same start time) is still running, and not a zombie."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
     except OSError:
         return False
-    return state != "Z"  # a zombie has exited; only its exit status is left
+    return fields[19] == started and fields[0] != "Z"
 
 
 @pytest.mark.skipif(not LINUX, reason="reads the process tree from Linux's /proc")
@@ -58,7 +72,7 @@ def test_a_killed_run_takes_its_workers_with_it(tmp_path):
                              "--jobs", "2", "--steps", "50000", "--out", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    started: set[int] = set()
+    started: dict[int, str] = {}
     while time.monotonic() < deadline and len(started) < 3:  # two workers and the resource tracker
         time.sleep(0.2)
         started = descendants(proc.pid)
@@ -67,10 +81,10 @@ def test_a_killed_run_takes_its_workers_with_it(tmp_path):
     proc.kill()
     proc.wait(timeout=10)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(alive(p) for p in started):
+    while time.monotonic() < deadline and any(alive(p, t) for p, t in started.items()):
         time.sleep(0.2)
-    survivors = [p for p in started if alive(p)]
-    for p in survivors:  # leave no process behind, whatever the verdict
+    survivors = [p for p, t in started.items() if alive(p, t)]
+    for p in survivors:  # leave none of them behind, whatever the verdict (only ours: same start time)
         os.kill(p, signal.SIGKILL)
     assert not survivors, f"{len(survivors)} of {len(started)} processes outlived their run by 10 s"
 
