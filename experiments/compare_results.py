@@ -56,7 +56,7 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, list[st
                 differences.append(f"{a['label']}: {field} differs")
     old_claims = {c["id"]: c for c in before["claims"]}
     new_claims = {c["id"]: c for c in after["claims"]}
-    for cid in sorted(set(old_claims) | set(new_claims) - WALL_TIME_CLAIMS):
+    for cid in sorted((set(old_claims) | set(new_claims)) - WALL_TIME_CLAIMS):
         if cid not in old_claims or cid not in new_claims:
             differences.append(f"claim only {'before' if cid in old_claims else 'after'}: {cid}")
             continue
