@@ -1,6 +1,7 @@
 """Helpers shared by the tests: building data on a backend, and running the checker."""
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import numpy as np
@@ -40,3 +41,41 @@ def assert_ok_apart_from_kinks(results: list[CheckResult]) -> None:
     at_kinks = [r for r in results if r.checked == 0 and "at kinks" in r.note]
     assert_passed([r for r in results if r not in at_kinks])
     assert sum(r.checked for r in results) > sum(r.skipped for r in results), results
+
+
+# --- processes (Linux's /proc): what a killed run leaves behind --------------------------------
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid`` (Linux: /proc/<pid>/task/*/children), with its start time:
+    a pid can be reused by an unrelated process once its own has gone."""
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in pathlib.Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = {int(c) for c in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            for child in children - set(found):
+                started = start_time(child)
+                if started is not None:
+                    found[child] = started
+                    todo.append(child)
+    return found
+
+
+def start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/<pid>/stat), or None once it has gone."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid: int, started: str) -> bool:
+    """The same process (same start time) is still running, and not a zombie."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] != "Z"

@@ -5,6 +5,7 @@ file can fool or stall the grader."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import signal
 import subprocess
@@ -225,12 +226,44 @@ def test_bad_folders_are_one_line(argv, says, tmp_path):
     assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+def hang_in_sigmoid(folder: pathlib.Path) -> None:
+    sigmoid = folder / "sigmoid.py"
+    sigmoid.write_text(sigmoid.read_text().replace("        raise NotImplementedError", "        while True:\n"
+                                                   "            pass\n        raise NotImplementedError", 1))
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/status").exists(), reason="reads the process tree from /proc")
+def test_a_killed_grader_leaves_no_child_grading(tmp_path):
+    """SIGKILL to `check` while an answer loops forever: its children stop themselves within 10 s."""
+    from helpers import alive, descendants
+
+    exercises.start(tmp_path)
+    hang_in_sigmoid(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "tinynet.exercises", "check", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: dict[int, str] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not children:
+        time.sleep(0.2)
+        children = descendants(proc.pid)
+    time.sleep(2)  # the loop is running in one of them by now
+    children.update(descendants(proc.pid))
+    assert children, "no grading process started"
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p, t) for p, t in children.items()):
+        time.sleep(0.2)
+    left = [p for p, t in children.items() if alive(p, t)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"{len(left)} grading processes outlived a killed check by 10 s"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_and_sigterm_end_the_grader_in_one_line(sig, tmp_path):
     exercises.start(tmp_path)
-    sigmoid = tmp_path / "sigmoid.py"
-    sigmoid.write_text(sigmoid.read_text().replace("        raise NotImplementedError", "        while True:\n"
-                                                   "            pass\n        raise NotImplementedError", 1))
+    hang_in_sigmoid(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "tinynet.exercises", "check", str(tmp_path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(3)

@@ -16,6 +16,7 @@ import pytest
 import tinynet as tn
 from experiments import part3_break
 from experiments.runner import Run, run_many
+from helpers import alive, descendants
 from tinynet import gradcheck
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,43 +28,6 @@ def f32(*shape):
 
 
 # --- 1. workers die with their run -------------------------------------------------------------------
-def descendants(pid: int) -> dict[int, str]:
-    """Every process below ``pid`` (Linux: /proc/<pid>/task/*/children), with its start time:
-    a pid can be reused by an unrelated process once its own has gone."""
-    found: dict[int, str] = {}
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in pathlib.Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = {int(c) for c in (task / "children").read_text().split()}
-            except OSError:
-                continue
-            for child in children - set(found):
-                started = start_time(child)
-                if started is not None:
-                    found[child] = started
-                    todo.append(child)
-    return found
-
-
-def start_time(pid: int) -> str | None:
-    """The process's start time (field 22 of /proc/<pid>/stat), or None once it has gone."""
-    try:
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def alive(pid: int, started: str) -> bool:
-    """The same process (same start time) is still running, and not a zombie."""
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
-    except OSError:
-        return False
-    return fields[19] == started and fields[0] != "Z"
-
-
 @pytest.mark.skipif(not LINUX, reason="reads the process tree from Linux's /proc")
 def test_a_killed_run_takes_its_workers_with_it(tmp_path):
     """SIGKILL to the main process alone (as the OOM killer or `timeout -s KILL` sends it):

@@ -17,6 +17,8 @@ import pathlib
 import secrets
 import subprocess
 import sys
+import threading
+import time
 import traceback
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -96,7 +98,8 @@ def grade(folder: pathlib.Path, e: Exercise) -> tuple[str, str]:
     """(status, detail) of one exercise: the checker's verdict on the learner's class."""
     path = folder / e.file
     if not path.exists():
-        return "failed", f"{e.file} is missing (python -m tinynet.exercises start makes it)"
+        return "failed", (f"{e.file} is missing: this folder was started without it (an older tinynet, or another "
+                          f"--from); python -m tinynet.exercises start NEW_FOLDER writes every exercise")
     try:
         module = _load(path)
     except Exception as err:  # noqa: BLE001: any error in the learner's file is the grade, not a crash
@@ -208,9 +211,18 @@ def _where(err: BaseException, path: pathlib.Path) -> str:
     return f" ({path.name}, line {frames[-1].lineno})" if frames else ""
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A grader killed outright (SIGKILL, the OOM killer) cannot stop its children: each stops
+    itself once its parent is gone, or an answer that never returns would run forever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def main(argv: list[str]) -> None:
     folder, spec = pathlib.Path(argv[0]), json.loads(argv[1])
     token = sys.stdin.readline().strip()  # read before any of the learner's code runs
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     e = Exercise(**{**spec, "shape": tuple(spec["shape"]), "kinks": tuple(spec["kinks"]),
                     "reference": tuple(tuple(r) for r in spec["reference"])})
     sys.path.insert(0, str(folder))  # a learner's file may import its neighbours
