@@ -108,13 +108,14 @@ def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
     return {**relu_last.measure(model, x, labels), "unit_spread": spread}
 
 
-def constant_init(model: Any) -> None:
-    """What a user writes to start 'neutral': every weight the same, every bias 0."""
+def constant_init(model: Any) -> Any:
+    """What a user writes to start 'neutral': every weight the same, every bias 0. Returns the model."""
     for layer in model.layers:
         if isinstance(layer, tn.Linear):
             be = layer.backend
             layer.W = be.asarray(np.full(tuple(layer.W.shape), CONSTANT), dtype="float32")
             layer.b = be.asarray(np.zeros(tuple(layer.b.shape)), dtype="float32")
+    return model
 
 
 def with_sigmoids(model: Any) -> Any:
@@ -136,7 +137,7 @@ def shuffled_labels(data: Dataset, seed: int) -> Dataset:
 
 # case name -> its breakage: (model, data, run) -> (model, data, train options)
 BREAKAGES: dict[str, Callable[[Any, Dataset, Any], tuple[Any, Dataset, dict[str, Any]]]] = {
-    "constant_init": lambda m, d, r: (constant_init(m) or m, d, {"measure": measure_symmetry}),
+    "constant_init": lambda m, d, r: (constant_init(m), d, {"measure": measure_symmetry}),
     "lr_too_small": lambda m, d, r: (m, d, {}),  # the breakage is the Run's own lr
     "unnormalised_inputs": lambda m, d, r: (m, scaled_inputs(d), {}),
     "softmax_twice": lambda m, d, r: (m, d, {"loss_fn": SoftmaxTwiceCrossEntropy()}),

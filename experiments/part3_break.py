@@ -288,15 +288,7 @@ class Part3(study.Study):
         plans = {}
         for seed in args.seeds:
             same = dict(steps=steps, dataset=args.dataset, n=N)
-            cases = {}
-            for name in ALL_CASES:
-                if name == "lr10" and name in args.cases:
-                    cases[name] = study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same)
-                elif name == "relu_last" and name in args.cases:
-                    cases[name] = study.seed_run("ReLU last", seed, lr=args.lr, relu_last=True, **same)
-                elif name in args.cases:
-                    settings = {"lr": args.lr, **same, **BY_NAME[name].settings, "case": name}
-                    cases[name] = study.seed_run(name.replace("_", " "), seed, **settings)
+            cases = {name: case_run(name, seed, args, same) for name in ALL_CASES if name in args.cases}
             plans[seed] = Plan(study.seed_run("healthy", seed, lr=args.lr, **same), cases)
         return plans
 
@@ -330,6 +322,15 @@ class Part3(study.Study):
             for r in plans[seed].runs():
                 if r in hist:
                     print(f"  {r.label:<30} {ending(r, hist[r])}")
+
+
+def case_run(name: str, seed: Seed, args: Any, same: dict[str, Any]) -> Run:
+    """One case's run for one seed: the log's two by their own settings, the rest as declared."""
+    if name == "lr10":
+        return study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same)
+    if name == "relu_last":
+        return study.seed_run("ReLU last", seed, lr=args.lr, relu_last=True, **same)
+    return study.seed_run(name.replace("_", " "), seed, **{"lr": args.lr, **same, **BY_NAME[name].settings, "case": name})
 
 
 def ending(run: Run, h: History) -> str:

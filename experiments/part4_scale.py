@@ -260,7 +260,7 @@ class Part4(study.Study):
         """Each run's majority baseline, and the diagnosis once the lr sweep finished on a seed."""
         baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
         seeds, _ = study.seeds_with(args, hist, lambda s: list(plans[s].sweep.values()))
-        return {"hist": hist, "baseline": baseline, "timing": {},
+        return {"baseline": baseline, "timing": {},
                 "diagnosis": diagnose(args, plans, hist, baseline) if seeds else {}}
 
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +279,8 @@ class Part4(study.Study):
 
     def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
              context: dict[str, Any]) -> list[str]:
-        return figures_for(args, plans[args.seeds[0]], context["hist"], context["baseline"], context["timing"],
+        hist = {r: o.history for r, o in outcomes.items()}
+        return figures_for(args, plans[args.seeds[0]], hist, context["baseline"], context["timing"],
                            context["diagnosis"])
 
     def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
