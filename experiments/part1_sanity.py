@@ -14,14 +14,14 @@ import sys
 from typing import Any, NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
-from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
+from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments import study  # noqa: E402
-from experiments import verdicts as v  # noqa: E402
-from experiments.flags import Seed  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run  # noqa: E402
-from experiments.study import Claim  # noqa: E402
-from experiments.verdicts import Verdict  # noqa: E402
+from experiments.harness import study  # noqa: E402
+from experiments.harness import verdicts as v  # noqa: E402
+from experiments.harness.flags import Seed  # noqa: E402
+from experiments.harness.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.harness.study import Claim  # noqa: E402
+from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import SoftmaxCrossEntropy, create_model, gradcheck, plots  # noqa: E402
 from tinynet.data import Dataset, make_dataset  # noqa: E402
 

@@ -13,14 +13,14 @@ import sys
 from typing import Any, NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
-from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
-from experiments import study  # noqa: E402
-from experiments import verdicts as v  # noqa: E402
-from experiments.flags import Seed  # noqa: E402
-from experiments.report import interrupted_at  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run  # noqa: E402
-from experiments.study import Claim  # noqa: E402
-from experiments.verdicts import Verdict  # noqa: E402
+from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
+from experiments.harness import study  # noqa: E402
+from experiments.harness import verdicts as v  # noqa: E402
+from experiments.harness.flags import Seed  # noqa: E402
+from experiments.harness.report import interrupted_at  # noqa: E402
+from experiments.harness.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.harness.study import Claim  # noqa: E402
+from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import plots  # noqa: E402
 from tinynet.training import History  # noqa: E402
 
@@ -31,7 +31,7 @@ MAIN_WIDTH = 500  # the log's create_model()
 BREAKING_LR = 10.0
 
 
-class Plan(NamedTuple):
+class OverfitRuns(NamedTuple):
     """The runs of one seed: one per width at the script's lr, and the main model at lr 10."""
 
     widths: dict[int, Run]
@@ -106,12 +106,12 @@ class Part2(study.Study):
     def title(self, args: Any) -> str:
         return f"Part 2: overfitting {N} examples ({len(args.seeds)} seeds; {args.varied} vary)"
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, Plan]:
+    def plan(self, args: Any, steps: int) -> dict[Seed, OverfitRuns]:
         widths = QUICK_WIDTHS if args.quick else WIDTHS
         plans = {}
         for seed in args.seeds:
             same = dict(steps=steps, dataset=args.dataset, n=N)
-            plans[seed] = Plan(widths={w: study.seed_run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
+            plans[seed] = OverfitRuns(widths={w: study.seed_run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
                                        for w in widths},
                                high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same))
         return plans
@@ -120,14 +120,14 @@ class Part2(study.Study):
         return {"n_train": N, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
                 "lrs": [args.lr, BREAKING_LR], "full_batch": True}
 
-    def boundary_for(self, args: Any, plans: dict[Seed, Plan]) -> list[Run]:
+    def boundary_for(self, args: Any, plans: dict[Seed, OverfitRuns]) -> list[Run]:
         return [plans[args.seeds[0]].widths[MAIN_WIDTH]]
 
-    def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, OverfitRuns], outcomes: dict[Run, Outcome], claims: list[dict],
              context: dict) -> list[str]:
         return draw(args, plans[args.seeds[0]], outcomes)
 
-    def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
+    def print_runs(self, args: Any, plans: dict[Seed, OverfitRuns], hist: dict[Run, History], context: dict) -> None:
         for run, h in hist.items():
             width = f"width {run.sizes[1]}, lr {run.lr:g}"
             diverged = f", diverged at step {h.diverged_at}" if h.diverged_at is not None else ""
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     return study.main(Part2(), argv)
 
 
-def draw(args: Any, first: Plan, outcomes: dict[Run, Outcome]) -> list[str]:
+def draw(args: Any, first: OverfitRuns, outcomes: dict[Run, Outcome]) -> list[str]:
     """The first seed's runs: loss per width, loss per lr, the main model's decision boundary."""
     figures = []
     hist = {r: o.history for r, o in outcomes.items()}

@@ -19,16 +19,16 @@ import time
 from typing import Any, NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
-from experiments import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
+from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments import study  # noqa: E402
-from experiments import verdicts as v  # noqa: E402
-from experiments.figures import diagnosis as diagnosis_figure  # noqa: E402
-from experiments.flags import Seed  # noqa: E402
-from experiments.report import interrupted_at  # noqa: E402
-from experiments.runner import MODEL, Outcome, Run  # noqa: E402
-from experiments.study import Claim  # noqa: E402
-from experiments.verdicts import Verdict, across_seeds  # noqa: E402
+from experiments.harness import study  # noqa: E402
+from experiments.harness import verdicts as v  # noqa: E402
+from experiments.part4.figures import diagnosis as diagnosis_figure  # noqa: E402
+from experiments.harness.flags import Seed  # noqa: E402
+from experiments.harness.report import interrupted_at  # noqa: E402
+from experiments.harness.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.harness.study import Claim  # noqa: E402
+from experiments.harness.verdicts import Verdict, across_seeds  # noqa: E402
 from tinynet import SGD, SoftmaxCrossEntropy, create_model, plots, train_step  # noqa: E402
 from tinynet.data import make_dataset  # noqa: E402
 from tinynet.training import History  # noqa: E402
@@ -68,7 +68,7 @@ def changes(dataset: str) -> tuple[Change, ...]:
     )
 
 
-class Plan(NamedTuple):
+class ScaleRuns(NamedTuple):
     """The runs of one seed: the lr sweep (the main run among them) and the diagnosis."""
 
     sweep: dict[float, Run]
@@ -79,7 +79,7 @@ class Plan(NamedTuple):
         return [*self.sweep.values(), *self.diagnosis.values()]
 
 
-def plan(args: Any, steps: int) -> dict[Seed, Plan]:
+def plan(args: Any, steps: int) -> dict[Seed, ScaleRuns]:
     """For each seed: the lr sweep (the main run among them) and the one-change runs."""
     plans = {}
     for seed in args.seeds:
@@ -94,7 +94,7 @@ def plan(args: Any, steps: int) -> dict[Seed, Plan]:
                 # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
                 settings["until_loss"] = v.CONVERGED_LOSS
             diagnosis[change.role] = study.seed_run(change.role, seed, lr=args.lr, **settings)
-        plans[seed] = Plan(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
+        plans[seed] = ScaleRuns(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
     return plans
 
 
@@ -194,7 +194,7 @@ def picture(h, baseline: float) -> dict[str, Any]:
     return row
 
 
-def diagnose(args: Any, plans: dict[Seed, Plan], hist: dict, baseline: dict) -> dict[str, Any]:
+def diagnose(args: Any, plans: dict[Seed, ScaleRuns], hist: dict, baseline: dict) -> dict[str, Any]:
     """Each one-change run (and the main run) against the log's picture, on every seed; which
     changes reproduce it, in k of n seeds. Runs cut short are left out."""
     rows: dict[str, dict[str, Any]] = {}
@@ -248,7 +248,7 @@ class Part4(study.Study):
         return (f"Part 4: scaling to {N:,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
                 f"{args.varied} vary)")
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, Plan]:
+    def plan(self, args: Any, steps: int) -> dict[Seed, ScaleRuns]:
         return plan(args, steps)
 
     def config(self, args: Any) -> dict[str, Any]:
@@ -256,7 +256,7 @@ class Part4(study.Study):
                 "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
                 "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
 
-    def context(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History]) -> dict[str, Any]:
+    def context(self, args: Any, plans: dict[Seed, ScaleRuns], hist: dict[Run, History]) -> dict[str, Any]:
         """Each run's majority baseline, and the diagnosis once the lr sweep finished on a seed."""
         baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
         seeds, _ = study.seeds_with(args, hist, lambda s: list(plans[s].sweep.values()))
@@ -267,7 +267,7 @@ class Part4(study.Study):
         timing = {"time_per_step_ms": context["timing"]} if context["timing"] else {}
         return {"diagnosis": context["diagnosis"], **timing}
 
-    def after_results(self, args: Any, plans: dict[Seed, Plan], claims: list[dict], context: dict[str, Any],
+    def after_results(self, args: Any, plans: dict[Seed, ScaleRuns], claims: list[dict], context: dict[str, Any],
                       interrupted: bool) -> bool:
         """The time per step, measured once the training runs are saved: an interruption here
         (Ctrl-C, a full disk) keeps what took the minutes."""
@@ -277,13 +277,13 @@ class Part4(study.Study):
         claims.append(across_seeds(*TIMING, {args.seeds[0]: judge_timing(context["timing"])}))
         return True
 
-    def draw(self, args: Any, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, ScaleRuns], outcomes: dict[Run, Outcome], claims: list[dict],
              context: dict[str, Any]) -> list[str]:
         hist = {r: o.history for r, o in outcomes.items()}
         return figures_for(args, plans[args.seeds[0]], hist, context["baseline"], context["timing"],
                            context["diagnosis"])
 
-    def print_runs(self, args: Any, plans: dict[Seed, Plan], hist: dict[Run, History], context: dict) -> None:
+    def print_runs(self, args: Any, plans: dict[Seed, ScaleRuns], hist: dict[Run, History], context: dict) -> None:
         for run, h in hist.items():
             setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
             stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
@@ -294,7 +294,7 @@ class Part4(study.Study):
             print(f"  diagnosis: {context['diagnosis']['conclusion']}")
 
 
-def figures_for(args: Any, first: Plan, hist: dict, baseline: dict, timing: dict, diagnosis: dict) -> list[str]:
+def figures_for(args: Any, first: ScaleRuns, hist: dict, baseline: dict, timing: dict, diagnosis: dict) -> list[str]:
     """The first seed's runs: accuracy of the main run, the lr sweep, the timing, the diagnosis."""
     figures = []
     seed = args.seeds[0].seed

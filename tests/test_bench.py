@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-BENCH = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "bench_step.py"
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "bench" / "bench_step.py"
 
 
 def run_bench(monkeypatch, *argv):
@@ -158,7 +158,7 @@ def test_bench_loop_timing_and_its_ratios(monkeypatch, tmp_path):
 
 def test_a_step_s_array_operations_are_counted_and_stay_few():
     """On a GPU each array operation is a kernel launch: the count of the log's model's step,
-    by phase (experiments/count_ops.py; docs/performance.md quotes it). A change to any layer's
+    by phase (experiments/bench/count_ops.py; docs/performance.md quotes it). A change to any layer's
     formulas shows here."""
     count_ops = runpy.run_path(str(BENCH.parent / "count_ops.py"), run_name="count_ops")
     phases = count_ops["by_phase"]([2, 500, 500, 2])

@@ -72,7 +72,7 @@ def test_model_structure():
     model = tn.create_model([2, 500, 500, 2], seed=0)
     assert [repr(layer) for layer in model.layers] == [
         "Linear(2->500)", "ReLU()", "Linear(500->500)", "ReLU()", "Linear(500->2)"]
-    assert repr(tn.create_model([2, 3], relu_last=True).layers[-1]) == "ReLU()"
+    assert repr(tn.create_model([2, 3]).layers[-1]) == "Linear(2->3)"  # logits straight from the last Linear
 
 
 def test_repeated_backward_gives_identical_gradients(be):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import signal
@@ -14,11 +13,10 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from experiments import flags, output, part1_sanity, part2_overfit, part3_break, part4_scale, run_all, verdicts
-from experiments.cases import CASES
-from experiments.flags import Seed
-from experiments.verdicts import Verdict
-from experiments.runner import run_many
+from experiments import part1_sanity, part2_overfit, part3_break, part4_scale, run_all
+from experiments.harness import flags, output, verdicts
+from experiments.part3.cases import CASES
+from experiments.harness.runner import run_many
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLAIMS = {
@@ -72,7 +70,7 @@ def test_quick_run_on_the_strict_backend(part, tmp_path):
     hooks make no hidden copy to the host either."""
     cases = ["--cases", "all"] if part == "part3_break" else []
     assert SCRIPTS[part].main(["--quick", "--backend", "strict", "--seed", "0", *cases, "--out", str(tmp_path)]) == 0
-    every_case = {**CLAIMS, "part3_break": CLAIMS["part3_break"] + [case.claim for case in CASES]}
+    every_case = {**CLAIMS, "part3_break": [case.claim for case in CASES]}
     assert check_results(tmp_path, part, every_case)["config"]["backend"] == "strict"
 
 
@@ -141,8 +139,8 @@ def test_lr_10_keeps_the_healthy_run_and_judges_the_main_one(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--steps", "-5"], "--steps must be a positive integer"),
-    (["--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--steps", "-5"], "argument --steps: must be a positive integer, got '-5'"),
+    (["--seed", "-1"], "argument --seed: must be a non-negative integer, got '-1'"),
     (["--lr", "0"], "--lr must be a positive number"),
     (["--backend", "tpu"], "unknown backend 'tpu'"),
     (["--dataset", "spiral"], "unknown --dataset 'spiral'"),
@@ -279,111 +277,6 @@ def test_data_and_weight_seeds_can_be_fixed_separately(argv, varied, pairs):
     assert args.varied == varied and [tuple(s) for s in args.seeds] == pairs
 
 
-def test_the_verdict_rule():
-    assert verdicts.overall_verdict(5, 5) == "reproduced"
-    assert verdicts.overall_verdict(0, 5) == "not reproduced"
-    assert verdicts.overall_verdict(2, 5) == "reproduced in 2 of 5 seeds"
-    assert verdicts.overall_verdict(0, 0) == "not judged"
-
-
-def fake_verdict(reproduced: bool, loss: float) -> Verdict:
-    return Verdict({"final_loss": loss, "threshold": 0.1}, reproduced, f"one seed's story, loss {loss}")
-
-
-@pytest.mark.parametrize("outcomes, k, verdict, says", [
-    ([True, True, True], 3, "reproduced", "Reproduced on every seed: seeds 0, 1, 2 (final_loss 0.5, 0.6, 0.7)"),
-    ([False, False, False], 0, "not reproduced", "Reproduced on no seed: seeds 0, 1, 2"),
-    ([True, False, True], 2, "reproduced in 2 of 3 seeds", "Reproduced on seeds 0, 2 (final_loss 0.5, 0.7); "
-                                                           "not on seed 1 (final_loss 0.6)"),
-])
-def test_claims_across_seeds_all_none_some(outcomes, k, verdict, says):
-    per_seed = {Seed(i, i, i): fake_verdict(r, 0.5 + i / 10) for i, r in enumerate(outcomes)}
-    c = verdicts.across_seeds("some_claim", "the log's words", per_seed, key="final_loss")
-    assert (c["id"], c["log_says"]) == ("some_claim", "the log's words")
-    assert (c["reproduced_in"], c["seeds"], c["verdict"]) == (k, 3, verdict)
-    assert c["reproduced"] is (k == 3)
-    assert says in c["explanation"]
-    assert c["measured"] == {"final_loss": [0.5, 0.6, 0.7], "threshold": 0.1}  # per seed; the same once
-    assert [e["explanation"] for e in c["per_seed"]] == [f"one seed's story, loss {0.5 + i / 10}" for i in range(3)]
-
-
-def test_interrupted_seeds_are_kept_but_not_counted_and_said_so():
-    per_seed = {Seed(i, i, i): fake_verdict(r, 0.5) for i, r in enumerate([True, False, True])}
-    c = verdicts.across_seeds("some_claim", "the log's words", per_seed, cut_short=[Seed(2, 2, 2)], key="final_loss")
-    assert (c["reproduced_in"], c["seeds"], c["verdict"]) == (1, 2, "reproduced in 1 of 2 seeds")
-    assert "Not judged: seed 2 (interrupted)" in c["explanation"]
-    assert [e["interrupted"] for e in c["per_seed"]] == [False, False, True]
-
-
-# --- verdict logic on synthetic histories, both outcomes ---------------------------------------
-def test_verdicts_on_synthetic_numbers():
-    assert verdicts.loss_close_to_ln2(math.log(2) + 0.01) and not verdicts.loss_close_to_ln2(1.0)
-    assert verdicts.near_zero(0.01) and not verdicts.near_zero(0.2) and not verdicts.near_zero(float("nan"))
-    assert verdicts.diverged_immediately(3) and not verdicts.diverged_immediately(5000)
-    assert not verdicts.diverged_immediately(None)
-    assert verdicts.stable(None, [0.7, 0.5, 0.1]) and not verdicts.stable(12, [0.7, 50.0])
-    assert not verdicts.stable(None, [0.7, 0.8])
-    assert verdicts.first_step_below([0.7, 0.3, 0.05, 0.01], 0.1) == 2
-    assert verdicts.first_step_below([0.7, 0.3], 0.1) is None
-    assert verdicts.wider_is_faster({25: 9000, 100: 4000, 500: 800})
-    assert not verdicts.wider_is_faster({25: 900, 100: 4000, 500: 800})
-    assert not verdicts.wider_is_faster({25: None, 100: None, 500: None})
-    assert verdicts.wider_is_faster({25: None, 500: 800})
-    assert verdicts.converged(0.05) and not verdicts.converged(0.3)
-    assert verdicts.near_baseline(0.62, 0.60) and not verdicts.near_baseline(0.95, 0.60)
-    assert verdicts.time_grows(2.0, 15.0) and not verdicts.time_grows(2.0, 3.0)
-
-
-@pytest.mark.parametrize("losses, healthy, stopped", [
-    ([0.70, 0.69, 0.68], 0.03, True),  # flat
-    ([0.70, 0.50, 0.36], 0.04, True),  # high: stuck far above a healthy model that converged
-    ([0.70, 0.30, 0.04], 0.03, False),  # learned like the healthy model
-    ([0.70, 0.50, 0.36], 0.30, False),  # not high: the healthy model did not converge either
-])
-def test_stopped_learning_reads_high_or_flat(losses, healthy, stopped):
-    assert verdicts.stopped_learning(losses, healthy) is stopped
-
-
-class FakeHistory:
-    """The fields Part 3's ReLU-last claim reads, for a run measured at steps 0, 100, 200, 300."""
-
-    def __init__(self, final_loss, dead_units, stranded):
-        self.loss = [0.70, 0.60, 0.50, final_loss]
-        self.eval_steps = [0, 100, 200, 300]
-        self.measured = {"dead_units": dead_units, "stranded": stranded, "logits_clipped": [0.3] * 4}
-
-
-def test_relu_last_explanation_with_a_dead_output_unit():
-    h = FakeHistory(0.53, dead_units=[[], [0], [0], [0]], stranded=[0.70, 0.74, 0.76, 0.76])
-    c = part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(3, 3, 3))
-    m, text = c.measured, c.explanation
-    assert c.reproduced is True and m["dead_output_units_at_end"] == [0] and m["revived_output_units"] == {}
-    assert m["loss_floor_at_end"] == pytest.approx(0.76 * math.log(2))
-    assert text.startswith("Seed 3 stalled: the loss ended at 0.53, above 0.1")
-    assert "76% of the examples" in text and f"floor of {0.76 * math.log(2):.3g}" in text
-    assert "Output unit 0 ended dead" in text and "learning went on" not in text
-    assert "started with 70% of the examples stranded and no output unit dead" in text
-
-
-def test_relu_last_explanation_without_dead_units_and_with_a_revival():
-    h = FakeHistory(0.04, dead_units=[[1], [1], [], []], stranded=[0.6, 0.3, 0.0, 0.0])
-    c = part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(1, 1, 1))
-    text = c.explanation
-    assert c.reproduced is False and c.measured["revived_output_units"] == {"1": [200]}
-    assert text.startswith("Seed 1 learned: the loss fell to 0.04")
-    assert "no example had its own class's logit clipped" in text and "No output unit was dead at the end" in text
-    assert "started with 60% of the examples stranded and output unit 1 dead" in text
-    assert "Output unit 1 came back from dead at step 200" in text
-
-
-def test_relu_last_explanation_when_stalled_without_a_dead_unit():
-    """Seed 1 of the default data: stranded examples hold the loss up with no unit dead."""
-    h = FakeHistory(0.36, dead_units=[[1], [1], [], []], stranded=[0.68, 0.70, 0.46, 0.46])
-    text = part3_break.judge_relu_last(h, FakeHistory(0.04, [[]] * 4, [0.0] * 4), Seed(1, 1, 1)).explanation
-    assert "stalled" in text and "No output unit was dead at the end" in text
-    assert f"floor of {0.46 * math.log(2):.3g} under the mean loss that holds it up" in text
-
-
 # --- Part 4's diagnosis ------------------------------------------------------------------------
 class DiagHistory:
     def __init__(self, loss, val, reached_at=None):
@@ -427,7 +320,7 @@ def test_committed_log_is_exactly_what_the_committed_results_say():
     text = log.read_text()
     readme = (ROOT / "README.md").read_text()
     assert run_all.render(results_dir, log.parent) == text, "docs/experiments_log.md is stale: run run_all.py --log-only"
-    every_case = {**CLAIMS, "part3_break": CLAIMS["part3_break"] + [case.claim for case in CASES]}  # --cases all
+    every_case = {**CLAIMS, "part3_break": [case.claim for case in CASES]}  # --cases all
     for part, ids in every_case.items():
         results = check_results(results_dir / part, part, every_case)
         assert results["config"]["quick"] is False, f"{part}: the committed results must come from a full run"
@@ -496,19 +389,6 @@ def test_an_unavailable_backend_is_named_as_a_flag(capsys):
     assert "--backend numpy" in err and "backend='numpy'" not in err
 
 
-def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
-    def seed_claim(seed, final, floor):
-        h = FakeHistory(final, dead_units=[[]] * 4, stranded=[0.5, 0.5, 0.5, floor / math.log(2)])
-        return part3_break.judge_relu_last(h, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(seed, seed, seed))
-
-    study = {"inits": 10, "with_dead_unit": 0.3, "stranded_median": 0.5}
-    high = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.50, 0.45)}
-    assert "held up by the examples" in part3_break.relu_last_why(high, [], study)
-    mixed = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.30, 0.02)}
-    text = part3_break.relu_last_why(mixed, [], study)
-    assert "held up" not in text and "with these shares of examples" in text
-
-
 KILLED_RUNS = [["part1_sanity.py", "--quick"], ["part2_overfit.py", "--steps", "30"]]  # ~1.1 and ~1.6 s alone
 
 
@@ -574,7 +454,7 @@ def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
         if out.exists():
             leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
             assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
-            output.lock_out(flags.parser("", default_steps=1), out)  # what the next run on it does first
+            output.hold(flags.parser("", default_steps=1), out)  # what the next run on it does first
             assert not list(out.glob("*.tinynet-tmp"))
     codes = [proc.returncode for proc, *_ in ended]
     assert codes.count(130) >= 10 and codes.count(-signal.SIGKILL) >= 5, codes  # most landed before the end
@@ -598,17 +478,6 @@ def test_ctrl_c_during_the_imports_ends_with_one_line(script, tmp_path):
                            "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130 and done.stderr.strip() == "interrupted", done.stderr
     assert not (tmp_path / "results.json").exists()
-
-
-def test_relu_last_explanation_of_a_flat_or_rising_loss():
-    flat = FakeHistory(0.69, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
-    flat.loss = [0.70, 0.70, 0.69, 0.69]
-    text = part3_break.judge_relu_last(flat, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5)).explanation
-    assert text.startswith("Seed 5 stalled: the loss fell by only 1%, to 0.69")
-    rising = FakeHistory(0.75, dead_units=[[0, 1]] * 4, stranded=[1.0] * 4)
-    rising.loss = [0.70, 0.72, 0.74, 0.75]
-    text = part3_break.judge_relu_last(rising, FakeHistory(0.03, [[]] * 4, [0.0] * 4), Seed(5, 5, 5)).explanation
-    assert "the loss rose by 7%, to 0.75" in text and "-" not in text.split(",")[0]
 
 
 def test_the_timing_explanation_follows_the_measured_verdict():

@@ -41,7 +41,7 @@ def test_one_writer_of_temporary_files():
 
 def test_written_files_are_readable_by_others(tmp_path):
     """A figure and a results file alike: 0644 less the umask (0022 here), never 0600."""
-    from experiments.output import write_json
+    from experiments.harness.output import write_json
     from tinynet import plots
 
     old = os.umask(0o022)
@@ -68,5 +68,5 @@ def test_the_design_s_public_names_import():
 def test_the_part_scripts_import_their_preamble_from_one_place():
     for part in ("part1_sanity", "part2_overfit", "part3_break", "part4_scale", "run_all"):
         text = (ROOT / "experiments" / f"{part}.py").read_text()
-        assert "from experiments import preamble" in text and "ctrl_c" not in text, part
+        assert "from experiments.harness import preamble" in text and "ctrl_c" not in text, part
         assert "signal.signal" not in text, part

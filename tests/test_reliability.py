@@ -15,7 +15,7 @@ import pytest
 
 import tinynet as tn
 from experiments import part3_break
-from experiments.runner import Run, run_many
+from experiments.harness.runner import Run, run_many
 from helpers import alive, descendants
 from tinynet import gradcheck
 
@@ -56,7 +56,7 @@ def test_a_killed_run_takes_its_workers_with_it(tmp_path):
 # --- 2. finished work survives a Ctrl-C -------------------------------------------------------------
 def test_ctrl_c_between_runs_keeps_the_runs_that_finished(monkeypatch):
     """jobs = 1: a Ctrl-C outside train() (building the next model) returns the runs done so far."""
-    import experiments.runner as runner
+    import experiments.harness.runner as runner
 
     runs = [Run("a", seed=s, data_seed=s, lr=0.1, steps=3, sizes=(2, 4, 2), n=10) for s in range(3)]
     real, calls = runner.tn.create_model, {"n": 0}
@@ -76,7 +76,7 @@ def test_ctrl_c_in_the_initialisation_study_keeps_every_run(monkeypatch, tmp_pat
     """Part 3's forward-only study comes after all the training: a Ctrl-C there writes every run
     in results.json, the study's initialisations done so far, and exits 130."""
     calls = {"n": 0}
-    real = part3_break.relu_last.at_initialisation
+    real = part3_break.at_initialisation
 
     def interrupt_at_10(*args):
         calls["n"] += 1
@@ -84,7 +84,7 @@ def test_ctrl_c_in_the_initialisation_study_keeps_every_run(monkeypatch, tmp_pat
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(part3_break.relu_last, "at_initialisation", interrupt_at_10)
+    monkeypatch.setattr(part3_break, "at_initialisation", interrupt_at_10)
     assert part3_break.main(["--quick", "--jobs", "1", "--out", str(tmp_path)]) == 130
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["interrupted"] is True and len(results["runs"]) == 6
@@ -186,7 +186,7 @@ def test_a_folder_made_read_only_during_a_run_loses_nothing(monkeypatch, tmp_pat
 
 def test_a_folder_made_read_only_during_a_run_loses_nothing_even_as_root(monkeypatch, tmp_path, capsys):
     """The same, with the write failing as it would for a user (root ignores permissions)."""
-    from experiments import output
+    from experiments.harness import output
 
     real, calls = output.write_json, {"n": 0}
 

@@ -17,7 +17,7 @@ def small_model(be, **kw):
 
 def test_history_records_every_step_and_the_measurements(be):
     data = make_dataset("xor", 40, seed=0, val_fraction=0.25)
-    h = train(small_model(be), data, lr=0.1, steps=50, eval_every=10, backend=be, progress=False)
+    h = train(small_model(be), data, lr=0.1, steps=50, eval_every=10, progress=False)
     assert h.steps_taken == 50 and h.diverged_at is None and not h.interrupted
     assert h.eval_steps == [0, 10, 20, 30, 40, 49]
     for series in (h.train_acc, h.val_acc, *h.relu_zero.values()):
@@ -31,12 +31,12 @@ def test_history_records_every_step_and_the_measurements(be):
 def test_until_loss_stops_at_the_end_of_the_interval_that_reached_it(be):
     data = make_dataset("xor", 40, seed=0)
     h = train(tn.create_model([2, 32, 32, 2], seed=0, backend=be), data, lr=0.5, steps=3000, eval_every=10,
-              until_loss=0.2, backend=be, progress=False)
+              until_loss=0.2, progress=False)
     assert h.reached_at is not None and h.loss[h.reached_at] <= 0.2
     assert all(v > 0.2 for v in h.loss[:h.reached_at])
     assert h.steps_taken < 3000 and h.reached_at < h.steps_taken <= h.reached_at + 10
     assert h.steps_taken - 10 <= h.eval_steps[-1] < h.steps_taken  # measured at the last interval's start
-    full = train(tn.create_model([2, 32, 32, 2], seed=0, backend=be), data, lr=0.5, steps=50, backend=be,
+    full = train(tn.create_model([2, 32, 32, 2], seed=0, backend=be), data, lr=0.5, steps=50,
                  progress=False)
     assert full.reached_at is None and full.steps_taken == 50  # not asked: every step
 
@@ -44,16 +44,16 @@ def test_until_loss_stops_at_the_end_of_the_interval_that_reached_it(be):
 def test_divergence_stops_the_run_and_records_the_step(be):
     data = make_dataset("xor", 40, seed=0)
     h = train(tn.create_model([2, 64, 64, 2], seed=0, backend=be), data, lr=10.0, steps=500,
-              backend=be, progress=False)  # pytest turns any RuntimeWarning into an error
+              progress=False)  # pytest turns any RuntimeWarning into an error
     assert h.diverged_at is not None and h.steps_taken == h.diverged_at + 1
     assert not np.isfinite(h.loss[-1]) or h.loss[-1] > DIVERGENCE_FACTOR * h.loss[0]
 
 
 def test_mini_batches_cover_the_data_and_are_seeded(be):
     data = make_dataset("xor", 30, seed=0)
-    a = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=1)
-    b = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=1)
-    c = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, backend=be, progress=False, seed=2)
+    a = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, progress=False, seed=1)
+    b = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, progress=False, seed=1)
+    c = train(small_model(be), data, lr=0.1, steps=20, batch_size=8, progress=False, seed=2)
     assert a.loss == b.loss and a.loss != c.loss
 
 
@@ -81,7 +81,7 @@ def test_same_seed_same_history_different_seed_different(be):
     def run(seed):
         data = make_dataset("random", 30, seed=seed, val_fraction=0.2)
         model = tn.create_model([2, 16, 2], seed=seed, backend=be)
-        h = train(model, data, lr=0.1, steps=30, backend=be, progress=False)
+        h = train(model, data, lr=0.1, steps=30, progress=False)
         return dataclasses.replace(h, seconds=0.0)
 
     assert run(3) == run(3)
@@ -154,7 +154,7 @@ def test_no_host_device_crossing_per_step(monkeypatch, batch_size):
     def crossings(steps):
         counts = count_crossings(monkeypatch, be)
         train(small_model(be), data, lr=0.1, steps=steps, eval_every=steps, batch_size=batch_size,
-              backend=be, progress=False)
+              progress=False)
         monkeypatch.undo()
         return counts
 
@@ -347,7 +347,7 @@ def test_an_experiment_s_measurement_reaches_the_history_through_the_hook(be):
         seen.append((tuple(x.shape), tuple(labels.shape)))
         return {"mean_logit": float(be.xp.mean(model.forward(x))), "rows": int(x.shape[0])}
 
-    h = train(small_model(be), data, lr=0.1, steps=30, eval_every=10, backend=be, progress=False, measure=measure)
+    h = train(small_model(be), data, lr=0.1, steps=30, eval_every=10, progress=False, measure=measure)
     assert h.eval_steps == [0, 10, 20, 29] and seen == [((40, 2), (40,))] * 4
     assert h.measured["rows"] == [40] * 4 and len(h.measured["mean_logit"]) == 4
     assert h.measured["mean_logit"][0] != h.measured["mean_logit"][-1]  # taken as training goes

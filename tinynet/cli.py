@@ -37,7 +37,7 @@ non_negative_int = int_at_least(0, "non-negative")
 def run(main: Callable[[], int]) -> None:
     """Exit with main's code. Ctrl-C, and SIGTERM (what `timeout` and batch schedulers send),
     end the command with one line, "interrupted", and exit code 130, the shell's code for it."""
-    signal.signal(signal.SIGTERM, _as_interrupt)
+    signal.signal(signal.SIGTERM, as_interrupt)
     try:
         code = main()
     except KeyboardInterrupt:
@@ -47,5 +47,6 @@ def run(main: Callable[[], int]) -> None:
     sys.exit(code)
 
 
-def _as_interrupt(signum: int, frame: Any) -> None:
+def as_interrupt(signum: int, frame: Any) -> None:
+    """A signal handler: SIGTERM handled as Ctrl-C, so a run stops cleanly and keeps what it has."""
     raise KeyboardInterrupt

@@ -86,13 +86,14 @@ def layer_name(layer: Any) -> str:
 def create_model(
     sizes: Sequence[int],
     *,
-    relu_last: bool = False,
     seed: Any = 0,
     dtype: str = "float32",
     backend: str | Backend | None = None,
     init: str = "torch",
 ) -> Sequential:
-    """An MLP: Linear, ReLU, ..., Linear (+ ReLU if relu_last), e.g. sizes=[2, 500, 500, 2].
+    """An MLP: Linear, ReLU, ..., Linear, e.g. sizes=[2, 500, 500, 2]. The last Linear's outputs
+    are the logits. A model with one more layer, say a ReLU after the last Linear, is built
+    as any user builds one: tn.Sequential(*model.layers, tn.ReLU()).
 
     All layers draw their weights, in order, from one NumPy Generator seeded with ``seed``,
     so the same seed gives the same model on every backend.
@@ -106,14 +107,11 @@ def create_model(
             f"create_model: sizes must list at least two positive integers, as a list, tuple or range "
             f"(inputs, ..., classes), e.g. [2, 500, 500, 2]; got {sizes!r}"
         )
-    if not isinstance(relu_last, bool):
-        raise TypeError(f"create_model: relu_last must be True or False, got {relu_last!r}")
     sizes = listed
     rng = host_rng(seed, "create_model")
     layers: list[Any] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype, backend=backend, init=init))
         layers.append(ReLU())
-    if not relu_last:
-        layers.pop()  # the last Linear's outputs are the logits: no ReLU after it
+    layers.pop()  # the last Linear's outputs are the logits: no ReLU after it
     return Sequential(*layers)

@@ -1,5 +1,5 @@
-"""Part 3's own measurements of a ReLU after the last layer: clipped logits, stranded
-examples, dead output units.
+"""Part 3's own measurements, taken through train()'s ``measure`` hook: what a ReLU after the
+last layer clips (every run), and how alike the hidden units are (the constant initialisation).
 
 A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it no gradient.
 
@@ -10,7 +10,7 @@ A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it n
 - A *dead output unit* is one clipped on every example: no example sends it any gradient,
   so its weights stop changing (the layers below still change, and can revive it).
 
-``measure`` is train()'s hook: it adds these numbers to every run's history at every
+``measure_clipping`` is train()'s hook: it adds these numbers to every run's history at every
 measurement. For a model without a last ReLU it reports what such a ReLU would do.
 ``at_initialisation`` is the same question asked of a fresh model on the host, for the
 study of many initialisations.
@@ -21,30 +21,41 @@ from typing import Any
 
 import numpy as np
 
-from tinynet import ReLU
+import tinynet as tn
 from tinynet.backend import backend_of
 from tinynet.losses import label_mask
 
 
-def measure(model: Any, x: Any, labels: Any) -> dict[str, Any]:
+def measure_clipping(model: Any, x: Any, labels: Any) -> dict[str, Any]:
     """x: (N, D), labels: (N,) on the backend -> the shares of logits clipped and examples
     stranded, the dead output units and their share."""
     be = backend_of(x)
     xp = be.xp
     out = model.forward(x)  # (N, C): the model's output on the whole training set
-    relu_last = isinstance(model.layers[-1], ReLU)
+    clips = isinstance(model.layers[-1], tn.ReLU)  # a ReLU after the last layer
     # Which logits pass a last ReLU (its mask); for a healthy model, which ones would.
-    passed = model.layers[-1].mask if relu_last else out > 0  # (N, C) bool
+    passed = model.layers[-1].mask if clips else out > 0  # (N, C) bool
     clipped = 1.0 - float(xp.mean(xp.astype(passed, xp.float32)))
     n_classes = out.shape[1]
     own_passed = xp.any(passed & label_mask(labels, n_classes, be), axis=1)  # (N,): the example's own logit passed
     stranded = 1.0 - float(xp.mean(xp.astype(own_passed, xp.float32)))
     dead_units: list[int] = []
-    if relu_last:  # an output unit gets no gradient from the batch when clipped on every example
+    if clips:  # an output unit gets no gradient from the batch when clipped on every example
         alive = be.to_numpy(xp.any(passed, axis=0))  # (C,), a few bytes to the host
         dead_units = [int(i) for i in np.flatnonzero(~alive)]
     return {"logits_clipped": clipped, "dead_outputs": len(dead_units) / n_classes, "dead_units": dead_units,
             "stranded": stranded}
+
+
+def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
+    """How different the hidden units are: for each hidden Linear, the spread (standard
+    deviation) across its output units of their incoming weights and biases, the largest
+    over inputs and layers. 0 means every unit of a layer computes the same function.
+    Part 3's own numbers (measure_clipping) are taken too."""
+    xp = backend_of(x).xp
+    linears = [layer for layer in model.layers if isinstance(layer, tn.Linear)][:-1]  # the hidden ones
+    spread = max(max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b))) for layer in linears)
+    return {**measure_clipping(model, x, labels), "unit_spread": spread}
 
 
 def at_initialisation(model: Any, x: np.ndarray, labels: np.ndarray) -> tuple[int, float]:

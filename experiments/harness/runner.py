@@ -40,6 +40,7 @@ from tinynet.metrics import predict_grid
 from tinynet.training import History, train
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
+N_EXAMPLES = 100  # the log's training set (Parts 1-3)
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,14 @@ class Run:
     lr: float
     steps: int
     sizes: tuple[int, ...] = MODEL
-    relu_last: bool = False
     batch_size: int | None = None  # None: full batch, as in the log
     dataset: str = "xor"
-    n: int = 100  # training examples
+    n: int = N_EXAMPLES  # training examples
     val_fraction: float = 0.0
     ones: float | None = None  # share of class 1 (None: the dataset's own)
     flip: float = 0.0  # label noise
     until_loss: float | None = None  # stop once the training loss reaches this
-    case: str | None = None  # a breakage the study's ``prepare`` applies (Part 3's cases), by name
+    case: str | None = None  # the breakage the study's ``prepare`` hook applies (a Part 3 case), by name
 
     def data(self) -> Dataset:
         return make_dataset(self.dataset, self.n, seed=self.data_seed, val_fraction=self.val_fraction,
@@ -109,13 +109,13 @@ def execute(run: Run, backend: str, boundary: bool = False, hooks: Hooks = Hooks
 def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
-    model = tn.create_model(list(run.sizes), seed=run.seed, backend=be, relu_last=run.relu_last)
+    model = tn.create_model(list(run.sizes), seed=run.seed, backend=be)
     options: dict[str, Any] = {"measure": hooks.measure}
     if run.case is not None:
         model, data, own = hooks.prepare(run, model, data)
         options.update(own)
     history = train(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
-                    backend=be, desc=run.label, until_loss=run.until_loss, **options)
+                    desc=run.label, until_loss=run.until_loss, **options)
     outcome = Outcome(history)
     if boundary and history.eval_steps and history.diverged_at is None:
         outcome.grid = grid(data)

@@ -8,8 +8,8 @@ or comparison operator on an array counts once, however it is nested. Views (a s
 is the second: the constant arrays a backend keeps (the ones of the bias gradients, the loss's
 0..C-1) are made in the first step only, as in a training run.
 
-    python experiments/count_ops.py                # the log's model, [2, 500, 500, 2]
-    python experiments/count_ops.py --sizes 2 8 2
+    python experiments/bench/count_ops.py                # the log's model, [2, 500, 500, 2]
+    python experiments/bench/count_ops.py --sizes 2 8 2
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))  # the repository root; tinynet: the installed one
 import tinynet as tn  # noqa: E402
+from tinynet.cli import positive_int  # noqa: E402
 
 # Operators that compute a new array (or write one in place): one kernel each on a GPU.
 OPERATORS = [f"__{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "pow", "matmul", "mod")]
@@ -113,7 +114,7 @@ def by_phase(sizes: list[int], n: int = 100) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 500, 500, 2], help="the MLP's layer sizes")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[2, 500, 500, 2], help="the MLP's layer sizes")
     args = parser.parse_args(argv)
     if len(args.sizes) < 2 or min(args.sizes) < 1:
         parser.error("--sizes must list at least two positive integers")

@@ -1,20 +1,17 @@
 """Part 3's breakages, each written the way a user would write it: their own layer, their own
-loss, a data transform, weights they assigned, or the arguments of train. The engine is never
-edited to break it. Each layer and loss here passes tinynet.testing.assert_backward_correct
-(tests/test_cases.py): its backward is right; what breaks is using it.
-
-``prepare(run, model, data)`` applies a run's breakage, by the run's ``case``, in the worker
-that trains it; ``measure_symmetry`` is the train() hook of the constant-initialisation case.
+loss, a data transform, weights they assigned. The engine is never edited to break it. Each
+layer and loss here passes tinynet.testing.assert_backward_correct (tests/test_part3_cases.py):
+its backward is right; what breaks is using it. experiments/part3/cases.py says which case
+uses which piece.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 import tinynet as tn
-from experiments import relu_last
 from tinynet.backend import backend_of
 from tinynet.data import Dataset
 
@@ -97,17 +94,6 @@ class SumCrossEntropy:
         return self.inner.backward(dout * self.n)
 
 
-def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
-    """How different the hidden units are: for each hidden Linear, the spread (standard
-    deviation) across its output units of their incoming weights and biases, the largest
-    over inputs and layers. 0 means every unit of a layer computes the same function.
-    Part 3's own numbers (relu_last.measure) are taken too."""
-    xp = backend_of(x).xp
-    linears = [layer for layer in model.layers if isinstance(layer, tn.Linear)][:-1]  # the hidden ones
-    spread = max(max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b))) for layer in linears)
-    return {**relu_last.measure(model, x, labels), "unit_spread": spread}
-
-
 def constant_init(model: Any) -> Any:
     """What a user writes to start 'neutral': every weight the same, every bias 0. Returns the model."""
     for layer in model.layers:
@@ -116,6 +102,11 @@ def constant_init(model: Any) -> Any:
             layer.W = be.asarray(np.full(tuple(layer.W.shape), CONSTANT), dtype="float32")
             layer.b = be.asarray(np.zeros(tuple(layer.b.shape)), dtype="float32")
     return model
+
+
+def relu_after_last(model: Any) -> Any:
+    """The log's second failure, as a user writes it: one more ReLU, after the last Linear."""
+    return tn.Sequential(*model.layers, tn.ReLU())
 
 
 def with_sigmoids(model: Any) -> Any:
@@ -133,20 +124,3 @@ def shuffled_labels(data: Dataset, seed: int) -> Dataset:
     pattern left to learn, only examples to memorise."""
     order = np.random.default_rng([seed, 31]).permutation(len(data.y_train))
     return dataclasses.replace(data, y_train=data.y_train[order])
-
-
-# case name -> its breakage: (model, data, run) -> (model, data, train options)
-BREAKAGES: dict[str, Callable[[Any, Dataset, Any], tuple[Any, Dataset, dict[str, Any]]]] = {
-    "constant_init": lambda m, d, r: (constant_init(m), d, {"measure": measure_symmetry}),
-    "lr_too_small": lambda m, d, r: (m, d, {}),  # the breakage is the Run's own lr
-    "unnormalised_inputs": lambda m, d, r: (m, scaled_inputs(d), {}),
-    "softmax_twice": lambda m, d, r: (m, d, {"loss_fn": SoftmaxTwiceCrossEntropy()}),
-    "labels_shuffled": lambda m, d, r: (m, shuffled_labels(d, r.data_seed), {}),
-    "sum_not_mean": lambda m, d, r: (m, d, {"loss_fn": SumCrossEntropy()}),
-    "sigmoid_deep": lambda m, d, r: (with_sigmoids(m), d, {}),
-}
-
-
-def prepare(run: Any, model: Any, data: Dataset) -> tuple[Any, Dataset, dict[str, Any]]:
-    """The run's breakage applied: (model, data, the options it passes to train)."""
-    return BREAKAGES[run.case](model, data, run)

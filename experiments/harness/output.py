@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import asdict
 from typing import Any
 
-from experiments.verdicts import VERDICT_RULE
+from experiments.harness.verdicts import VERDICT_RULE
 from tinynet.files import remove_stale, write_atomically
 
 
@@ -51,9 +51,11 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
             "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own}
 
 
-def write_results(args: argparse.Namespace, script: str, config: dict[str, Any], runs: dict[Any, Any],
+def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, config: dict[str, Any], runs: dict[Any, Any],
                   claims: list[dict[str, Any]], figures: list[str], interrupted: bool = False,
                   extra: dict[str, Any] | None = None) -> pathlib.Path:
+    """results.json in ``out``; returns the path written. A folder that became unwritable
+    is replaced by a fresh temporary one, said in one line: the returned path is then there."""
     config = {"script": script, "backend": args.be.name, "seeds": [s.seed for s in args.seeds],
               "weight_seeds": [s.weights for s in args.seeds], "data_seeds": [s.data for s in args.seeds],
               "varied": args.varied, "dataset": args.dataset, "steps": args.steps, "quick": args.quick,
@@ -62,22 +64,27 @@ def write_results(args: argparse.Namespace, script: str, config: dict[str, Any],
                "runs": [run_record(r, o) for r, o in runs.items()], "claims": claims, "figures": figures,
                **(extra or {})}
     try:
-        write_json(args.out / "results.json", results)
+        write_json(out / "results.json", results)
     except OSError as e:  # the folder became unwritable during the run: the run is not lost for it
-        moved_from = args.out
-        args.out = pathlib.Path(tempfile.mkdtemp(prefix=f"tinynet-{script}-"))
-        args.write_failed = True
-        print(f"cannot write to --out {moved_from} ({e.strerror or e}): results and figures go to {args.out} "
+        moved_from, out = out, pathlib.Path(tempfile.mkdtemp(prefix=f"tinynet-{script}-"))
+        print(f"cannot write to --out {moved_from} ({e.strerror or e}): results and figures go to {out} "
               f"instead", file=sys.stderr)
-        write_json(args.out / "results.json", results)
-    return args.out / "results.json"
+        write_json(out / "results.json", results)
+    return out / "results.json"
 
 
-def lock_out(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:
-    """Hold --out for this run: a second run on the same folder stops with one line instead
-    of mixing its results and figures with this one's. The lock goes with the process (a
-    killed run leaves none); once it is held, temporary files that a killed run left behind
-    are removed."""
+def hold(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:
+    """Create --out if needed, check that it can be written, and hold it for this run: a second
+    run on the same folder stops with one line instead of mixing its results and figures with
+    this one's. The lock goes with the process (a killed run leaves none); once it is held,
+    temporary files that a killed run left behind are removed. A folder that cannot be used
+    ends the run with one line (argparse's error, exit 2), before anything is trained."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
+    except OSError as e:  # unwritable, under a file, a name over the system's limit
+        p.error(f"cannot write to --out {str(out)[:80]}: {e.strerror or e}")
     key = str(out.resolve())
     if key in _held:  # this process holds it already (a script's main called twice, as tests do)
         return _held[key]

@@ -7,8 +7,8 @@ runs it rests on, the judge that turns one seed's histories into a Verdict, and 
 its sentence across seeds quotes. ``main(study, argv)`` does the rest, the same way for every
 part:
 
-    parse the flags -> plan -> train every run (experiments/runner.py) -> the study's context
-    (numbers beyond single runs) -> judge every claim on every seed (experiments/verdicts.py)
+    parse the flags -> plan -> train every run (experiments/harness/runner.py) -> the study's context
+    (numbers beyond single runs) -> judge every claim on every seed (experiments/harness/verdicts.py)
     -> results.json -> the study's last measurements -> figures -> results.json again -> print
 
 The numbers are written before any figure is drawn: a figure that fails loses no result.
@@ -18,15 +18,21 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
-from experiments import flags, output, report
-from experiments.flags import Seed
-from experiments.runner import Hooks, Outcome, Run, run_many
-from experiments.verdicts import Verdict, across_seeds
+from experiments.harness import flags, output, report
+from experiments.harness.seeds import Seed
+from experiments.harness.runner import Hooks, Outcome, Run, run_many
+from experiments.harness.verdicts import Judged, Verdict, across_seeds
 from tinynet.training import History
 
-Plan = Any  # one seed's runs, a NamedTuple of Runs with .runs()
+
+
+class SeedRuns(Protocol):
+    """One seed's runs, as a part plans them (its own NamedTuple of Runs)."""
+
+    def runs(self) -> list[Run]: ...
+
 Histories = dict[Run, History]
 
 
@@ -36,8 +42,8 @@ class Claim:
 
     id: str
     log_says: str
-    needs: Callable[[Plan], list[Run]]  # the runs of one seed that the claim rests on
-    judge: Callable[[Seed, Plan, Histories, argparse.Namespace], Verdict]  # one seed's verdict
+    needs: Callable[[SeedRuns], list[Run]]  # the runs of one seed that the claim rests on
+    judge: Callable[[Seed, SeedRuns, Histories, argparse.Namespace], Verdict]  # one seed's verdict
     key: str | None = None  # the measured number that the sentence across seeds quotes per seed
     # Its own sentence across seeds, from the per-seed verdicts, the seeds cut short and the
     # study's context; by default, which seeds reproduced it and which did not.
@@ -76,17 +82,17 @@ class Study:
         """The claims this run judges (all of them, unless the part's flags choose)."""
         return self.claims
 
-    def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, Plan]:
+    def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, SeedRuns]:
         raise NotImplementedError
 
     def config(self, args: argparse.Namespace) -> dict[str, Any]:
         return {}
 
-    def boundary_for(self, args: argparse.Namespace, plans: dict[Seed, Plan]) -> list[Run]:
+    def boundary_for(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns]) -> list[Run]:
         """The runs whose decision boundary is predicted over a grid, for a figure."""
         return []
 
-    def context(self, args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories) -> dict[str, Any]:
+    def context(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories) -> dict[str, Any]:
         """Numbers beyond single runs, computed after training and before judging."""
         return {}
 
@@ -94,17 +100,18 @@ class Study:
         """What results.json keeps beside the runs and the claims."""
         return {}
 
-    def after_results(self, args: argparse.Namespace, plans: dict[Seed, Plan], claims: list[dict[str, Any]],
+    def after_results(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], claims: list[dict[str, Any]],
                       context: dict[str, Any], interrupted: bool) -> bool:
         """Measurements taken once the training results are safe on disk; True if they added
         to the claims or the context, which are then written again."""
         return False
 
-    def draw(self, args: argparse.Namespace, plans: dict[Seed, Plan], outcomes: dict[Run, Outcome],
-             claims: list[dict[str, Any]], context: dict[str, Any]) -> list[str]:
+    def draw(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], outcomes: dict[Run, Outcome],
+             verdicts: dict[str, Judged], context: dict[str, Any]) -> list[str]:
+        """The figures, from the runs and the verdicts ({claim id: its verdict on every seed})."""
         return []
 
-    def print_runs(self, args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories,
+    def print_runs(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
                    context: dict[str, Any]) -> None:
         """A line per run, after the claims."""
 
@@ -113,6 +120,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds)
     study.add_flags(p)
     args = flags.parse(p, argv, study.script)
+    output.hold(p, args.out)  # create, check and lock the folder: held until the process exits
     steps = args.steps = study.quick_steps if args.quick and study.quick_steps else args.steps
     plans = study.plan(args, steps)
     every = [r for plan in plans.values() for r in plan.runs()]
@@ -122,11 +130,16 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)
     interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
-    claims = judge(study.claims_for(args), args, plans, hist, context)
+    verdicts, claims = judge(study.claims_for(args), args, plans, hist, context)
+    moved = False  # results and figures went to a fresh folder: --out became unwritable
 
     def write(figures: list[str]) -> Any:
-        return output.write_results(args, study.script, study.config(args), outcomes, claims, figures,
+        nonlocal moved
+        path = output.write_results(args.out, args, study.script, study.config(args), outcomes, claims, figures,
                                     interrupted, extra=study.extra(context))
+        if path.parent != args.out:  # what follows (figures, the next write) goes there too
+            args.out, moved = path.parent, True
+        return path
 
     try:
         path = write([])
@@ -136,35 +149,34 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     if study.after_results(args, plans, claims, context, interrupted):
         path = write([])
     try:
-        figures = study.draw(args, plans, outcomes, claims, context)
+        figures = study.draw(args, plans, outcomes, verdicts, context)
     except OSError as e:  # a full disk, a folder made read-only: the numbers are written already
         print(f"cannot write the figures to {args.out} ({e.strerror or e}); results.json has every number",
               file=sys.stderr)
-        args.write_failed, figures = True, []
+        moved, figures = True, []
     path = write(figures)
     report.print_claims(study.title(args), claims, interrupted, terms=study.terms(args))
     study.print_runs(args, plans, hist, context)
     report.print_files(args.out, figures, path)
-    return 130 if interrupted else 1 if getattr(args, "write_failed", False) else 0
+    return 130 if interrupted else 1 if moved else 0
 
 
-def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, Plan], hist: Histories,
-          context: dict[str, Any]) -> list[dict[str, Any]]:
+def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
+          context: dict[str, Any]) -> tuple[dict[str, Judged], list[dict[str, Any]]]:
     """Every claim whose runs finished on at least one seed, judged on each such seed, then
-    across them (a seed whose runs were cut short is shown, not counted)."""
-    judged = []
+    across them (a seed whose runs were cut short is shown, not counted). Returns the verdicts
+    ({claim id: Judged}, what figures draw from) and the claims as results.json keeps them."""
+    verdicts, judged = {}, []
     for c in claims:
         seeds, cut = seeds_with(args, hist, lambda s: c.needs(plans[s]))
         if not seeds:
             continue
-        per_seed = {s: c.judge(s, plans[s], hist, args) for s in seeds}
-        why = c.why(per_seed, cut, context) if c.why else None
-        cause = None
-        if c.cause:
-            shown = next((s for s in seeds if s not in cut and per_seed[s].reproduced), seeds[0])
-            cause = c.cause(shown, per_seed[shown], args)
-        judged.append(across_seeds(c.id, c.log_says, per_seed, cut, key=c.key, why=why, cause=cause))
-    return judged
+        verdicts[c.id] = j = Judged({s: c.judge(s, plans[s], hist, args) for s in seeds}, tuple(cut))
+        why = c.why(j.per_seed, cut, context) if c.why else None
+        shown = j.shown()
+        cause = c.cause(shown, j.per_seed[shown], args) if c.cause else j.per_seed[shown].cause or None
+        judged.append(across_seeds(c.id, c.log_says, j.per_seed, cut, key=c.key, why=why, cause=cause))
+    return verdicts, judged
 
 
 def seed_run(role: str, seed: Seed, **settings: Any) -> Run:

@@ -4,7 +4,7 @@ the compiled modules loaded while a Ctrl-C still ends the script at once.
 A script imports it right after putting the repository root on sys.path:
 
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`
-    from experiments import preamble  # noqa: E402, F401
+    from experiments.harness import preamble  # noqa: E402, F401
 
 Importing NumPy and Matplotlib takes about a second. A Ctrl-C (or SIGTERM, what `timeout` and
 batch schedulers send) in that second ends the script with one line and exit code 130,
@@ -23,7 +23,7 @@ import signal
 import sys
 from typing import Any, Callable
 
-HERE = pathlib.Path(__file__).resolve().parent
+SCRIPTS = pathlib.Path(__file__).resolve().parents[1]  # experiments/: the scripts a user runs
 
 
 def _quit(signum: int, frame: Any) -> None:
@@ -39,7 +39,7 @@ def _main_module_is_a_script_here() -> str | None:
     (multiprocessing imports the script again under that name), else None."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if path is None or pathlib.Path(path).resolve().parent != HERE:
+    if path is None or pathlib.Path(path).resolve().parent != SCRIPTS:
         return None
     return main.__name__
 
@@ -63,8 +63,10 @@ import numpy.random  # noqa: E402, F401
 def run_main(main: Callable[[], int]) -> None:
     """Exit with main's code; Ctrl-C outside training still exits cleanly (130). SIGTERM is
     treated as Ctrl-C: partial results, exit 130."""
+    from tinynet.cli import as_interrupt  # here: this module imports nothing of tinynet before run_main
+
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt again
-    signal.signal(signal.SIGTERM, _as_interrupt)
+    signal.signal(signal.SIGTERM, as_interrupt)
     try:
         code = main()
     except KeyboardInterrupt:
@@ -76,7 +78,3 @@ def run_main(main: Callable[[], int]) -> None:
     if code == 130:  # stopped early, its partial results (if any) written: one line, wherever it stopped
         print("\ninterrupted", file=sys.stderr)
     sys.exit(code)
-
-
-def _as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt

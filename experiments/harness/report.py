@@ -5,7 +5,7 @@ import pathlib
 import textwrap
 from typing import Any
 
-from experiments.verdicts import fmt, k_of_n
+from experiments.harness.verdicts import fmt, k_of_n
 
 
 def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = False, terms: str = "") -> None:

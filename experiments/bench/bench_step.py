@@ -13,10 +13,10 @@ readable array per result); it measures how close to the bound NumPy itself gets
 machine, which separates the engine's own overhead (step / floor) from the cost of NumPy's
 elementwise passes (floor / bound).
 
-    python experiments/bench_step.py                      # numpy, N = 100, 1000, 10000
-    python experiments/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
-    python experiments/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
-    python experiments/bench_step.py --width 1000 --sizes 1000   # hidden layers 1000 wide
+    python experiments/bench/bench_step.py                      # numpy, N = 100, 1000, 10000
+    python experiments/bench/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
+    python experiments/bench/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
+    python experiments/bench/bench_step.py --width 1000 --sizes 1000   # hidden layers 1000 wide
 
 Where PyTorch is installed, its step on the same model is timed too, as a peer: on the CPU
 beside NumPy, on the GPU (CUDA) beside CuPy. On a GPU, where a call returns before its
@@ -38,8 +38,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # for `experiments`; tinynet: the installed one
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))  # the repository root; tinynet: the installed one
 import tinynet as tn  # noqa: E402
+from tinynet.cli import positive_int  # noqa: E402
 
 MODEL = [2, 500, 500, 2]  # the log's model; --width changes its two hidden layers
 LR = 1e-6  # tiny: the weights barely move over a benchmark, the work per step is the same
@@ -282,11 +283,11 @@ def machine(be: tn.Backend) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", default=None, choices=tn.backend.BACKENDS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
-    parser.add_argument("--width", type=int, default=MODEL[1], help="units in each of the two hidden layers")
-    parser.add_argument("--repeats", type=int, default=30, help="timed rounds per case (median reported)")
-    parser.add_argument("--loop", type=int, default=None,
+    parser.add_argument("--width", type=positive_int, default=MODEL[1], help="units in each of the two hidden layers")
+    parser.add_argument("--repeats", type=positive_int, default=30, help="timed rounds per case (median reported)")
+    parser.add_argument("--loop", type=positive_int, default=None,
                         help="also time this many steps back to back (default 200 on cupy, 0: off, elsewhere)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_step.json"))
     args = parser.parse_args(argv)

@@ -11,10 +11,9 @@ a run's fate can hang on its initial weights.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
-if TYPE_CHECKING:
-    from experiments.flags import Seed
+from experiments.harness.seeds import Seed
 
 # --- Thresholds: the meaning of the log's words, in numbers ---------------------------------
 LN2_TOLERANCE = 0.05  # "loss at init close to ln 2": |loss - ln 2| <= 0.05
@@ -54,10 +53,15 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def interval_text(k: int, n: int) -> str:
+    """"95% CI 12-77%": the interval of k of n, as printed everywhere."""
+    low, high = wilson_interval(k, n)
+    return f"95% CI {low * 100:.0f}-{high:.0%}"
+
+
 def k_of_n(k: int, n: int) -> str:
     """"2/5 (95% CI 12-77%)": k of n with its interval, as printed and tabled everywhere."""
-    low, high = wilson_interval(k, n)
-    return f"{k}/{n} (95% CI {low:.0%}-{high:.0%})".replace("%-", "-", 1)
+    return f"{k}/{n} ({interval_text(k, n)})"
 
 
 class Verdict(NamedTuple):
@@ -66,6 +70,32 @@ class Verdict(NamedTuple):
     measured: dict[str, Any]  # the numbers the verdict rests on, with the thresholds it used
     reproduced: bool
     explanation: str  # the seed's story, every number taken from ``measured``
+    cause: str = ""  # the cause in one sentence, where the claim has one (printed under its k/n)
+
+
+class Judged(NamedTuple):
+    """One claim judged on every seed whose runs finished: what figures draw from."""
+
+    per_seed: dict[Seed, Verdict]
+    cut_short: tuple[Seed, ...] = ()  # seeds among them whose runs were interrupted: shown, not counted
+
+    @property
+    def counted(self) -> list[Seed]:
+        return [s for s in self.per_seed if s not in self.cut_short]
+
+    @property
+    def k(self) -> int:
+        """On how many counted seeds it reproduced."""
+        return sum(bool(self.per_seed[s].reproduced) for s in self.counted)
+
+    @property
+    def n(self) -> int:
+        return len(self.counted)
+
+    def shown(self) -> Seed:
+        """The seed a figure or a cause sentence shows: the first counted seed where it
+        happened, else the first seed."""
+        return next((s for s in self.counted if self.per_seed[s].reproduced), next(iter(self.per_seed)))
 
 
 def overall_verdict(k: int, n: int) -> str:
@@ -89,9 +119,8 @@ def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_shor
     why:       the claim's own sentence across seeds; by default, which seeds did and did not.
     cause:     the cause in one sentence, from one seed's numbers (kept as "cause" where given).
     """
-    judged = [s for s in per_seed if s not in cut_short]
-    k = sum(bool(per_seed[s].reproduced) for s in judged)
-    n = len(judged)
+    j = Judged(per_seed, tuple(cut_short))
+    judged, k, n = j.counted, j.k, j.n
     entries = [{"seed": s.seed, "weight_seed": s.weights, "data_seed": s.data, "interrupted": s in cut_short,
                 "measured": v.measured, "reproduced": bool(v.reproduced), "explanation": v.explanation}
                for s, v in per_seed.items()]

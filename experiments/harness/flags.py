@@ -8,42 +8,16 @@ from __future__ import annotations
 import argparse
 import math
 import pathlib
-import tempfile
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import tinynet as tn
-from experiments.output import lock_out
-from experiments.runner import cores
-from tinynet.cli import Parser
+from experiments.harness.runner import cores
+from experiments.harness.seeds import Seed, parse_seeds
+from tinynet.cli import Parser, non_negative_int, positive_int
 from tinynet.data import DATASETS
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # the repository
 DEFAULT_DATASET = "xor"
-
-
-class Seed(NamedTuple):
-    """One seed of a study: ``seed`` is the number reported (k of n counts these); the weights
-    and the data are drawn from ``weights`` and ``data``, equal to it unless one is fixed."""
-
-    seed: int
-    weights: int
-    data: int
-
-
-def parse_seeds(text: str) -> list[int]:
-    """"0-4" -> [0, 1, 2, 3, 4]; "0,3,7" and "0-2,9" too. Duplicates are dropped, order kept."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, dash, hi = part.strip().partition("-")
-        try:
-            first, last = int(lo), int(hi if dash else lo)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"takes non-negative integers and ranges such as 0-4 or 0,3,7; got {text!r}") from None
-        if first < 0 or last < first:
-            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a range of non-negative seeds")
-        seeds += [s for s in range(first, last + 1) if s not in seeds]
-    return seeds
 
 
 def seeds_text(text: str) -> str:
@@ -66,17 +40,17 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
     p.add_argument("--seeds", type=parse_seeds, default=None,
                    help=f"seeds to judge every claim on, e.g. 0-9 or 0,3,7 (default {default_seeds}; "
                         f"{quick_seeds} with --quick)")
-    p.add_argument("--seed", type=int, default=None, help="one seed: the same as --seeds N")
-    p.add_argument("--data-seed", type=int, default=None,
+    p.add_argument("--seed", type=non_negative_int, default=None, help="one seed: the same as --seeds N")
+    p.add_argument("--data-seed", type=non_negative_int, default=None,
                    help="fix the data to this seed, so that only the weights vary with --seeds")
-    p.add_argument("--weight-seed", type=int, default=None,
+    p.add_argument("--weight-seed", type=non_negative_int, default=None,
                    help="fix the initial weights to this seed, so that only the data varies with --seeds")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=positive_int, default=None,
                    help=f"worker processes for independent runs (default: the cores, {cores()} here)")
     p.add_argument("--out", type=out_folder, default=None, help="output folder (default runs/<script>/)")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"one of {', '.join(DATASETS)} (default {DEFAULT_DATASET}; see docs/experiments_log.md)")
-    p.add_argument("--steps", type=int, default=None,
+    p.add_argument("--steps", type=positive_int, default=None,
                    help=f"training steps (default {default_steps}; --quick sets its own)")
     p.add_argument("--lr", type=float, default=0.01, help="learning rate of the healthy run (default 0.01)")
     p.add_argument("--quick", action="store_true", help="a CI-sized run of the same code (seconds)")
@@ -86,22 +60,16 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
 
 def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -> argparse.Namespace:
     """Parse and validate; any bad flag ends with one line and exit code 2 (argparse's error).
-    Then hold --out for this run (output.lock_out)."""
+    Pure: nothing is created or locked here (the study holds its --out folder, output.hold)."""
     args = p.parse_args(argv)
     if args.steps is not None and args.quick:
         p.error("--quick sets its own number of steps; give --steps without --quick, or --quick alone")
     args.steps = args.default_steps if args.steps is None else args.steps
-    if args.steps < 1:
-        p.error(f"--steps must be a positive integer, got {args.steps}")
-    for flag in ("seed", "data_seed", "weight_seed"):
-        value = getattr(args, flag)
-        if value is not None and value < 0:
-            p.error(f"--{flag.replace('_', '-')} must be a non-negative integer, got {value}")
     if args.seed is not None and args.seeds is not None:
         p.error("give --seed N (one seed) or --seeds (several), not both")
     if args.data_seed is not None and args.weight_seed is not None:
         p.error("--data-seed and --weight-seed together leave nothing to vary; give one of them")
-    if args.jobs is not None and not 1 <= args.jobs <= cores():
+    if args.jobs is not None and args.jobs > cores():
         p.error(f"--jobs must be between 1 and the {cores()} cores here, got {args.jobs}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
@@ -121,13 +89,6 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
                    "the initial weights" if args.data_seed is not None else "the initial weights and the data")
     args.jobs = args.jobs or cores()
     args.out = args.out or ROOT / "runs" / script
-    try:
-        if args.out.exists() and not args.out.is_dir():
-            p.error(f"--out {args.out} is a file, not a folder; name a folder")
-        args.out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=args.out):
-            pass
-    except OSError as e:  # unwritable, under a file, a name over the system's limit
-        p.error(f"cannot write to --out {str(args.out)[:80]}: {e.strerror or e}")
-    args.lock = lock_out(p, args.out)
+    if args.out.exists() and not args.out.is_dir():  # looked at, not touched: the study creates it
+        p.error(f"--out {args.out} is a file, not a folder; name a folder")
     return args

@@ -1,25 +1,27 @@
-"""Part 3's own measurements (experiments/relu_last.py), taken through train()'s measure hook:
-clipped logits, dead output units, stranded examples."""
+"""Part 3's own measurements (experiments/part3/measures.py), taken through train()'s measure hook:
+clipped logits, dead output units, stranded examples, and how alike the hidden units are."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import tinynet as tn
-from experiments import part3_break, relu_last
-from experiments.relu_last import measure
+from experiments import part3_break
+from experiments.part3 import measures
+from experiments.part3.measures import measure_clipping as measure
 from tinynet.data import make_dataset
 from tinynet.training import train
 
 
-def small_model(be, **kw):
-    return tn.create_model([2, 16, 2], seed=0, backend=be, **kw)
+def relu_last(model):
+    """A ReLU after the last Linear, as a user adds one."""
+    return tn.Sequential(*model.layers, tn.ReLU())
 
 
 def test_relu_last_model_reports_clipped_logits_and_dead_outputs(be):
     data = make_dataset("xor", 40, seed=0)
-    model = small_model(be, relu_last=True)
-    h = train(model, data, lr=0.1, steps=5, eval_every=1, backend=be, progress=False, measure=measure)
+    model = relu_last(tn.create_model([2, 16, 2], seed=0, backend=be))
+    h = train(model, data, lr=0.1, steps=5, eval_every=1, progress=False, measure=measure)
     mask = be.to_numpy(model.layers[-1].mask)  # the last ReLU's branch on the last forward
     assert "layers[3] ReLU()" in h.relu_zero
     assert h.measured["logits_clipped"] == h.relu_zero["layers[3] ReLU()"]
@@ -29,7 +31,7 @@ def test_relu_last_model_reports_clipped_logits_and_dead_outputs(be):
 def test_dead_output_unit_is_counted():
     """Force output unit 0 below zero for every input: it is clipped everywhere, so dead."""
     data = make_dataset("xor", 20, seed=0)
-    model = tn.create_model([2, 8, 2], seed=0, relu_last=True, dtype="float64")
+    model = relu_last(tn.create_model([2, 8, 2], seed=0, dtype="float64"))
     model.layers[2].b = np.array([-100.0, 0.0])
     h = train(model, data, lr=1e-6, steps=2, eval_every=1, progress=False, measure=measure)
     assert h.measured["dead_outputs"][0] == pytest.approx(0.5)
@@ -44,11 +46,11 @@ def test_stranded_examples_are_those_whose_own_logit_is_clipped(be):
     """Hand-set weights: with h = relu(x), logits (h1 - h2, h2 - h1). An example is stranded
     exactly where its own logit is <= 0, and no unit is dead (each passes on part of the plane)."""
     data = make_dataset("xor", 40, seed=0)
-    model = tn.create_model([2, 2, 2], seed=0, relu_last=True, dtype="float64", backend=be)
+    model = relu_last(tn.create_model([2, 2, 2], seed=0, dtype="float64", backend=be))
     first, _, last = model.layers[:3]
     first.W, first.b = be.asarray(np.eye(2)), be.asarray(np.zeros(2))
     last.W, last.b = be.asarray(np.array([[1.0, -1.0], [-1.0, 1.0]])), be.asarray(np.zeros(2))
-    h = train(model, data, lr=1e-9, steps=1, eval_every=1, backend=be, progress=False, measure=measure)
+    h = train(model, data, lr=1e-9, steps=1, eval_every=1, progress=False, measure=measure)
     hidden = np.maximum(data.x_train, 0)  # (N, 2) after the first ReLU
     logits = hidden @ np.array([[1.0, -1.0], [-1.0, 1.0]])  # (N, 2), before the last ReLU
     own = logits[np.arange(len(logits)), data.y_train]  # (N,): each example's own logit
@@ -61,20 +63,20 @@ def test_the_initialisation_study_asks_what_the_hook_asks(be):
     """at_initialisation (host, float64 mean) and the hook's first measurement (device, float32
     mean) agree on a fresh ReLU-last model: the same dead units, the same share stranded."""
     data = make_dataset("xor", 100, seed=3)
-    model = tn.create_model([2, 500, 500, 2], seed=3, relu_last=True, backend=be)
-    dead, stranded = relu_last.at_initialisation(model, data.x_train, data.y_train)
-    h = train(model, data, lr=1e-9, steps=1, backend=be, progress=False, measure=measure)
+    model = relu_last(tn.create_model([2, 500, 500, 2], seed=3, backend=be))
+    dead, stranded = measures.at_initialisation(model, data.x_train, data.y_train)
+    h = train(model, data, lr=1e-9, steps=1, progress=False, measure=measure)
     assert dead == len(h.measured["dead_units"][0])
     assert stranded == pytest.approx(h.measured["stranded"][0], abs=1e-6)
 
 
 def test_revived_units_are_found_between_measurements():
-    assert relu_last.revived_units([0, 10, 20, 30], [[1], [1], [], [1]]) == {"1": [20]}
-    assert relu_last.revived_units([0, 10], [[], []]) == {}
+    assert measures.revived_units([0, 10, 20, 30], [[1], [1], [], [1]]) == {"1": [20]}
+    assert measures.revived_units([0, 10], [[], []]) == {}
 
 
 def test_part3_declares_its_hook_and_every_claim_once():
     study = part3_break.Part3()
-    assert study.hooks.measure is relu_last.measure
+    assert study.hooks.measure is measures.measure_clipping
     log = type("Args", (), {"cases": part3_break.LOG_CASES})()
     assert [c.id for c in study.claims_for(log)] == ["lr10_diverges", "relu_last_stops_learning"]

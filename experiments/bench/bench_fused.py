@@ -9,8 +9,8 @@ script measures whether a compiler would reach the performance target, as input 
 decision whether to use one.
 
     pip install numba
-    python experiments/bench_fused.py                 # float32, N = 100, 1000, 10000
-    python experiments/bench_fused.py --sizes 1000 --repeats 50
+    python experiments/bench/bench_fused.py                 # float32, N = 100, 1000, 10000
+    python experiments/bench/bench_fused.py --sizes 1000 --repeats 50
 
 The kernels are serial: with Numba's parallel loops, its worker threads and OpenBLAS's
 competed for the two cores of the development machine, and the fused step ran 3 to 12 times
@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bench_step  # noqa: E402
+from tinynet.cli import positive_int  # noqa: E402
 
 try:
     import numba
@@ -124,8 +125,8 @@ def same_step(model, x, y) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
-    parser.add_argument("--repeats", type=int, default=30, help="timed rounds per case (median reported)")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
+    parser.add_argument("--repeats", type=positive_int, default=30, help="timed rounds per case (median reported)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_fused.json"))
     args = parser.parse_args(argv)
     if args.repeats < 1 or min(args.sizes) < 1:

@@ -1,0 +1,87 @@
+"""What a Part 3 case is: one failure of training, declared once (``Case``), judged on one
+seed's pair of runs (``Trial``). The catalogue of cases is experiments/part3/cases.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from experiments.harness.verdicts import Verdict
+from tinynet.data import Dataset
+from tinynet.training import History
+
+Lines = dict[str, tuple[list[int], list[float]]]
+Level = tuple[float, str] | None
+Measured = dict[str, Any]
+
+
+class Trial(NamedTuple):
+    """One seed's evidence for a case: its run and the healthy run, same seeds and steps."""
+
+    broken: History
+    healthy: History
+    lr: float  # the broken run's learning rate
+    healthy_lr: float
+
+
+@dataclass(frozen=True)
+class Case:
+    """One failure of training, declared once."""
+
+    name: str  # what --cases takes
+    role: str  # the run's name in labels and figures
+    broken: str  # what is broken, as a user did it
+    claim: str  # the id of its claim
+    says: str  # the log's words, or "(predicted) ...": the symptom, written before any run
+    judge: Callable[[Trial], tuple[Measured, bool]]  # -> (the measured numbers, whether it happened)
+    cause: Callable[[Trial, Measured, bool], str]  # one seed's cause in a sentence, from its numbers
+    # How the broken run differs from the healthy one. settings: the fields of its Run (lr,
+    # sizes, val_fraction); the rest is applied to the model, data and loss the runner built.
+    settings: dict[str, Any] = field(default_factory=dict)
+    model: Callable[[Any], Any] | None = None  # model -> the model as the user broke it
+    data: Callable[[Dataset, int], Dataset] | None = None  # (data, data seed) -> the data as the user fed it
+    loss: Callable[[], Any] | None = None  # the user's loss, in place of SoftmaxCrossEntropy
+    measure: Callable | None = None  # train()'s hook for this case, in place of the study's own
+    in_log: bool = False  # one of the log's two failures (--cases log)
+    key: str | None = None  # the measured number that the sentence across seeds quotes
+    # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to
+    # mark as (value, label) or None, log y). None: the case has no figure of its own.
+    plot: Callable[[History, History], tuple[str, Lines, Level, bool]] | None = field(repr=False, default=None)
+    # One seed's story (measured, happened, seed number); by default "Seed s: " and the cause.
+    explain: Callable[[Measured, bool, int], str] | None = field(repr=False, default=None)
+    # The sentence across seeds (per-seed verdicts, seeds cut short, the study's context); by
+    # default, which seeds it happened on and which not.
+    why: Callable[[dict, list, dict], str] | None = field(repr=False, default=None)
+
+    def verdict(self, trial: Trial, seed: int) -> Verdict:
+        measured, happened = self.judge(trial)
+        cause = self.cause(trial, measured, happened)
+        story = self.explain(measured, happened, seed) if self.explain else f"Seed {seed}: {cause}"
+        return Verdict(measured, happened, story, cause)
+
+    def apply(self, model: Any, data: Dataset, data_seed: int) -> tuple[Any, Dataset, dict[str, Any]]:
+        """(model, data, train options) with the breakage applied, as the user would."""
+        model = self.model(model) if self.model else model
+        data = self.data(data, data_seed) if self.data else data
+        options: dict[str, Any] = {}
+        if self.loss:
+            options["loss_fn"] = self.loss()
+        if self.measure:
+            options["measure"] = self.measure
+        return model, data, options
+
+
+def first_layer_norm(h: History) -> float:
+    """The first Linear layer's gradient norm at the first measurement."""
+    return next(iter(h.grad_norm.values()))[0]
+
+
+def fell(h: History) -> float:
+    return 1 - h.loss[-1] / h.loss[0]
+
+
+def loss_at_measurements(h: History) -> tuple[list[int], list[float]]:
+    return h.eval_steps, [h.loss[s] for s in h.eval_steps]
+
+
+def first_layer_norms(h: History) -> tuple[list[int], list[float]]:
+    return h.eval_steps, next(iter(h.grad_norm.values()))

@@ -1,0 +1,181 @@
+"""Part 3's figures. Each shows a seed where the failure happened (the first such seed; the
+first seed only where it happened on none), and says which in its title: a learner opening
+losses.png should see the failure, not a seed that learned anyway."""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Sequence
+
+import numpy as np
+
+from experiments.harness.runner import N_EXAMPLES, Outcome, Run
+from experiments.harness.seeds import Seed
+from experiments.harness.verdicts import Judged, interval_text, k_of_n
+from experiments.part3.cases import CASES, LR10, RELU_LAST, Case
+from tinynet import plots
+from tinynet.plots import plt, save
+
+
+def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], verdicts: dict[str, Judged],
+         init_study: dict | None) -> list[str]:
+    hist = {r: o.history for r, o in outcomes.items()}
+    figures = []
+    relu = verdicts.get(RELU_LAST.claim)
+    seed = relu.shown() if relu else args.seeds[0]
+    stalled = bool(relu) and relu.per_seed[seed].reproduced
+    plan = plans[seed]
+    log_runs = [r for r in (plan.healthy, plan.cases.get(LR10.name), plan.cases.get(RELU_LAST.name)) if r in hist]
+    if len(log_runs) > 1:
+        why = " (it stalled with ReLU last)" if stalled else ""
+        plots.loss_curves({r.label: hist[r].loss for r in log_runs},
+                          f"Part 3: {N_EXAMPLES} examples, {args.dataset} data, seed {seed.seed}{why}",
+                          args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in log_runs})
+        figures.append("losses.png")
+    if relu is not None and init_study is not None:
+        figures += relu_last_seeds(args, plans, hist, relu, init_study)
+    pair = [r for r in (plan.healthy, plan.cases.get(RELU_LAST.name)) if r in hist]
+    if len(pair) == 2:
+        plots.series({r.label: (hist[r].eval_steps, next(iter(hist[r].grad_norm.values()))) for r in pair},
+                     f"Gradient norm of the first Linear layer, seed {seed.seed}", "norm of (dW, db)",
+                     args.out / "grad_norms.png", logy=True)
+        figures.append("grad_norms.png")
+    panels = [(r, outcomes[r]) for r in pair if outcomes[r].boundary is not None]
+    if len(panels) == 2:
+        data = panels[0][0].data()
+        plots.decision_boundaries([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", o.boundary) for r, o in panels],
+                                  panels[0][1].grid, data.x_train, data.y_train, args.out / "boundaries.png")
+        figures.append("boundaries.png")
+    for case in CASES:
+        if case.plot is not None and case.claim in verdicts:
+            figures.append(draw_case(args, plans, hist, case, verdicts[case.claim]))
+    return figures
+
+
+def relu_last_seeds(args: Any, plans: dict, hist: dict, relu: Judged, init_study: dict) -> list[str]:
+    """seeds.png (final loss per seed, and how broken a model starts) and stranded.png."""
+    seeds = list(relu.per_seed)
+    m = [relu.per_seed[s].measured for s in seeds]
+    seed_study(
+        seeds=[s.seed for s in seeds],
+        healthy=[e["healthy_final_loss"] for e in m],
+        relu_last=[e["final_loss"] for e in m],
+        floors=[e["loss_floor_at_end"] for e in m],
+        stalled=[relu.per_seed[s].reproduced for s in seeds],
+        dead=[len(e["dead_output_units_at_end"]) for e in m],
+        stranded_at_init=[e["stranded_at_init"] for e in m],
+        study=init_study["stranded"], dead_share=init_study["with_dead_unit"],
+        stall_rate=stall_rate(relu), path=args.out / "seeds.png")
+    lines = {}
+    for s in seeds:
+        h = hist[plans[s].cases[RELU_LAST.name]]
+        lines[f"seed {s.seed} ({'stalled' if relu.per_seed[s].reproduced else 'learned'})"] = (
+            h.eval_steps, h.measured["stranded"])
+    plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
+                 "fraction of examples", args.out / "stranded.png", ylim=(-0.02, 1.02))
+    return ["seeds.png", "stranded.png"]
+
+
+def stall_rate(relu: Judged) -> str:
+    """"ReLU last stalled on 2 of 5 seeds (95% CI 12-77%)": does a typical seed stall, at a glance."""
+    return f"ReLU last stalled on {relu.k} of {relu.n} seeds ({interval_text(relu.k, relu.n)})"
+
+
+def draw_case(args: Any, plans: dict, hist: dict, case: Case, judged: Judged) -> str:
+    """Left: the loss of the healthy run and the broken one; right: the case's mechanism. The
+    seed shown: the first where it happened whose run has a course to show (did not diverge
+    within its first measurements), else the first where it happened, else the first seed."""
+    happened = [s for s in judged.counted if judged.per_seed[s].reproduced]
+    ran_on = [s for s in happened if len(hist[plans[s].cases[case.name]].eval_steps) > 2]
+    seed: Seed = (ran_on or happened or [next(iter(judged.per_seed))])[0]
+    broken, healthy = hist[plans[seed].cases[case.name]], hist[plans[seed].healthy]
+    ylabel, lines, level, logy = case.plot(broken, healthy)
+    said = "it happened" if happened else "it happened on no seed"
+    name = f"case_{case.name}.png"
+    case_figure(title=f"{case.broken}: seed {seed.seed} ({said}), {k_of_n(judged.k, judged.n)}",
+                losses={"healthy": healthy.loss, case.role: broken.loss},
+                marks={case.role: broken.diverged_at}, lines=lines, ylabel=ylabel, level=level,
+                logy=logy, path=args.out / name)
+    return name
+
+
+# --- The drawings: host data in, one PNG out ------------------------------------------------------
+def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Sequence[float],
+               floors: Sequence[float], stalled: Sequence[bool], dead: Sequence[int],
+               stranded_at_init: Sequence[float], study: Sequence[float], dead_share: float,
+               path: pathlib.Path, stall_rate: str = "") -> None:
+    """Left: final loss per seed, healthy vs ReLU last, with the floor that stranded examples
+    put under the ReLU-last loss. Right: the share of examples stranded at initialisation over
+    many initialisations, with each trained seed marked where it started."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    x = np.arange(len(seeds))
+    left.plot(x - 0.12, healthy, "o", color="#3182bd", label="healthy: final loss")
+    colors = ["#d62728" if s else "#2ca02c" for s in stalled]
+    left.scatter(x + 0.12, relu_last, marker="s", c=colors, zorder=3,
+                 label="ReLU last: final loss (red: stalled, green: learned)")
+    above = np.asarray(floors) > 0  # a floor of 0 (nothing stranded) has no place on a log axis
+    left.hlines(np.asarray(floors)[above], x[above] - 0.3, x[above] + 0.3, colors="k", lw=1.5,
+                label="floor: ln 2 x share of examples stranded")
+    for xi, (loss, d) in enumerate(zip(relu_last, dead)):
+        if d:
+            left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),
+                          textcoords="offset points", xytext=(6, 4), fontsize=8)
+    left.set_yscale("log")
+    top = max(max(relu_last), max(healthy))
+    left.set_ylim(top=top * 2)  # room above the highest point for its label
+    left.set_xticks(x, [str(s) for s in seeds])
+    left.set_xlabel("seed")
+    left.set_ylabel("training loss (log scale)")
+    left.set_title(f"Final loss per seed\n{stall_rate}" if stall_rate else "Final loss per seed", fontsize=10)
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: no point hidden
+    left.grid(alpha=0.3)
+
+    right.hist(study, bins=20, range=(0, 1), color="#bdbdbd", label=f"{len(study)} initialisations")
+    for share, s in zip(stranded_at_init, stalled):
+        right.axvline(share, color="#d62728" if s else "#2ca02c", lw=1.5)
+    median = float(np.median(study))
+    right.axvline(median, color="k", ls=":", lw=1.2, label=f"median initialisation: {median:.0%} stranded")
+    right.plot([], [], color="#d62728", label="trained seed that stalled")
+    right.plot([], [], color="#2ca02c", label="trained seed that learned")
+    right.set_xlabel("share of examples whose own logit starts <= 0 (stranded)")
+    right.set_ylabel("initialisations")
+    right.set_title(f"Before training: {dead_share:.0%} of initialisations\nstart with an output unit dead",
+                    fontsize=10)
+    right.legend(fontsize=7)
+    save(fig, path)
+
+
+def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[str, int | None],
+                lines: dict[str, tuple[Sequence[int], Sequence[float]]], ylabel: str,
+                level: tuple[float, str] | None,
+                logy: bool, path: pathlib.Path) -> None:
+    """A case of Part 3: left, the training loss of the healthy and the broken run (log scale,
+    an x where a run diverged); right, the case's mechanism over the steps."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, loss in losses.items():
+        loss = np.asarray(loss, dtype=float)
+        finite = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
+        left.plot(np.arange(len(loss)), finite, label=label, lw=1.2)
+        step = marks.get(label)
+        if step is not None and np.isfinite(np.nanmax(finite[: step + 1])):
+            left.plot([step], [np.nanmax(finite[: step + 1])], "kx", ms=9, label=f"{label}: diverged at step {step}")
+    left.set_yscale("log")
+    left.set_xlabel("step")
+    left.set_ylabel("training loss (log scale)")
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    for label, (xs, ys) in lines.items():
+        ys = np.asarray(ys, dtype=float)
+        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), "o-" if len(ys) <= 3 else "-", label=label, lw=1.2)
+    if level is not None:
+        right.axhline(level[0], color="gray", ls="--", lw=1, label=level[1])
+    if logy:
+        right.set_yscale("log")
+    else:
+        right.set_ylim(bottom=min(0.0, right.get_ylim()[0]))  # a spread of 1e-8 shows as the 0 it is
+        right.ticklabel_format(axis="y", useOffset=False)
+    right.set_xlabel("step")
+    right.set_ylabel(ylabel)
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)
