@@ -19,13 +19,12 @@ import numpy as np  # noqa: E402
 from experiments.harness import study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
-from experiments.harness.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import SoftmaxCrossEntropy, create_model, gradcheck, plots  # noqa: E402
 from tinynet.data import Dataset, make_dataset  # noqa: E402
 
-N = 100
 
 
 class Sanity(NamedTuple):
@@ -44,7 +43,7 @@ class Sanity(NamedTuple):
 
 def sanity(args: Any, seed: Seed, samples: int) -> Sanity:
     be = args.be
-    data = make_dataset(args.dataset, N, seed=seed.data)
+    data = make_dataset(args.dataset, N_EXAMPLES, seed=seed.data)
     model = create_model(list(MODEL), seed=seed.weights, backend=be)
     x = be.asarray(data.x_train, dtype="float32")
     y = be.asarray(data.y_train)
@@ -107,7 +106,7 @@ class Part1(study.Study):
         return {seed: sanity(args, seed, samples) for seed in args.seeds}  # seconds per seed, in this process
 
     def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N, "model": MODEL}
+        return {"n_train": N_EXAMPLES, "model": MODEL}
 
     def context(self, args: Any, plans: dict[Seed, Sanity], hist: dict) -> dict[str, Any]:
         return {"majority_class_share": {str(s.seed): majority_share(p.data.y_train) for s, p in plans.items()},
@@ -121,7 +120,7 @@ class Part1(study.Study):
         first = args.seeds[0]
         data, share = plans[first].data, context["majority_class_share"][str(first.seed)]
         plots.dataset(data.x_train, data.y_train,
-                      f"{args.dataset}, seed {first.data}: {N} examples, majority class {share:.0%}",
+                      f"{args.dataset}, seed {first.data}: {N_EXAMPLES} examples, majority class {share:.0%}",
                       args.out / "dataset.png")
         return ["dataset.png"]
 

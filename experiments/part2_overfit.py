@@ -18,13 +18,13 @@ from experiments.harness import study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, Outcome, Run  # noqa: E402
+from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import plots  # noqa: E402
+from tinynet.metrics import first_step_at_or_below  # noqa: E402
 from tinynet.training import History  # noqa: E402
 
-N = 100
 WIDTHS = (25, 100, 500)
 QUICK_WIDTHS = (25, 500)
 MAIN_WIDTH = 500  # the log's create_model()
@@ -48,7 +48,7 @@ def judge_overfit(h: History, lr: float) -> Verdict:
          "near_zero_means_at_most": v.NEAR_ZERO_LOSS},
         v.near_zero(h.loss[-1]),
         f"After {h.steps_taken} full-batch steps at lr {lr:g} the training loss is {h.loss[-1]:.4g} "
-        f"and {h.train_acc[-1]:.0%} of the {N} examples are classified correctly.")
+        f"and {h.train_acc[-1]:.0%} of the {N_EXAMPLES} examples are classified correctly.")
 
 
 def judge_stable(h: History) -> Verdict:
@@ -60,7 +60,7 @@ def judge_stable(h: History) -> Verdict:
 
 
 def judge_wider(by_width: dict[int, History], steps: int) -> Verdict:
-    reached = {w: v.first_step_below(h.loss, v.CONVERGED_LOSS) for w, h in by_width.items()}
+    reached = {w: first_step_at_or_below(h.loss, v.CONVERGED_LOSS) for w, h in by_width.items()}
     return Verdict(
         {"steps_to_reach_loss": {str(w): s for w, s in reached.items()}, "loss_threshold": v.CONVERGED_LOSS},
         v.wider_is_faster(reached),
@@ -104,20 +104,20 @@ class Part2(study.Study):
     claims = CLAIMS
 
     def title(self, args: Any) -> str:
-        return f"Part 2: overfitting {N} examples ({len(args.seeds)} seeds; {args.varied} vary)"
+        return f"Part 2: overfitting {N_EXAMPLES} examples ({len(args.seeds)} seeds; {args.varied} vary)"
 
     def plan(self, args: Any, steps: int) -> dict[Seed, OverfitRuns]:
         widths = QUICK_WIDTHS if args.quick else WIDTHS
         plans = {}
         for seed in args.seeds:
-            same = dict(steps=steps, dataset=args.dataset, n=N)
+            same = dict(steps=steps, dataset=args.dataset, n=N_EXAMPLES)
             plans[seed] = OverfitRuns(widths={w: study.seed_run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
                                        for w in widths},
                                high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same))
         return plans
 
     def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
+        return {"n_train": N_EXAMPLES, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
                 "lrs": [args.lr, BREAKING_LR], "full_batch": True}
 
     def boundary_for(self, args: Any, plans: dict[Seed, OverfitRuns]) -> list[Run]:
@@ -145,7 +145,8 @@ def draw(args: Any, first: OverfitRuns, outcomes: dict[Run, Outcome]) -> list[st
     hist = {r: o.history for r, o in outcomes.items()}
     by_width = {f"width {w}, lr {r.lr:g}": hist[r].loss for w, r in first.widths.items() if r in hist}
     if by_width:
-        plots.loss_curves(by_width, f"Part 2: loss per width ({N} examples, {args.dataset}, seed {args.seeds[0].seed})",
+        title = f"Part 2: loss per width ({N_EXAMPLES} examples, {args.dataset}, seed {args.seeds[0].seed})"
+        plots.loss_curves(by_width, title,
                           args.out / "loss_by_width.png")
         figures.append("loss_by_width.png")
     pair = [r for r in (first.widths[MAIN_WIDTH], first.high_lr) if r in hist]

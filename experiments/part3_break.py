@@ -6,7 +6,7 @@ For each seed, the log's model [2, 500, 500, 2] on the same 100 examples, full-b
   the log's two (--cases log, the default):
     lr10                 the learning rate of the log's first failure, 10
     relu_last            a ReLU after the last Linear, the log's second failure
-  beyond the log (--cases all, or by name; experiments/part3/cases.py declares each):
+  beyond the log (--cases all, or by name):
     constant_init        every weight the same constant: symmetry
     lr_too_small         lr 1e-5
     unnormalised_inputs  inputs scaled by 1,000
@@ -15,10 +15,11 @@ For each seed, the log's model [2, 500, 500, 2] on the same 100 examples, full-b
     sum_not_mean         the loss summed where the mean belongs: gradients N times too large
     sigmoid_deep         Sigmoid in place of ReLU in a deeper net: vanishing gradients
 
-Each case is declared once, in experiments/part3/cases.py. Each case's claim is judged on every seed, with the mechanism measured on each (for the
-ReLU-last case: which output units are dead and how many examples are stranded). Then,
-beyond the log, forward passes alone over many initialisations: how often a model starts
-with examples stranded or an output unit dead, against how often the trained seeds stalled.
+Each case is declared once, in experiments/part3/cases.py. Its claim is judged on every seed,
+with the mechanism measured on each (for the ReLU-last case: which output units are dead and
+how many examples are stranded). Then, beyond the log, forward passes alone over many
+initialisations: how often a model starts with examples stranded or an output unit dead,
+against how often the trained seeds stalled.
 
     python experiments/part3_break.py                  # the log's two cases, 5 seeds: about a minute
     python experiments/part3_break.py --cases all      # every case, 5 seeds: a few minutes on 2 cores
@@ -40,9 +41,9 @@ from experiments.harness.report import interrupted_at  # noqa: E402
 from experiments.harness.runner import MODEL, N_EXAMPLES, Hooks, Outcome, Run  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
-from experiments.harness.verdicts import Judged, Verdict  # noqa: E402
+from experiments.harness.verdicts import Judged  # noqa: E402
 from experiments.part3 import cases  # noqa: E402
-from experiments.part3.cases import BY_NAME, CASES, LOG_CASES, RELU_LAST, Case, Trial  # noqa: E402
+from experiments.part3.cases import BY_NAME, CASES, LOG_CASES, RELU_LAST  # noqa: E402
 from experiments.part3.figures import draw  # noqa: E402
 from experiments.part3.measures import at_initialisation, measure_clipping  # noqa: E402
 from tinynet import create_model  # noqa: E402
@@ -77,22 +78,6 @@ def cases_flag(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"unknown case {', '.join(map(repr, unknown)) or repr(text)}; choose log, "
                                          f"all, or names from: {', '.join(ALL_CASES)}")
     return names
-
-
-def case_claim(case: Case) -> Claim:
-    """A case as a claim of the study: judged on each seed from its run and the healthy one."""
-    def judge(seed: Seed, runs: BreakRuns, hist: dict[Run, History], args: Any) -> Verdict:
-        run = runs.cases[case.name]
-        return case.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr), seed.seed)
-
-    return Claim(case.claim, case.says, needs=lambda p: [p.healthy, p.cases[case.name]], judge=judge,
-                 key=case.key, why=case.why)
-
-
-def case_run(case: Case, seed: Seed, args: Any, steps: int) -> Run:
-    """One case's run for one seed: the healthy run's settings, with the case's own over them."""
-    settings = {"lr": args.lr, "steps": steps, "dataset": args.dataset, "n": N_EXAMPLES, **case.settings}
-    return study.seed_run(case.role, seed, case=case.name, **settings)
 
 
 # --- Beyond the log: many initialisations, forward passes only ---------------------------------
@@ -133,7 +118,7 @@ class Part3(study.Study):
                        help=f"log (the default: {', '.join(LOG_CASES)}), all, or names from: {', '.join(ALL_CASES)}")
 
     def claims_for(self, args: Any) -> list[Claim]:
-        return [case_claim(case) for case in CASES if case.name in args.cases]
+        return [case.as_claim() for case in CASES if case.name in args.cases]
 
     def title(self, args: Any) -> str:
         return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
@@ -144,8 +129,7 @@ class Part3(study.Study):
     def plan(self, args: Any, steps: int) -> dict[Seed, BreakRuns]:
         healthy = dict(lr=args.lr, steps=steps, dataset=args.dataset, n=N_EXAMPLES)
         return {seed: BreakRuns(study.seed_run("healthy", seed, **healthy),
-                                {case.name: case_run(case, seed, args, steps) for case in CASES
-                                 if case.name in args.cases})
+                                {case.name: case.run_for(seed, healthy) for case in CASES if case.name in args.cases})
                 for seed in args.seeds}
 
     def config(self, args: Any) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
             lines.append(summary_row(part, c))
     lines += ["", "## How a verdict is reached", "", v.VERDICT_RULE, "", v.INTERVAL_MEANING, "", "## Which data", "",
               DATA_NOTE, "",
-              "## Thresholds", "", "Fixed in `experiments/harness/verdicts.py` before the full run, from what the log's words mean:",
+              "## Thresholds", "",
+              "Fixed in `experiments/harness/verdicts.py` before the full run, from what the log's words mean:",
               ""]
     lines += [f"- `{name}` = {getattr(v, name)}" for name in v.THRESHOLDS]
     lines += ["", "`relu_last_stops_learning` reads all of the log's words (\"stopped learning effectively, and the loss "

@@ -163,3 +163,12 @@ def test_float64_training_tracks_float32_training(be):
     l32, _ = train(be, dtype="float32")
     l64, _ = train(be, dtype="float64")
     np.testing.assert_allclose(l32, l64, rtol=1e-4)
+
+
+def test_a_layer_used_twice_is_refused_at_construction():
+    lin = tn.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"Linear\(2->2\) is used twice \(arguments 0 and 2\)"):
+        tn.Sequential(lin, tn.ReLU(), lin)
+    relu = tn.ReLU()
+    with pytest.raises(ValueError, match="gradients add at forks"):
+        tn.Sequential(tn.Linear(2, 2), relu, tn.Linear(2, 2), relu)

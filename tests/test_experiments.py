@@ -407,7 +407,7 @@ def catches_sigterm(pid: int) -> bool:
 def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
     """Fault injection, seeded: 30 short runs (Part 1, and Part 2 with its training, figures
     and results), eight at a time, each sent SIGKILL, SIGTERM or SIGINT at a random moment
-    from when the script has installed its signal handlers (experiments/ctrl_c.py, before its
+    from when the script has installed its signal handlers (experiments/harness/preamble.py, before its
     first slow import; the interpreter's own start-up before that is not the project's to
     handle) to past its end. Results are absent or whole and valid; SIGTERM and SIGINT end
     with one line and exit 130 (or 0 if the run had finished), even during the imports;

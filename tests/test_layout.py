@@ -1,7 +1,9 @@
-"""The layout DESIGN.md asks for: a library that knows nothing of the log, one concern per
-module, one writer of files, and the public names that code outside this repository uses."""
+"""The layout docs/architecture.md draws: a library that knows nothing of the log, one concern
+per module, harness layers that import one way, one writer of files, and the public names that
+code outside this repository uses."""
 from __future__ import annotations
 
+import ast
 import os
 import pathlib
 import re
@@ -61,12 +63,47 @@ def test_the_design_s_public_names_import():
     for name in ("Linear", "ReLU", "SoftmaxCrossEntropy", "Sequential", "create_model", "SGD", "gradcheck",
                  "train", "train_step", "get_backend"):
         assert hasattr(tn, name), name
-    assert callable(tn.train) and callable(tn.train_step)
-    from tinynet.testing import assert_backward_correct, layer_inputs  # noqa: F401
+    import tinynet.testing
+
+    for name in ("assert_backward_correct", "layer_inputs"):
+        assert callable(getattr(tinynet.testing, name)), name
 
 
 def test_the_part_scripts_import_their_preamble_from_one_place():
     for part in ("part1_sanity", "part2_overfit", "part3_break", "part4_scale", "run_all"):
         text = (ROOT / "experiments" / f"{part}.py").read_text()
-        assert "from experiments.harness import preamble" in text and "ctrl_c" not in text, part
+        assert "from experiments.harness import preamble" in text, part
         assert "signal.signal" not in text, part
+
+
+# The harness's layers, lowest first: a module may import only modules of lower layers.
+HARNESS_LAYERS = [{"seeds", "preamble", "compare_results"}, {"verdicts"}, {"runner", "report", "output"}, {"flags"},
+                  {"study"}]
+
+
+def test_the_harness_imports_one_way():
+    """experiments/harness/: no module imports one of its own layer or above, not even under
+    TYPE_CHECKING; and nothing in it imports the part scripts or a part's own modules."""
+    layer_of = {name: i for i, names in enumerate(HARNESS_LAYERS) for name in names}
+    harness = ROOT / "experiments" / "harness"
+    assert {p.stem for p in harness.glob("*.py")} - {"__init__"} == set(layer_of)
+    for path in harness.glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):  # every import, TYPE_CHECKING ones too
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("experiments"):
+                modules = [node.module] if node.module != "experiments.harness" else \
+                    [f"experiments.harness.{a.name}" for a in node.names]
+                for module in modules:
+                    assert module.startswith("experiments.harness."), f"{path.stem} imports {module}"
+                    imported = module.split(".")[2]
+                    assert layer_of[imported] < layer_of[path.stem], f"{path.stem} imports {imported}"
+
+
+def test_parsing_the_flags_touches_nothing(tmp_path):
+    """flags.parse only reads: the study creates and locks its --out folder."""
+    from experiments.harness import flags
+
+    out = tmp_path / "not" / "yet"
+    args = flags.parse(flags.parser("", default_steps=1), ["--out", str(out)], "x")
+    assert args.out == out and not (tmp_path / "not").exists()

@@ -92,3 +92,22 @@ def test_loss_is_exact_at_the_float_limits(be, dtype, logits, labels, expected):
     grad = be.to_numpy(loss_fn.backward())  # (p - onehot) / N: finite, as it always was
     assert np.isfinite(grad).all()
     assert np.allclose(grad.sum(axis=1), 0.0, atol=1e-6)
+
+
+def f32(*shape):
+    return np.ones(shape, dtype=np.float32)
+
+
+@pytest.mark.parametrize("dout", [np.float64(1), np.int64(1), np.array(1.0), 2, np.float32(0.5)])
+def test_the_loss_gradient_keeps_the_logits_dtype_whatever_number_dout_is(dout):
+    loss = tn.SoftmaxCrossEntropy()
+    loss.forward(f32(3, 2), np.array([0, 1, 0]))
+    assert loss.backward(dout).dtype == np.float32
+
+
+@pytest.mark.parametrize("dout", [np.bool_(True), True, 1 + 0j, np.array(1 + 1j)])
+def test_the_loss_refuses_a_dout_that_is_no_real_number(dout):
+    loss = tn.SoftmaxCrossEntropy()
+    loss.forward(f32(3, 2), np.array([0, 1, 0]))
+    with pytest.raises(ValueError, match="dL_total/dL, one number"):
+        loss.backward(dout)

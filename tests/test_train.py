@@ -333,8 +333,22 @@ def test_train_drives_the_learner_s_own_optimizer_and_loss():
     assert h.loss == default.loss and h.grad_norm == default.grad_norm
 
 
-def test_train_and_train_step_are_the_package_s_functions():
-    assert callable(tn.train) and callable(tn.train_step) and tn.train is train
+def test_train_step_is_the_three_lines_it_names():
+    """One call of tn.train_step takes the same step, to the bit, as forward, backward and
+    opt.step() written out: the loss returned is the one before the update."""
+    data = make_dataset("xor", 16, seed=0)
+    x, y = data.x_train.astype("float32"), data.y_train
+    stepped, by_hand = (tn.create_model([2, 8, 2], seed=0) for _ in range(2))
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss = tn.train_step(stepped, loss_fn, tn.SGD(stepped, lr=0.5), x, y)
+    expected = loss_fn.forward(by_hand.forward(x), y)
+    by_hand.backward(loss_fn.backward())
+    tn.SGD(by_hand, lr=0.5).step()
+    assert float(loss) == float(expected)
+    for a, b in zip(stepped.layers[::2], by_hand.layers[::2]):
+        np.testing.assert_array_equal(a.W, b.W)
+        np.testing.assert_array_equal(a.b, b.b)
+    assert not np.array_equal(stepped.layers[0].W, tn.create_model([2, 8, 2], seed=0).layers[0].W)  # it stepped
 
 
 def test_an_experiment_s_measurement_reaches_the_history_through_the_hook(be):
@@ -403,3 +417,14 @@ def test_momentum_velocity_is_kept_per_parameter_not_per_display_name():
         v = 0.9 * v + 1.0 if v else 1.0
         w -= 0.1 * v
     assert layer.w[0] == pytest.approx(w)  # 1 - 0.1 (1 + 1.9 + 2.71)
+
+
+def f32(*shape):
+    return np.ones(shape, dtype=np.float32)
+
+
+def test_train_step_refuses_an_optimizer_bound_to_another_model():
+    model, other = tn.create_model([2, 3, 2], seed=0), tn.create_model([2, 3, 2], seed=1)
+    with pytest.raises(ValueError, match="opt updates .* not this model"):
+        tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(other), f32(2, 2), np.array([0, 1]))
+    tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(model.layers[0]), f32(2, 2), np.array([0, 1]))  # a layer of it

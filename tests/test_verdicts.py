@@ -55,8 +55,6 @@ def test_verdicts_on_synthetic_numbers():
     assert not verdicts.diverged_immediately(None)
     assert verdicts.stable(None, [0.7, 0.5, 0.1]) and not verdicts.stable(12, [0.7, 50.0])
     assert not verdicts.stable(None, [0.7, 0.8])
-    assert verdicts.first_step_below([0.7, 0.3, 0.05, 0.01], 0.1) == 2
-    assert verdicts.first_step_below([0.7, 0.3], 0.1) is None
     assert verdicts.wider_is_faster({25: 9000, 100: 4000, 500: 800})
     assert not verdicts.wider_is_faster({25: 900, 100: 4000, 500: 800})
     assert not verdicts.wider_is_faster({25: None, 100: None, 500: None})

@@ -139,8 +139,8 @@ class Backend:
             return self.xp.cuda.Device().id
         return None
 
-    # Asked on every forward, about ten times a step: NumPy's and CuPy's dtypes (CuPy uses
-    # NumPy's) answer by their one-letter kind, 0.17 us a call against 0.96 us for np.isdtype.
+    # Asked about ten times a step: the dtype's one-letter kind is the fast way to ask
+    # (docs/performance.md, "Small choices, measured").
     def is_float_dtype(self, dtype: Any) -> bool:
         """True for float32 and float64, the engine's two dtypes (float16 and longdouble are not:
         no layer is written or checked for them)."""

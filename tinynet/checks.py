@@ -37,7 +37,7 @@ def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
                         f"{type(x).__name__}; convert it with tn.get_backend('numpy').asarray(x)") from None
 
 
-def check_input(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
+def check_rows(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
     """Refuse input that the layer cannot use, saying what is wrong and how to fix it:
     a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
     if isinstance(x, np.matrix):  # a matrix multiplies with *, and keeps 2-D what should be 1-D
@@ -82,7 +82,7 @@ def check_linear_input(who: Any, be: Backend, W: Any, b: Any, x: Any) -> None:
     """Linear's input: a batch of rows on the layer's backend, n_in features, W's dtype.
     ``who`` names the layer in messages; W and b are the arrays it holds now."""
     check_linear_params(be, W, b)
-    check_input(who, be, x, n_features=W.shape[0])
+    check_rows(who, be, x, n_features=W.shape[0])
     if x.dtype != W.dtype:
         raise TypeError(
             f"{who!r} holds {W.dtype} weights but got {x.dtype} input; convert the "
@@ -161,7 +161,7 @@ def check_label_range(lo: int, hi: int, n_classes: int, whose: str) -> None:
 def check_logits_and_labels(loss: Any, logits: Any, labels: Any, *, check_range: bool) -> None:
     """The loss's input: floating-point logits (N, C) with N >= 1, and one label per row."""
     be = input_backend(loss, logits, what="logits")
-    check_input(loss, be, logits, what="logits")
+    check_rows(loss, be, logits, what="logits")
     n, n_classes = logits.shape
     if n == 0:
         raise ValueError(f"{loss!r} needs at least one row of logits, got shape (0, C)")

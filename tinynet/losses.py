@@ -48,23 +48,18 @@ class SoftmaxCrossEntropy:
         be = backend_of(logits)
         xp = be.xp
         n, n_classes = logits.shape
-        # Subtracting each row's max changes no probability, and makes every exponent <= 0:
-        # exp never overflows, and the largest term of each sum is exactly 1, so log sees >= 1.
-        # (A logit more than the dtype's largest number below its row's max shifts to -inf, the
-        # right limit: its exp is 0, and NumPy's overflow warning there is no error.)
+        # Minus each row's max: the same probabilities, every exponent <= 0, so exp never
+        # overflows and log sees a sum >= 1 (a logit that far below its max shifts to -inf: exp 0).
         with np.errstate(over="ignore"):
             shifted = logits - xp.max(logits, axis=1, keepdims=True)  # (N, C), each row's max is 0
         log_norm = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))  # (N, 1), in [0, log C]
         log_probs = shifted - log_norm  # (N, C), log p: finite even where p underflows to 0
         is_label = label_mask(labels, n_classes, be)  # (N, C) bool: True at each row's label
         self.cache = (xp.exp(log_probs), xp.astype(is_label, logits.dtype))  # probs (N, C), onehot (N, C)
-        # log p_{i, labels_i}, picked out of each row: where() keeps it and puts 0 elsewhere, and the
-        # row's sum is that one number, exactly. (Summing onehot * log_probs instead would compute
-        # 0 * -inf = nan wherever a wrong class's probability underflows to 0.)
+        # log p_{i, labels_i} picked out of each row by where(), not onehot * log_probs: that
+        # would compute 0 * -inf = nan wherever a wrong class's probability underflows to 0.
         picked = xp.sum(xp.where(is_label, log_probs, 0.0), axis=1)  # (N,)
-        # Each row's term is divided by -N before the sum: a sum of huge terms could overflow
-        # where their mean does not.
-        return xp.sum(picked / -n)  # (): the mean of -log p_{i, labels_i}
+        return xp.sum(picked / -n)  # (): the mean of -log p_{i, labels_i}; divided first, so no overflow
 
     def backward(self, dout: Any = 1.0) -> Any:
         """dout = dL_total/dL: a number (default 1) -> dL/dlogits = dout * (probs - onehot) / N: (N, C)."""

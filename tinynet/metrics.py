@@ -6,17 +6,13 @@ loop's measurement steps.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from .backend import Backend, dtype_name
 from .layers import Linear, ReLU
-
-
-def layer_key(i: int, layer: Any) -> str:
-    """How a history names a model's i-th layer, e.g. "layers[0] Linear(2->500)"."""
-    return f"layers[{i}] {layer!r}"
+from .model import layer_label
 
 
 def gradient_norms(model: Any, be: Backend) -> dict[str, float]:
@@ -26,7 +22,7 @@ def gradient_norms(model: Any, be: Backend) -> dict[str, float]:
     explodes is what a too-large learning rate feeds on.
     """
     xp = be.xp
-    return {layer_key(i, layer): float(xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2)))
+    return {layer_label(i, layer): float(xp.sqrt(xp.sum(layer.dW ** 2) + xp.sum(layer.db ** 2)))
             for i, layer in enumerate(model.layers) if isinstance(layer, Linear)}
 
 
@@ -34,7 +30,7 @@ def relu_zero_fractions(model: Any, be: Backend) -> dict[str, float]:
     """After a forward: for each ReLU, the fraction of its outputs that are 0 (its inputs
     were <= 0, so no gradient passes back through them)."""
     xp = be.xp
-    return {layer_key(i, layer): 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
+    return {layer_label(i, layer): 1.0 - float(xp.mean(xp.astype(layer.mask, xp.float32)))
             for i, layer in enumerate(model.layers) if isinstance(layer, ReLU)}
 
 
@@ -60,3 +56,8 @@ def predict_grid(model: Any, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.
     dtype = dtype_name(first_linear(model).W.dtype)
     out = model.forward(be.asarray(points, dtype=dtype))
     return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
+
+
+def first_step_at_or_below(losses: Sequence[float], level: float) -> int | None:
+    """The first step whose loss is at or below ``level``; None if none is."""
+    return next((step for step, loss in enumerate(losses) if loss <= level), None)

@@ -62,9 +62,7 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
     getattr(layer, name) is the parameter, getattr(layer, "d" + name) its gradient.
     Parameters are looked up anew on every call, so reassigned arrays count.
     """
-    layers = [(f"layers[{i}] {layer_name(layer)}", layer) for i, layer in enumerate(model.layers)] \
-        if isinstance(model, Sequential) else [(layer_name(model), model)]
-    for where, layer in layers:
+    for where, layer in labelled_layers(model):
         names = getattr(layer, "param_names", ())
         if not (isinstance(names, (tuple, list)) and all(isinstance(n, str) for n in names)):
             raise TypeError(f"{where}: param_names must be a tuple of attribute names, e.g. ('W', 'b'), or () "
@@ -73,6 +71,23 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
             if not hasattr(layer, name):
                 raise AttributeError(f"{where}: param_names lists {name!r}, but the layer has no attribute {name}")
             yield where, layer, name
+
+
+def layers_of(model: Any) -> list[Any]:
+    """The layers of a Sequential in order, or [model] for a single layer."""
+    return model.layers if isinstance(model, Sequential) else [model]
+
+
+def layer_label(i: int, layer: Any) -> str:
+    """How messages and histories name a model's i-th layer, e.g. "layers[0] Linear(2->500)"."""
+    return f"layers[{i}] {layer_name(layer)}"
+
+
+def labelled_layers(model: Any) -> list[tuple[str, Any]]:
+    """(label, layer) for every layer of a Sequential, or (its name, it) for a single layer."""
+    if isinstance(model, Sequential):
+        return [(layer_label(i, layer), layer) for i, layer in enumerate(model.layers)]
+    return [(layer_name(model), model)]
 
 
 def layer_name(layer: Any) -> str:

@@ -26,7 +26,7 @@ from .backend import Backend, dtype_name, host_rng
 from .checks import check_dataset, check_train_options, check_train_step
 from .data import Dataset
 from .losses import SoftmaxCrossEntropy
-from .metrics import accuracy, first_linear, gradient_norms, relu_zero_fractions
+from .metrics import accuracy, first_linear, first_step_at_or_below, gradient_norms, relu_zero_fractions
 from .model import Sequential
 from .optim import SGD
 
@@ -263,7 +263,7 @@ def _drop_unfinished_measurement(history: History) -> None:
 def _reached(history: History, until_loss: float) -> bool:
     """Record the first step whose loss is at or below ``until_loss``; True once there is one."""
     if history.reached_at is None:
-        history.reached_at = next((i for i, v in enumerate(history.loss) if v <= until_loss), None)
+        history.reached_at = first_step_at_or_below(history.loss, until_loss)
     return history.reached_at is not None
 
 

@@ -89,6 +89,10 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
                    "the initial weights" if args.data_seed is not None else "the initial weights and the data")
     args.jobs = args.jobs or cores()
     args.out = args.out or ROOT / "runs" / script
-    if args.out.exists() and not args.out.is_dir():  # looked at, not touched: the study creates it
+    try:  # looked at, not touched: the study creates the folder (output.hold)
+        a_file = args.out.exists() and not args.out.is_dir()
+    except OSError as e:  # a name over the system's limit
+        p.error(f"cannot write to --out {str(args.out)[:80]}: {e.strerror or e}")
+    if a_file:
         p.error(f"--out {args.out} is a file, not a folder; name a folder")
     return args

@@ -1,7 +1,7 @@
 """What an experiment writes: results.json, held in an --out folder that one run owns.
 
 Every file goes through tinynet.files.write_atomically (whole or absent, 0644); figures are
-drawn by tinynet.plots and experiments/figures.py, which use the same writer.
+drawn by tinynet.plots and each part's own figures module, which use the same writer.
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
             "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own}
 
 
-def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, config: dict[str, Any], runs: dict[Any, Any],
+def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, config: dict[str, Any],
+                  runs: dict[Any, Any],
                   claims: list[dict[str, Any]], figures: list[str], interrupted: bool = False,
                   extra: dict[str, Any] | None = None) -> pathlib.Path:
     """results.json in ``out``; returns the path written. A folder that became unwritable

@@ -174,9 +174,8 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
     interrupted = False
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(pids, stop)) as pool:
-        # Longest first, so that no long run starts last while the other workers sit idle.
         futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, hooks): run
-                   for run in sorted(runs, key=Run.cost, reverse=True)}
+                   for run in longest_first(runs)}
         try:
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
@@ -194,6 +193,13 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
                 except (KeyboardInterrupt, CancelledError, BrokenProcessPool):
                     pass
     return done, interrupted
+
+
+def longest_first(runs: Sequence[Run]) -> list[Run]:
+    """The order workers take runs in: the most work first (ties in the order planned), so
+    that no long run starts last while the other workers sit idle. A run that stops early
+    (until_loss) is planned at its full length: it can only finish sooner."""
+    return sorted(runs, key=Run.cost, reverse=True)
 
 
 _stop: Any = None  # in a worker: the pool's stop event

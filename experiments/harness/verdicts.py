@@ -215,13 +215,6 @@ def stopped_learning(losses: Sequence[float], healthy_final_loss: float) -> bool
     return stayed_flat(losses) or stayed_high(losses[-1], healthy_final_loss)
 
 
-def first_step_below(losses: Sequence[float], threshold: float) -> int | None:
-    for step, loss in enumerate(losses):
-        if loss <= threshold:
-            return step
-    return None
-
-
 def wider_is_faster(steps_by_width: dict[int, int | None]) -> bool:
     """Each wider model reaches the threshold in fewer steps (None: never reached)."""
     widths = sorted(steps_by_width)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
+from experiments.harness.runner import Run
+from experiments.harness.seeds import Seed
+from experiments.harness.study import Claim, seed_run
 from experiments.harness.verdicts import Verdict
 from tinynet.data import Dataset
 from tinynet.training import History
@@ -57,6 +60,20 @@ class Case:
         cause = self.cause(trial, measured, happened)
         story = self.explain(measured, happened, seed) if self.explain else f"Seed {seed}: {cause}"
         return Verdict(measured, happened, story, cause)
+
+    def run_for(self, seed: Seed, healthy: dict[str, Any]) -> Run:
+        """Its run for one seed: the healthy run's settings, with the case's own over them."""
+        return seed_run(self.role, seed, case=self.name, **{**healthy, **self.settings})
+
+    def as_claim(self) -> Claim:
+        """The case as a claim of the study, judged on each seed from its run and the healthy
+        one (``runs``: the seed's planned runs, with .healthy and .cases by name)."""
+        def judge(seed: Seed, runs: Any, hist: dict[Run, History], args: Any) -> Verdict:
+            run = runs.cases[self.name]
+            return self.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr), seed.seed)
+
+        return Claim(self.claim, self.says, needs=lambda runs: [runs.healthy, runs.cases[self.name]], judge=judge,
+                     key=self.key, why=self.why)
 
     def apply(self, model: Any, data: Dataset, data_seed: int) -> tuple[Any, Dataset, dict[str, Any]]:
         """(model, data, train options) with the breakage applied, as the user would."""

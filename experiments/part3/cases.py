@@ -70,7 +70,8 @@ def judge_relu_last(t: Trial) -> tuple[Measured, bool]:
              "revived_output_units": revived_units(h.eval_steps, m["dead_units"]),
              "stranded_at_init": m["stranded"][0], "stranded_at_end": m["stranded"][-1],
              "loss_floor_at_end": LN2 * m["stranded"][-1], "logits_clipped_at_end": m["logits_clipped"][-1],
-             "flat_means_fell_less_than": v.STOPPED_FRACTION, "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
+             "flat_means_fell_less_than": v.STOPPED_FRACTION,
+             "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
             v.stopped_learning(h.loss, t.healthy.loss[-1]))
 
 
@@ -110,7 +111,8 @@ def explain_relu_last(m: Measured, stalled: bool, seed: int) -> str:
     else:
         text += " No output unit was dead at the end."
     text += f" It started with {m['stranded_at_init']:.0%} of the examples stranded and "
-    text += f"{units(m['dead_output_units_at_init'])} dead." if m["dead_output_units_at_init"] else "no output unit dead."
+    dead = m["dead_output_units_at_init"]
+    text += f"{units(dead)} dead." if dead else "no output unit dead."
     for unit, steps in m["revived_output_units"].items():
         again = ", and was dead again at the end" if int(unit) in m["dead_output_units_at_end"] else ""
         times = f"at step {steps[0]}" if len(steps) == 1 else f"{len(steps)} times, first at step {steps[0]}"

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..backend import backend_of, host_rng
 from ..checks import is_positive_int, is_real
-from ..model import Sequential, parameters
+from ..model import layers_of, parameters
 from . import diagnose
 from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
@@ -260,9 +260,8 @@ class _Problem:
 
     def branches(self) -> list[np.ndarray]:
         """Host copies of every layer's ``mask`` (the branch each unit took at its kink)."""
-        model = self.model
-        layers = model.layers if isinstance(model, Sequential) else [model]
-        return [self.be.to_numpy(layer.mask) for layer in layers if getattr(layer, "mask", None) is not None]
+        return [self.be.to_numpy(layer.mask) for layer in layers_of(self.model)
+                if getattr(layer, "mask", None) is not None]
 
 
 # Outside these, a setting can turn a wrong gradient into a pass: a tol of 0 or an h far
@@ -362,8 +361,7 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
 def _checking(model: Any, loss_fn: Any) -> Iterator[None]:
     """Cast every parameter to float64 for the check, and afterwards put every layer (and
     the loss) back exactly as it was: parameters, gradients and cached forward state."""
-    layers = model.layers if isinstance(model, Sequential) else [model]
-    objects = [obj for obj in [*layers, loss_fn] if obj is not None]
+    objects = [obj for obj in [*layers_of(model), loss_fn] if obj is not None]
     saved = [(obj, dict(vars(obj))) for obj in objects]
     try:
         for _, layer, name in parameters(model):

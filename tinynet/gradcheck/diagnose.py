@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Sequential
+from ..model import labelled_layers, layers_of
 from .report import CheckResult
 
 
@@ -23,7 +23,7 @@ def hidden_parameters(model: Any, held: list[dict[str, int]], tol: float) -> lis
     backward, that the layer leaves out of ``param_names``: the checker would not check it and
     SGD would never update it. One failed result each, naming it."""
     found = []
-    for i, (layer, before) in enumerate(zip(_layers(model), held)):
+    for (where, layer), before in zip(labelled_layers(model), held):
         declared = set(getattr(layer, "param_names", ()) or ())
         attributes = _attributes(layer)
         for name, value in attributes.items():
@@ -32,7 +32,6 @@ def hidden_parameters(model: Any, held: list[dict[str, int]], tol: float) -> lis
                 continue
             if tuple(value.shape) != tuple(grad.shape):
                 continue
-            where = f"layers[{i}] {type(layer).__name__}" if isinstance(model, Sequential) else type(layer).__name__
             nan = float("nan")
             found.append(CheckResult(
                 where, name, tuple(value.shape), 0, 0, (), nan, nan, float("inf"), tol,
@@ -42,9 +41,7 @@ def hidden_parameters(model: Any, held: list[dict[str, int]], tol: float) -> lis
 
 
 def _layers(model: Any) -> list[Any]:
-    if model is None:
-        return []
-    return model.layers if isinstance(model, Sequential) else [model]
+    return [] if model is None else layers_of(model)
 
 
 def _attributes(layer: Any) -> dict[str, Any]:

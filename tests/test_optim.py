@@ -1,0 +1,40 @@
+"""tinynet/optim.py: SGD updates every parameter or none, and keeps each parameter's dtype."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+
+def f32(*shape):
+    return np.ones(shape, dtype=np.float32)
+
+
+def test_sgd_updates_all_or_nothing():
+    """A bad gradient in the last layer: no parameter moves, not even the first layer's."""
+    model = tn.create_model([2, 3, 2], seed=0)
+    opt = tn.SGD(model, lr=0.1)
+    model.backward(np.ones((1, 2), np.float32) * 0 + model.forward(f32(1, 2)))
+    before = [getattr(layer, name).copy() for _, layer, name in tn.parameters(model)]
+    model.layers[2].dW = np.ones((5, 5), np.float32)
+    with pytest.raises(ValueError, match="dW has shape"):
+        opt.step()
+    after = [getattr(layer, name) for _, layer, name in tn.parameters(model)]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("grad_dtype", [np.float64, np.int64, np.complex64])
+def test_sgd_keeps_each_parameter_s_dtype(grad_dtype):
+    layer = tn.Linear(2, 2, seed=0)  # float32
+    layer.backward(np.ones((1, 2), np.float32) * 0 + layer.forward(f32(1, 2)))
+    layer.dW = layer.dW.astype(grad_dtype)
+    opt = tn.SGD(layer, lr=0.1)
+    if np.issubdtype(grad_dtype, np.floating):
+        opt.step()
+        assert layer.W.dtype == np.float32 and layer.b.dtype == np.float32
+    else:
+        W = layer.W.copy()
+        with pytest.raises(TypeError, match="dW must hold real floating-point numbers"):
+            opt.step()
+        assert np.array_equal(layer.W, W)
