@@ -115,7 +115,7 @@ class Part1(study.Study):
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         return context
 
-    def draw(self, args: Any, plans: dict[Seed, Sanity], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, Sanity], outcomes: dict[Run, Outcome], verdicts: dict,
              context: dict[str, Any]) -> list[str]:
         first = args.seeds[0]
         data, share = plans[first].data, context["majority_class_share"][str(first.seed)]

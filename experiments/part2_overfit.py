@@ -123,7 +123,7 @@ class Part2(study.Study):
     def boundary_for(self, args: Any, plans: dict[Seed, OverfitRuns]) -> list[Run]:
         return [plans[args.seeds[0]].widths[MAIN_WIDTH]]
 
-    def draw(self, args: Any, plans: dict[Seed, OverfitRuns], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, OverfitRuns], outcomes: dict[Run, Outcome], verdicts: dict,
              context: dict) -> list[str]:
         return draw(args, plans[args.seeds[0]], outcomes)
 

@@ -37,6 +37,7 @@ sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the reposit
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
 from experiments.harness import study  # noqa: E402
+from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
 from experiments.harness.runner import MODEL, N_EXAMPLES, Hooks, Outcome, Run  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
@@ -106,6 +107,38 @@ def init_study(args: Any, inits: int) -> tuple[dict[str, Any] | None, bool]:
             len(dead) < inits)
 
 
+# --- The doctor's labelled benchmark ---------------------------------------------------------------
+def doctor_benchmark(args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome]) -> dict[str, Any]:
+    """Every run diagnosed by tn.diagnose: for each case, on how many seeds the doctor named the
+    case's own cause; for the healthy runs, on how many it named anything (a false alarm). A run
+    cut short by Ctrl-C is not counted."""
+    def tally(runs: list[tuple[Seed, Run]], hit: Any) -> dict[str, Any]:
+        seen = [(s, outcomes[r].doctor) for s, r in runs if r in outcomes and not outcomes[r].history.interrupted]
+        k = sum(bool(hit(d["cause"])) for _, d in seen)
+        return {"k": k, "n": len(seen), "interval": list(v.wilson_interval(k, len(seen))),
+                "per_seed": [{"seed": s.seed, "cause": d["cause"], "findings": [f["id"] for f in d["findings"]]}
+                             for s, d in seen]}
+
+    cases = {case.name: {"expected": case.doctor,
+                         **tally([(s, plans[s].cases[case.name]) for s in args.seeds], lambda c, e=case.doctor: c == e)}
+             for case in CASES if case.name in args.cases}
+    healthy = tally([(s, plans[s].healthy) for s in args.seeds], lambda c: c != "healthy")
+    return {"cases": cases, "false_alarms": healthy}
+
+
+def print_doctor(bench: dict[str, Any]) -> None:
+    print("\n  The doctor (tn.diagnose) on every run: did it name the case's cause?")
+    width = max(len(name) for name in bench["cases"]) if bench["cases"] else 0
+    for name, row in bench["cases"].items():
+        missed = [f"seed {e['seed']}: {e['cause']}" for e in row["per_seed"] if e["cause"] != row["expected"]]
+        print(f"  {name:<{width}}  {row['expected']:<20} {v.k_of_n(row['k'], row['n'])}"
+              + (f"  (otherwise {'; '.join(missed)})" if missed else ""))
+    alarms = bench["false_alarms"]
+    named = [f"seed {e['seed']}: {e['cause']}" for e in alarms["per_seed"] if e["cause"] != "healthy"]
+    print(f"  {'healthy':<{width}}  false alarms         {v.k_of_n(alarms['k'], alarms['n'])}"
+          + (f"  ({'; '.join(named)})" if named else ""))
+
+
 # --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
 class Part3(study.Study):
     script = "part3_break"
@@ -150,8 +183,11 @@ class Part3(study.Study):
         found, interrupted = init_study(args, INITIALISATIONS // 10 if args.quick else INITIALISATIONS)
         return {"init_study": found, "interrupted": interrupted}
 
+    def doctor(self, args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome]) -> dict[str, Any]:
+        return doctor_benchmark(args, plans, outcomes)
+
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
-        return {"init_study": context["init_study"]}
+        return {"init_study": context["init_study"], "doctor": context["doctor"]}
 
     def draw(self, args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome],
              verdicts: dict[str, Judged], context: dict[str, Any]) -> list[str]:
@@ -162,6 +198,7 @@ class Part3(study.Study):
             for r in plans[seed].runs():
                 if r in hist:
                     print(f"  {r.label:<30} {ending(r, hist[r])}")
+        print_doctor(context["doctor"])
 
 
 def ending(run: Run, h: History) -> str:

@@ -263,6 +263,10 @@ class Part4(study.Study):
         return {"baseline": baseline, "timing": {},
                 "diagnosis": diagnose(args, plans, hist, baseline) if seeds else {}}
 
+    def doctor(self, args: Any, plans: dict[Seed, ScaleRuns], outcomes: dict[Run, Outcome]) -> dict[Run, str]:
+        """The doctor's cause for each run (its findings are in each run's record)."""
+        return {r: o.doctor["cause"] for r, o in outcomes.items()}
+
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         timing = {"time_per_step_ms": context["timing"]} if context["timing"] else {}
         return {"diagnosis": context["diagnosis"], **timing}
@@ -277,7 +281,7 @@ class Part4(study.Study):
         claims.append(across_seeds(*TIMING, {args.seeds[0]: judge_timing(context["timing"])}))
         return True
 
-    def draw(self, args: Any, plans: dict[Seed, ScaleRuns], outcomes: dict[Run, Outcome], claims: list[dict],
+    def draw(self, args: Any, plans: dict[Seed, ScaleRuns], outcomes: dict[Run, Outcome], verdicts: dict,
              context: dict[str, Any]) -> list[str]:
         hist = {r: o.history for r, o in outcomes.items()}
         return figures_for(args, plans[args.seeds[0]], hist, context["baseline"], context["timing"],
@@ -289,7 +293,7 @@ class Part4(study.Study):
             stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
             print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
                   f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {context['baseline'][run]:.0%}), "
-                  f"{h.seconds:.0f} s{stop}{interrupted_at(h)}")
+                  f"{h.seconds:.0f} s{stop}{interrupted_at(h)}; doctor: {context['doctor'][run]}")
         if context["diagnosis"]:
             print(f"  diagnosis: {context['diagnosis']['conclusion']}")
 

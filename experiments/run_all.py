@@ -182,6 +182,7 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
                       f"{res['diagnosis']['conclusion']}"]
         if res.get("interrupted"):
             lines += ["- This part was interrupted: its results are partial."]
+        lines += doctor_section(part, res)
         lines += [""]
         for fig in res["figures"]:
             if not fig.startswith("case_"):
@@ -207,6 +208,39 @@ def case_section(case: Any, c: dict, res: dict, folder: str) -> list[str]:
     if figure in res["figures"]:
         lines += ["", f"![part3_break {figure}]({folder}/{figure})"]
     return lines
+
+
+def doctor_rows(res: dict) -> list[str]:
+    """Part 3 as the doctor's benchmark, one table row per case and one for the healthy runs
+    (the log's and the README's tables)."""
+    bench = res.get("doctor")
+    if not bench:
+        return []
+    rows = []
+    for name, row in bench["cases"].items():
+        other = sorted({e["cause"] for e in row["per_seed"] if e["cause"] != row["expected"]})
+        rows.append(f"| `{name}` | `{row['expected']}` | {v.k_of_n(row['k'], row['n'])} | "
+                    f"{', '.join(f'`{c}`' for c in other) or '-'} |")
+    alarms = bench["false_alarms"]
+    named = sorted({e["cause"] for e in alarms["per_seed"] if e["cause"] != "healthy"})
+    rows.append(f"| healthy | none (false alarms) | {v.k_of_n(alarms['k'], alarms['n'])} | "
+                f"{', '.join(f'`{c}`' for c in named) or '-'} |")
+    return rows
+
+
+DOCTOR_HEADER = ["| case | the doctor should name | named on | named instead |", "| --- | --- | --- | --- |"]
+
+
+def doctor_section(part: str, res: dict) -> list[str]:
+    """What tn.diagnose said of every run: Part 3's benchmark table; Part 4's cause per run."""
+    if part == "part3_break" and res.get("doctor"):
+        return ["", "**The doctor on every run.** Each run was trained through `tn.diagnose` (the same numbers as "
+                "`tn.train`); the table says on how many seeds it named the case's own cause, and on how many "
+                "healthy runs it named anything at all (docs/doctor.md).", "", *DOCTOR_HEADER, *doctor_rows(res)]
+    if part == "part4_scale" and all(r.get("doctor") for r in res["runs"]):
+        return ["- The doctor (`tn.diagnose`), run by run: "
+                + "; ".join(f"{r['label']}: `{r['doctor']['cause']}`" for r in res["runs"]) + "."]
+    return []
 
 
 def seeds(config: dict) -> str:

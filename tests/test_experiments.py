@@ -330,6 +330,10 @@ def test_committed_log_is_exactly_what_the_committed_results_say():
             row = run_all.summary_row(part, c)
             assert row in text
             assert row in readme, f"README's results table is stale: {c['id']}"
+    doctor = run_all.doctor_rows(json.loads((results_dir / "part3_break" / "results.json").read_text()))
+    assert len(doctor) == len(CASES) + 1, "the committed Part 3 results must hold the doctor's benchmark"
+    for row in doctor:
+        assert row in text and row in readme, f"README's doctor table is stale: {row}"
 
 
 # --- runs and files: one run per --out, no temporary file left, SIGTERM as Ctrl-C ---------------

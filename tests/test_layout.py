@@ -15,9 +15,10 @@ import tinynet as tn
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinynet"
-# Names that belong to the log's experiments (Part 3's series and figures, Part 4's diagnosis).
-EXPERIMENT_WORDS = r"stranded|dead_units|dead_outputs|dead output|logits_clipped|seed_study|like_the_log|diagnosis|" \
-                   r"the log\b|part ?[1-4]"
+# Names that belong to the log's experiments (Part 3's series and figures, Part 4's diagnosis of
+# the log's picture). The doctor's own words (a diagnosis, dead units of hidden layers) are not.
+EXPERIMENT_WORDS = r"stranded|dead_units|dead_outputs|dead output|logits_clipped|seed_study|like_the_log|" \
+                   r"the log\b|part ?[1-4]|case_"
 
 
 def sources(*folders: str) -> list[pathlib.Path]:

@@ -14,6 +14,8 @@ from .losses import SoftmaxCrossEntropy
 from .model import Sequential, create_model, parameters
 from .optim import SGD
 from .training import History, train, train_step
+from . import doctor  # noqa: E402 (after training: the doctor trains through it)
+from .doctor import diagnose  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -27,6 +29,8 @@ __all__ = [
     "Sequential",
     "SoftmaxCrossEntropy",
     "create_model",
+    "diagnose",
+    "doctor",
     "get_backend",
     "gradcheck",
     "parameters",

@@ -231,6 +231,8 @@ def check_train_options(**options: Any) -> None:
         raise ValueError(f"until_loss must be a finite number or None (run all steps), got {o['until_loss']!r}")
     if o["progress"] is not None and not isinstance(o["progress"], bool):
         raise TypeError(f"progress must be True, False or None (a bar only on a terminal), got {o['progress']!r}")
+    if not isinstance(o["quiet"], bool):
+        raise TypeError(f"quiet must be True or False, got {o['quiet']!r}")
     if not isinstance(o["desc"], str):
         raise TypeError(f"desc must be a string (the progress bar's label), got {o['desc']!r}")
     if o["measure"] is not None and not callable(o["measure"]):

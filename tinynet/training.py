@@ -77,6 +77,7 @@ def train(
     desc: str = "training",
     until_loss: float | None = None,
     measure: Measure | None = None,
+    quiet: bool = False,
 ) -> History:
     """Train ``model`` on ``data`` for ``steps`` steps and return its History.
 
@@ -96,9 +97,11 @@ def train(
     measure:    measure(model, x, labels) -> {name: number}: an experiment's own numbers,
                 taken at every measurement step (before that step's update) with the whole
                 training set on the backend; kept in ``history.measured[name]``.
+    quiet:      no line when the run diverges (by default one line on stderr says at which
+                step it stopped, and that tn.diagnose can say why).
     """
     check_train_options(steps=steps, batch_size=batch_size, eval_every=eval_every, until_loss=until_loss,
-                        progress=progress, desc=desc, measure=measure)
+                        progress=progress, desc=desc, measure=measure, quiet=quiet)
     check_dataset(data, model)
     opt, loss_fn = _pieces(model, opt, loss_fn, lr, momentum)
     be = first_linear(model).backend  # the model's own: its weights live there
@@ -121,6 +124,10 @@ def train(
                     if losses.flush() or (until_loss is not None and _reached(history, until_loss)):
                         break  # diverged, or got there
     history.seconds = time.perf_counter() - start
+    if history.diverged_at is not None and not quiet:
+        print(f"train: the loss diverged at step {history.diverged_at} ({history.loss[-1]:.4g}, from "
+              f"{history.loss[0]:.4g}); the run stopped there. tn.diagnose(model, data, ...) with the same "
+              f"arguments says why", file=sys.stderr)
     return history
 
 

@@ -48,7 +48,7 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
     loss = h.pop("loss")
     own = h.pop("measured")
     return {"run": asdict(run), "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
-            "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own}
+            "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own, "doctor": outcome.doctor}
 
 
 def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, config: dict[str, Any],

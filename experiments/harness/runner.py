@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 import tinynet as tn
 from tinynet.data import Dataset, make_dataset
 from tinynet.metrics import predict_grid
-from tinynet.training import History, train
+from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 N_EXAMPLES = 100  # the log's training set (Parts 1-3)
@@ -79,9 +79,11 @@ class Run:
 
 @dataclass
 class Outcome:
-    """What a run sends back: its history, and the predicted class over a grid if asked."""
+    """What a run sends back: its history, the doctor's diagnosis, and the predicted class over
+    a grid if asked."""
 
     history: History
+    doctor: dict[str, Any] | None = None  # the doctor's diagnosis of the run: cause, findings
     boundary: np.ndarray | None = None  # (len(ys), len(xs)) predicted classes
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
 
@@ -114,9 +116,11 @@ def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
     if run.case is not None:
         model, data, own = hooks.prepare(run, model, data)
         options.update(own)
-    history = train(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
-                    desc=run.label, until_loss=run.until_loss, **options)
-    outcome = Outcome(history)
+    # Trained exactly as tn.train would (the same numbers), with the doctor watching.
+    found = tn.diagnose(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
+                        desc=run.label, until_loss=run.until_loss, **options)
+    history = found.history
+    outcome = Outcome(history, doctor=found.as_dict())
     if boundary and history.eval_steps and history.diverged_at is None:
         outcome.grid = grid(data)
         outcome.boundary = predict_grid(model, be, *outcome.grid)

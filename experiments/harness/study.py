@@ -96,6 +96,11 @@ class Study:
         """Numbers beyond single runs, computed after training and before judging."""
         return {}
 
+    def doctor(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], outcomes: dict[Run, Outcome]
+               ) -> dict[str, Any] | None:
+        """What the part makes of the doctor's diagnoses (each run's is in results.json anyway)."""
+        return None
+
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         """What results.json keeps beside the runs and the claims."""
         return {}
@@ -129,6 +134,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     outcomes = measured_runs(outcomes)
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)
+    context["doctor"] = study.doctor(args, plans, outcomes)
     interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
     verdicts, claims = judge(study.claims_for(args), args, plans, hist, context)
     moved = False  # results and figures went to a fresh folder: --out became unwritable

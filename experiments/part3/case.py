@@ -37,6 +37,7 @@ class Case:
     says: str  # the log's words, or "(predicted) ...": the symptom, written before any run
     judge: Callable[[Trial], tuple[Measured, bool]]  # -> (the measured numbers, whether it happened)
     cause: Callable[[Trial, Measured, bool], str]  # one seed's cause in a sentence, from its numbers
+    doctor: str  # the cause tinynet's doctor should name for this run (one of tinynet.doctor.CAUSES)
     # How the broken run differs from the healthy one. settings: the fields of its Run (lr,
     # sizes, val_fraction); the rest is applied to the model, data and loss the runner built.
     settings: dict[str, Any] = field(default_factory=dict)

@@ -56,7 +56,7 @@ def cause_lr10(t: Trial, m: Measured, happened: bool) -> str:
 
 LR10 = Case("lr10", "lr 10", "the learning rate of the log's first failure, 10", "lr10_diverges",
             "The training loss diverged immediately, indicating numerical instability and an inability of the "
-            "model to learn.", judge_lr10, cause_lr10, settings={"lr": BREAKING_LR}, in_log=True,
+            "model to learn.", judge_lr10, cause_lr10, "lr_too_high", settings={"lr": BREAKING_LR}, in_log=True,
             key="diverged_at_step")
 
 
@@ -156,7 +156,7 @@ def why_relu_last(per_seed: dict[Any, Verdict], cut: list, context: dict[str, An
 
 RELU_LAST = Case("relu_last", "ReLU last", "a ReLU after the last Linear, the log's second failure",
                  "relu_last_stops_learning", "The model stopped learning effectively, and the loss remained high or "
-                 "flat.", judge_relu_last, cause_relu_last, model=user.relu_after_last, in_log=True,
+                 "flat.", judge_relu_last, cause_relu_last, "output_relu", model=user.relu_after_last, in_log=True,
                  explain=explain_relu_last, why=why_relu_last)
 
 
@@ -187,7 +187,7 @@ def cause_constant(t: Trial, m: Measured, happened: bool) -> str:
 CONSTANT_INIT = Case(
     "constant_init", "constant init", "every weight initialised to the same constant (0.1), every bias to 0",
     "constant_init_stays_symmetric", "(predicted) The hidden units stay identical and the model stops learning: "
-    "the loss stays flat, or high where the healthy model converges.", judge_constant, cause_constant,
+    "the loss stays flat, or high where the healthy model converges.", judge_constant, cause_constant, "symmetric_init",
     model=user.constant_init, measure=measure_symmetry, key="final_loss",
     plot=lambda h, g: ("spread between units' weights", {"constant init": (h.eval_steps, h.measured["unit_spread"])},
                        (HEALTHY_SPREAD, f"a random start: {HEALTHY_SPREAD:.2f}"), False))
@@ -218,7 +218,7 @@ def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 LR_TOO_SMALL = Case(
     "lr_too_small", "lr too small", "a learning rate of 1e-5", "tiny_lr_stays_flat",
     "(predicted) The loss stays flat: it falls by less than 10% of its start.", judge_tiny_lr, cause_tiny_lr,
-    settings={"lr": TINY_LR}, key="fraction_of_loss_lost", plot=plot_tiny_lr)
+    "lr_too_low", settings={"lr": TINY_LR}, key="fraction_of_loss_lost", plot=plot_tiny_lr)
 
 
 # --- inputs not normalised -------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def cause_unnormalised(t: Trial, m: Measured, happened: bool) -> str:
 UNNORMALISED_INPUTS = Case(
     "unnormalised_inputs", "unnormalised inputs", "inputs scaled by 1,000 (not normalised)",
     "unnormalised_inputs_do_not_converge", "(predicted) Training fails: the loss diverges, or ends above the "
-    "converged level where the healthy model converges.", judge_unnormalised, cause_unnormalised,
+    "converged level where the healthy model converges.", judge_unnormalised, cause_unnormalised, "unnormalised_inputs",
     data=lambda data, seed: user.scaled_inputs(data), key="gradient_ratio",
     plot=lambda h, g: ("first layer's gradient norm", {"inputs x 1000": first_layer_norms(h),
                                                        "healthy": first_layer_norms(g)}, None, True))
@@ -270,7 +270,7 @@ def cause_softmax_twice(t: Trial, m: Measured, happened: bool) -> str:
 SOFTMAX_TWICE = Case(
     "softmax_twice", "softmax twice", "softmax applied to probabilities: the model's softmax, then the loss's own",
     "softmax_twice_never_converges", "(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
-    judge_softmax_twice, cause_softmax_twice, loss=user.SoftmaxTwiceCrossEntropy, key="final_loss",
+    judge_softmax_twice, cause_softmax_twice, "softmax_twice", loss=user.SoftmaxTwiceCrossEntropy, key="final_loss",
     plot=lambda h, g: ("training loss", {"softmax twice": loss_at_measurements(h)},
                        (SOFTMAX_TWICE_FLOOR, "the floor, ln(1 + 1/e) = 0.313"), False))
 
@@ -299,8 +299,8 @@ def plot_shuffled(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 LABELS_SHUFFLED = Case(
     "labels_shuffled", "labels shuffled", "the training labels shuffled among the examples",
     "shuffled_labels_memorised", "(predicted) Memorised, not learned: training accuracy at least 25 points above "
-    "validation accuracy.", judge_shuffled, cause_shuffled, settings={"val_fraction": VAL_FRACTION},
-    data=user.shuffled_labels, key="gap", plot=plot_shuffled)
+    "validation accuracy.", judge_shuffled, cause_shuffled, "unlearnable_labels",
+    settings={"val_fraction": VAL_FRACTION}, data=user.shuffled_labels, key="gap", plot=plot_shuffled)
 
 
 # --- a sum where the mean belongs ------------------------------------------------------------------
@@ -324,7 +324,7 @@ def cause_sum(t: Trial, m: Measured, happened: bool) -> str:
 SUM_NOT_MEAN = Case(
     "sum_not_mean", "sum not mean", "the loss summed over the batch where the mean belongs", "sum_not_mean_diverges",
     "(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
-    judge_sum, cause_sum, loss=user.SumCrossEntropy, key="gradient_ratio",
+    judge_sum, cause_sum, "loss_summed", loss=user.SumCrossEntropy, key="gradient_ratio",
     plot=lambda h, g: ("first layer's gradient norm", {"summed loss": first_layer_norms(h),
                                                        "healthy": first_layer_norms(g)}, None, True))
 
@@ -353,7 +353,7 @@ def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 SIGMOID_DEEP = Case(
     "sigmoid_deep", "sigmoid deep", "Sigmoid in place of ReLU, in a deeper net [2, 100, 100, 100, 100, 2]",
     "sigmoid_deep_stays_flat", "(predicted) The gradient vanishes on its way down and the loss stays flat: it falls "
-    "by less than 10% of its start.", judge_sigmoid, cause_sigmoid, settings={"sizes": DEEP},
+    "by less than 10% of its start.", judge_sigmoid, cause_sigmoid, "vanishing_gradients", settings={"sizes": DEEP},
     model=user.with_sigmoids, key="first_over_last", plot=plot_sigmoid)
 
 

@@ -1,0 +1,52 @@
+"""python -m tinynet.doctor SCRIPT.py [ARGS]: run a learner's script unchanged and, after each
+tn.train call it makes, print the doctor's diagnosis of that run (as python -m cProfile
+reports time). The script sees the same History, and the same numbers, as without the doctor.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import runpy
+import sys
+from typing import Any
+
+from ..cli import Parser, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = Parser(prog="python -m tinynet.doctor", description=__doc__.split("\n\n")[0])
+    p.add_argument("script", help="the Python script to run, e.g. my_training.py")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    args = p.parse_args(argv)
+    path = pathlib.Path(args.script)
+    if not path.is_file():
+        p.error(f"no script {args.script!r} here; give the path of a .py file, e.g. python -m tinynet.doctor train.py")
+    import tinynet
+    import tinynet.training
+    from . import watched
+
+    real = tinynet.training.train
+    calls = 0
+
+    def train(model: Any, data: Any, **options: Any) -> Any:  # what the script calls as tn.train
+        nonlocal calls
+        d = watched(real, model, data, **options)
+        calls += 1
+        print(f"\n--- tinynet doctor: train call {calls} ---\n{d}\n", flush=True)
+        return d.history
+
+    sys.argv, sys.path[0:0] = [str(path), *args.args], [str(path.resolve().parent)]
+    tinynet.train = tinynet.training.train = train
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as e:  # the script's own exit: its code
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        tinynet.train = tinynet.training.train = real
+    if not calls:
+        print("tinynet doctor: the script made no tn.train call; nothing to diagnose", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

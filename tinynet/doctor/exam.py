@@ -1,0 +1,278 @@
+"""The checks before the first step: what no loss curve shows.
+
+Run once, at the first measurement (before any update), on the whole training set:
+
+- the structure: does the model already output probabilities, or clip its logits at 0?
+- the loss, probed: at certain, correct logits (a floor above 0 is softmax applied twice),
+  and on one batch written twice (a sum over the batch doubles, a mean does not);
+- the inputs' scale, feature by feature;
+- identical units in a hidden layer;
+- whether the labels can be predicted from the inputs at all (nearest neighbours);
+- a finite-difference check, on a few rows, of every layer and loss that is not tinynet's own.
+
+Each check that a learner's own code breaks (it raises, or returns the wrong shape) becomes a
+finding, never a traceback from the doctor.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import gradcheck
+from ..backend import Backend, backend_of
+from ..losses import SoftmaxCrossEntropy
+from ..model import layer_label, layer_name
+from . import thresholds as T
+from .finding import Finding
+
+
+def own_code(obj: Any) -> bool:
+    """A learner's layer or loss: anything whose class is not tinynet's own."""
+    return not type(obj).__module__.startswith("tinynet.")
+
+
+def weighted(layer: Any) -> bool:
+    return bool(getattr(layer, "param_names", ()))
+
+
+class Exam:
+    """What the doctor saw before the first step: findings, and what it keeps for later."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.checked: list[str] = []
+        self.identical: dict[int, str] = {}  # layer index -> its label, for layers of identical units
+        self.clipping: tuple[int, int] | None = None  # (last weighted layer, first layer after it)
+        self.unpredictable: str | None = None  # the neighbours' evidence, where labels look unlearnable
+        self.n_classes = 0
+
+    def add(self, cause: str, evidence: str, fix: str) -> None:
+        self.findings.append(Finding(cause, evidence, fix))
+
+
+def examine(model: Any, x: Any, labels: Any, loss_fn: Any) -> Exam:
+    """model: the Sequential train() runs; x: (N, D) and labels: (N,), the training set on the
+    backend; loss_fn: the run's loss (None: tinynet's cross-entropy)."""
+    exam = Exam()
+    be = backend_of(x)
+    outs = _forward_each(exam, model, x)
+    if outs is None:
+        return exam
+    out = outs[-1]
+    exam.n_classes = int(out.shape[1])
+    _structure(exam, model, outs, labels, be)
+    _loss_probes(exam, loss_fn or SoftmaxCrossEntropy(), out, labels, be)
+    host_x, host_labels = be.to_numpy(x), be.to_numpy(labels)
+    _input_scale(exam, host_x)
+    _identical_units(exam, model, be)
+    _neighbours(exam, host_x, host_labels)
+    _own_code(exam, model, loss_fn, x, outs, labels, be)
+    return exam
+
+
+def _forward_each(exam: Exam, model: Any, x: Any) -> list[Any] | None:
+    """Each layer's output on the training set, in order: outs[i] = layers[i]'s output."""
+    outs = []
+    for i, layer in enumerate(model.layers):
+        try:
+            x = layer.forward(x)
+        except Exception as e:  # the learner's layer: a finding, not the doctor's traceback
+            exam.add("wrong_gradient", f"{layer_label(i, layer)}.forward raised {type(e).__name__}: {e}",
+                     f"fix {layer_name(layer)}.forward: it must take (N, features) and return (N, units)")
+            return None
+        outs.append(x)
+    return outs
+
+
+def _structure(exam: Exam, model: Any, outs: list[Any], labels: Any, be: Backend) -> None:
+    """Probabilities out of the model, or logits clipped at 0 after the last weighted layer."""
+    xp = be.xp
+    out = outs[-1]
+    low, high = float(xp.min(out)), float(xp.max(out))
+    sums = xp.sum(out, axis=1)
+    last = max((i for i, layer in enumerate(model.layers) if weighted(layer)), default=None)
+    exam.checked.append("the model's outputs")
+    if low >= 0 and high <= 1 and float(xp.max(xp.abs(sums - 1.0))) < 1e-3:
+        after = model.layers[-1]
+        exam.add("softmax_twice",
+                 f"the model's outputs are already probabilities (each row in [0, 1], summing to 1: "
+                 f"{layer_label(len(model.layers) - 1, after)} ends it), and the cross-entropy applies softmax "
+                 f"again: no class can get a probability above e/(e + C - 1) = {math.e / (math.e + out.shape[1] - 1):.0%}",
+                 f"remove {layer_label(len(model.layers) - 1, after)}: give the loss the last layer's raw logits")
+        return
+    if last is None or last == len(model.layers) - 1:
+        return
+    if _clips(model.layers[last + 1:], outs[last], be):
+        exam.clipping = (last, last + 1)
+        clipped = float(xp.mean(xp.astype(out <= 0, xp.float32)))
+        own = _own_entries(out, labels, be)
+        stuck = float(xp.mean(xp.astype(own <= 0, xp.float32)))
+        after = ", ".join(layer_label(i, model.layers[i]) for i in range(last + 1, len(model.layers)))
+        exam.add("output_relu",
+                 f"{after} after {layer_label(last, model.layers[last])} keeps the outputs at 0 or above: a logit "
+                 f"cannot go negative, and one at 0 gets no gradient. At the start {clipped:.0%} of the outputs "
+                 f"were 0, and {stuck:.0%} of the examples had their own class's output at 0 (while it stays "
+                 f"there, that example's loss is at least ln {out.shape[1]} = {math.log(out.shape[1]):.3g})",
+                 f"remove {after}: the loss needs the raw logits of {layer_label(last, model.layers[last])}, "
+                 f"negative ones too")
+
+
+def _clips(tail: list[Any], logits: Any, be: Backend) -> bool:
+    """Do the layers after the last weighted one keep negative logits from coming out? Asked
+    with logits that are all negative: a ReLU (or a sigmoid, or any clipping) returns none."""
+    xp = be.xp
+    out = -1.0 - xp.abs(logits)  # (N, C), every entry <= -1
+    for layer in tail:
+        out = layer.forward(out)
+    return float(xp.min(out)) >= 0
+
+
+def _own_entries(out: Any, labels: Any, be: Backend) -> Any:
+    """out: (N, C), labels: (N,) -> (N,): each example's output for its own class."""
+    xp = be.xp
+    mask = labels[:, None] == be.arange(out.shape[1])[None, :]
+    return xp.sum(xp.where(mask, out, xp.zeros_like(out)), axis=1)
+
+
+def _loss_probes(exam: Exam, loss_fn: Any, out: Any, labels: Any, be: Backend) -> None:
+    """The loss at certain, correct logits (its floor), and on a batch written twice (mean or sum)."""
+    rows = min(T.CHECK_ROWS, int(out.shape[0]))
+    n_classes = int(out.shape[1])
+    y = be.to_numpy(labels[:rows])
+    dtype = str(be.to_numpy(out[:1, :]).dtype)
+    certain = be.asarray(T.CERTAIN_MARGIN * np.eye(n_classes)[y], dtype=dtype)  # (rows, C)
+    zeros_once, zeros_twice = (be.asarray(np.zeros((k, n_classes)), dtype=dtype) for k in (rows, 2 * rows))
+    saved = dict(vars(loss_fn)) if hasattr(loss_fn, "__dict__") else None
+    try:
+        floor = float(loss_fn.forward(certain, be.asarray(y)))
+        once = float(loss_fn.forward(zeros_once, be.asarray(y)))
+        twice = float(loss_fn.forward(zeros_twice, be.asarray(np.concatenate([y, y]))))
+    except Exception as e:  # the learner's loss
+        exam.add("wrong_gradient", f"{layer_name(loss_fn)}.forward raised {type(e).__name__} on {rows} examples "
+                 f"of {n_classes} classes: {e}", f"fix {layer_name(loss_fn)}.forward(logits (N, C), labels (N,))")
+        return
+    finally:
+        if saved is not None:
+            vars(loss_fn).update(saved)
+    exam.checked.append("the loss at certain logits and on a batch written twice")
+    ln_c = math.log(n_classes)
+    if floor > T.LOSS_FLOOR * ln_c:
+        exam.add("softmax_twice",
+                 f"{layer_name(loss_fn)} cannot go below {floor:.3g} even at logits that make every label "
+                 f"certain (a cross-entropy is 0 there): it applies softmax to probabilities, and "
+                 f"ln(1 + (C - 1)/e) = {math.log(1 + (n_classes - 1) / math.e):.3g} is the floor that leaves",
+                 f"apply softmax once: pass {layer_name(loss_fn)} the raw logits, or use tn.SoftmaxCrossEntropy()")
+    if once > 0 and twice / once > T.SUMMED_RATIO:
+        exam.add("loss_summed",
+                 f"{layer_name(loss_fn)} of one batch written twice is {twice / once:.3g} times its loss of the "
+                 f"batch once ({once:.3g} for {rows} examples at zero logits: ln {n_classes} x {once / ln_c:.3g}): "
+                 f"it sums over the batch, so every gradient, and every step, is N times what the mean gives",
+                 "divide the loss and its gradient by the batch size N (the mean), or divide lr by N")
+
+
+def _input_scale(exam: Exam, x: np.ndarray) -> None:
+    rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=0))  # (D,): each feature's size
+    exam.checked.append("the inputs' scale")
+    used = rms[rms > 0]
+    if not used.size:
+        return
+    large, small = float(used.max()), float(used.min())
+    if large > T.FAR_FROM_UNIT or small < 1 / T.FAR_FROM_UNIT:
+        worst = large if large > T.FAR_FROM_UNIT else small
+        feature = int(np.flatnonzero(rms == worst)[0])
+        exam.add("unnormalised_inputs",
+                 f"input feature {feature} has a root-mean-square of {worst:.3g} (features range from {small:.3g} "
+                 f"to {large:.3g}); the first layer's gradient x.T @ dout scales with x, so its steps are "
+                 f"{worst:.3g} times what the learning rate was chosen for",
+                 "standardise each feature before training: x = (x - mean) / std, with the training set's mean "
+                 "and std (apply the same to validation data)")
+
+
+def _identical_units(exam: Exam, model: Any, be: Backend) -> None:
+    """Hidden layers (weighted, with another weighted layer after them) whose units are the same."""
+    xp = be.xp
+    weighted_at = [i for i, layer in enumerate(model.layers) if weighted(layer) and hasattr(layer, "W")]
+    exam.checked.append("identical units")
+    for i in weighted_at[:-1]:
+        layer = model.layers[i]
+        if layer.W.shape[1] < 2:
+            continue
+        spread = unit_spread(layer, be)
+        size = float(xp.max(xp.abs(layer.W)))
+        if spread <= T.IDENTICAL_UNITS * size or spread == 0:
+            exam.identical[i] = layer_label(i, layer)
+    if exam.identical:
+        names = ", ".join(exam.identical.values())
+        exam.add("symmetric_init",
+                 f"every unit of {names} starts with the same weights (the largest spread between units: "
+                 f"{max(unit_spread(model.layers[i], be) for i in exam.identical):.2g}): each gets the same "
+                 f"gradient and takes the same step, so they stay one unit copied",
+                 "draw the initial weights at random (tn.create_model does, or W = rng.uniform(-1/sqrt(n_in), "
+                 "1/sqrt(n_in), (n_in, n_out))): different units must start different")
+
+
+def unit_spread(layer: Any, be: Backend) -> float:
+    """The largest standard deviation across a layer's units of one incoming weight (or the bias)."""
+    xp = be.xp
+    return max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b)) if hasattr(layer, "b") else 0.0)
+
+
+def _neighbours(exam: Exam, x: np.ndarray, labels: np.ndarray) -> None:
+    """Leave-one-out k-nearest-neighbour accuracy, on standardised features, against always
+    answering the majority class: labels that no neighbourhood predicts carry no signal."""
+    n = min(len(x), T.NEIGHBOUR_SAMPLE)
+    if n <= T.NEIGHBOURS:
+        return
+    x, labels = x[:n].astype(np.float64), labels[:n]
+    spread = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    squared = np.sum(x ** 2, axis=1)
+    distance = squared[:, None] + squared[None, :] - 2 * x @ x.T  # (n, n)
+    np.fill_diagonal(distance, np.inf)  # leave each example out of its own vote
+    nearest = np.argsort(distance, axis=1, kind="stable")[:, :T.NEIGHBOURS]
+    votes = np.apply_along_axis(np.bincount, 1, labels[nearest], minlength=int(labels.max()) + 1)
+    accuracy = float(np.mean(votes.argmax(axis=1) == labels))
+    baseline = float(np.bincount(labels).max() / n)
+    exam.checked.append("whether the inputs predict the labels")
+    if accuracy <= baseline + T.NEAR_BASELINE:
+        exam.unpredictable = (f"each training example's {T.NEIGHBOURS} nearest neighbours predict its label for "
+                              f"{accuracy:.0%} of them, against {baseline:.0%} for always answering the majority "
+                              f"class")
+
+
+def _own_code(exam: Exam, model: Any, loss_fn: Any, x: Any, outs: list[Any], labels: Any, be: Backend) -> None:
+    """A finite-difference check, on a few rows in float64, of every layer and loss not tinynet's own."""
+    rows = min(T.CHECK_ROWS, int(x.shape[0]))
+
+    def float64(a: Any) -> Any:
+        return be.asarray(be.to_numpy(a[:rows, ...]), dtype="float64")
+
+    inputs = [x, *outs[:-1]]
+    for i, layer in enumerate(model.layers):
+        if own_code(layer):
+            _check(exam, layer_label(i, layer), lambda: gradcheck.check_layer(layer, float64(inputs[i]),
+                                                                              max_entries=20))
+    if loss_fn is not None and own_code(loss_fn):
+        _check(exam, layer_name(loss_fn), lambda: gradcheck.check_loss(loss_fn, float64(outs[-1]),
+                                                                       labels[:rows], max_entries=20))
+
+
+def _check(exam: Exam, where: str, run: Any) -> None:
+    exam.checked.append(f"{where} against finite differences")
+    try:
+        results = run()
+    except Exception as e:  # the learner's code raised inside the check
+        exam.add("wrong_gradient", f"checking {where} against finite differences, it raised "
+                 f"{type(e).__name__}: {e}", f"make {where} work on (N, features) float64 input, then check it "
+                 f"with tinynet.testing.assert_backward_correct")
+        return
+    failed = [r for r in results if not r.passed]
+    if failed:
+        r = max(failed, key=lambda r: r.error)
+        said = r.note or (f"backprop gives {r.analytic:.4g} where finite differences give {r.numeric:.4g} at entry "
+                          f"{r.worst_index} (ratio {r.ratio:.3g}; relative error {r.error:.2g}, tolerance {r.tol:.0e})")
+        exam.add("wrong_gradient", f"{where}: the gradient d{r.param} is wrong: {said}",
+                 f"fix {where}.backward{': ' + r.hint if r.hint else ''}; "
+                 f"tinynet.testing.assert_backward_correct shows each failing entry")

@@ -1,0 +1,64 @@
+"""Every threshold the doctor decides by, each with where it comes from.
+
+None is fitted to a data set: each is a property of the arithmetic (a float32 rounding, a
+factor that a correct loss cannot show), a rule of thumb from the literature, or a plain
+reading of the cause's words ("most", "orders of magnitude"). docs/doctor.md quotes them.
+"""
+from __future__ import annotations
+
+# --- checks before the first step -------------------------------------------------------------------
+# A hidden layer whose units differ by less than this, relative to its largest weight, has
+# identical units: float32 keeps about 7 digits, so units that started equal and took equal
+# steps differ by rounding alone, a few parts in 10^8.
+IDENTICAL_UNITS = 1e-6
+
+# An input feature whose root-mean-square is more than 10 times from 1 is "far from unit
+# scale": the default initialisation (W ~ U(-1/sqrt(n_in), 1/sqrt(n_in))) assumes inputs of
+# about unit size, and the first layer's weight gradient, x.T @ dout, scales with x, so its
+# steps are 10 times (and its curvature 100 times) what the learning rate was chosen for.
+FAR_FROM_UNIT = 10.0
+
+# A loss whose value at certain, correct logits stays above this share of ln C has a floor:
+# a correct cross-entropy there is below 1e-8 (its floor is 0). Softmax applied to
+# probabilities cannot go below ln(1 + (C - 1)/e), 45% of ln 2 for 2 classes, more for more.
+LOSS_FLOOR = 0.10
+CERTAIN_MARGIN = 30.0  # the probe's logits: the label's logit 30 above every other one (p > 1 - 1e-13)
+
+# The same batch written twice: a mean over the batch gives the same loss, a sum twice the
+# loss. Halfway between the two, so that rounding cannot tip it.
+SUMMED_RATIO = 1.5
+
+# Labels the inputs cannot predict: leave-one-out k-nearest-neighbour accuracy on the training
+# set within this many points of always answering the majority class (the same reading of
+# "close to the baseline" as the experiments use: 5 points). k = 5, a common default.
+NEAR_BASELINE = 0.05
+NEIGHBOURS = 5
+# With a validation set: training accuracy this far above validation accuracy is memorising
+# (10 points: more than the sampling noise of a few dozen validation examples, about 7).
+MEMORISED = 0.10
+NEIGHBOUR_SAMPLE = 2000  # at most this many training examples (pairwise distances: N^2 numbers)
+
+# The finite-difference check of a learner's layer or loss: on this many rows, in float64.
+CHECK_ROWS = 8
+
+# --- during the run ------------------------------------------------------------------------------------
+# The loss "barely moves": it fell by less than 10% of its start (the experiments' "flat").
+FLAT = 0.10
+
+# A step too small for the weights: the largest layer's update, lr * |dW| / |W|, below 1e-5
+# (DeepDiagnosis's lower bound for a learning rate); a healthy update is about 1e-3.
+UPDATE_TOO_SMALL = 1e-5
+
+# Oscillation, for full-batch runs only (a mini-batch loss jumps by sampling alone): the loss
+# rose at more than a fifth of the steps and ended above twice its lowest value.
+RISING_STEPS = 0.20
+ABOVE_LOWEST = 2.0
+
+# Vanishing gradients: the first layer's gradient norm 1,000 times below the last layer's
+# (AutoTrainer's 1e-3, without its second condition |g_first| < 1e-4, which depends on the
+# data's scale). Then, when the last layer's update is a healthy 1e-3 of its weights, the
+# first layer's is 1e-6: below UPDATE_TOO_SMALL, learning nothing.
+VANISHING_RATIO = 1e-3
+
+# Dead ReLUs: "most" units of a hidden layer output 0 for every training example.
+MOSTLY_DEAD = 0.50

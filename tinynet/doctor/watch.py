@@ -1,0 +1,82 @@
+"""The doctor's eyes during a run: a ``measure`` hook for tn.train.
+
+At every measurement step (before that step's update) it records, for each layer with
+weights, how far its weights moved since the last measurement relative to their size, and for
+each hidden ReLU the share of its units that output 0 for every training example. At the
+first measurement it runs the checks before the first step (exam.py). It returns only what
+the learner's own hook returns, so the run's History is the one tn.train would give.
+
+    watch = tn.doctor.Watcher(data, loss_fn=my_loss)
+    hist = tn.train(model, data, steps=500, loss_fn=my_loss, measure=watch)
+    print(watch.diagnosis(hist))
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ..backend import backend_of
+from ..layers import ReLU
+from ..model import layer_label
+from .exam import Exam, examine, unit_spread, weighted
+
+
+class Watcher:
+    """Pass it as train(measure=...), with the data and the pieces given to train."""
+
+    def __init__(self, data: Any = None, *, loss_fn: Any = None, lr: float | None = None,
+                 batch_size: int | None = None, measure: Callable | None = None) -> None:
+        self.data, self.loss_fn, self.lr, self.batch_size, self.measure = data, loss_fn, lr, batch_size, measure
+        self.exam: Exam | None = None
+        self.moved: dict[str, list[float]] = {}  # layer label -> |change| / |weights| since the last measurement
+        self.dead: dict[str, list[float]] = {}  # hidden ReLU label -> share of units dead on every example
+        self.spread: dict[str, list[float]] = {}  # layer label -> spread between units (identical layers only)
+        self.own_output_at_zero: list[float] = []  # with a clipping layer: share of examples whose own output is 0
+        self._last: dict[str, Any] = {}  # the weights at the last measurement
+
+    def __call__(self, model: Any, x: Any, labels: Any) -> dict[str, Any]:
+        if self.exam is None:
+            self.exam = examine(model, x, labels, self.loss_fn)
+        self._movement(model)
+        self._units(model, x, labels)
+        return {} if self.measure is None else self.measure(model, x, labels)
+
+    def _movement(self, model: Any) -> None:
+        """|W_now - W_then| / |W_now| over each weighted layer's parameters, since the last measurement."""
+        for i, layer in enumerate(model.layers):
+            if not weighted(layer):
+                continue
+            label = layer_label(i, layer)
+            params = [getattr(layer, name) for name in layer.param_names]
+            xp = backend_of(params[0]).xp
+            size = math.sqrt(sum(float(xp.sum(p * p)) for p in params))
+            before = self._last.get(label)
+            if before is not None and size > 0:
+                change = math.sqrt(sum(float(xp.sum((p - q) ** 2)) for p, q in zip(params, before)))
+                self.moved.setdefault(label, []).append(change / size)
+            self._last[label] = [p + 0 for p in params]  # a copy: an optimizer may update in place
+
+    def _units(self, model: Any, x: Any, labels: Any) -> None:
+        """Dead units behind each hidden ReLU, identical units, and outputs clipped at 0."""
+        be = backend_of(x)
+        xp = be.xp
+        last = max(i for i, layer in enumerate(model.layers) if weighted(layer))
+        out = x
+        for i, layer in enumerate(model.layers):
+            out = layer.forward(out)
+            if isinstance(layer, ReLU) and i < last:
+                alive = xp.any(layer.mask, axis=0)  # (units,): passed something for some example
+                share = 1.0 - float(xp.mean(xp.astype(alive, xp.float32)))
+                self.dead.setdefault(layer_label(i, layer), []).append(share)
+        for i in self.exam.identical:
+            self.spread.setdefault(layer_label(i, model.layers[i]), []).append(unit_spread(model.layers[i], be))
+        if self.exam.clipping is not None:
+            own = labels[:, None] == be.arange(out.shape[1])[None, :]
+            at_zero = xp.any(own & (out <= 0), axis=1)
+            self.own_output_at_zero.append(float(xp.mean(xp.astype(at_zero, xp.float32))))
+
+    def diagnosis(self, history: Any) -> Any:
+        """The diagnosis of the run this watcher watched, from its History."""
+        from .judge import diagnosis
+
+        return diagnosis(self, history)
