@@ -11,6 +11,7 @@
 # 3. The gradient checker on every layer.
 # 4. Training the log's model `[2, 500, 500, 2]`.
 # 5. Breaking it: learning rate 10, and a ReLU after the last layer.
+# 6. When your network does not train: asking the doctor.
 
 # %%
 # Where tinynet is not installed yet (a hosted notebook service), this cell installs it: from
@@ -203,6 +204,56 @@ plots.series({"ReLU last": (relu_last.eval_steps, relu_last.measured["stranded"]
              "ReLU last: examples whose own logit is clipped to 0", "fraction of examples", OUT / "stranded.png",
              ylim=(-0.02, 1.02))
 print(f"figures: {OUT / 'losses.png'}, {OUT / 'stranded.png'}")
+
+# %% [markdown]
+# ## 6. When your network does not train
+#
+# Here the failures were ours, prepared. Yours will not come labelled. Say you write your own
+# sigmoid, and slip: its derivative is `out * (1 - out)`, and you forget the `(1 - out)`. The
+# network still trains, a little, and nothing tells you why it is poor. Ask the doctor:
+# `tn.diagnose` takes exactly the arguments of `tn.train`, trains the same way, and says what
+# it found, with this run's numbers and the fix.
+
+
+# %%
+class MySigmoid:
+    """out = 1 / (1 + exp(-x)): (N, D) -> (N, D). A learner's, with a slip in backward."""
+
+    param_names = ()
+
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out  # the slip: dL/dx = dout * out * (1 - out)
+
+
+def my_model(sigmoid):
+    return tn.Sequential(tn.Linear(2, 64, seed=0), sigmoid, tn.Linear(64, 2, seed=1))
+
+
+report = tn.diagnose(my_model(MySigmoid()), data, lr=0.5, steps=STEPS, seed=0, progress=False)
+print(report)
+
+# %% [markdown]
+# The first finding names the layer, the tensor, and the worst entry, with backprop's value,
+# the finite difference's and their ratio. Fix the backward, and ask again:
+
+
+# %%
+class FixedSigmoid(MySigmoid):
+    def backward(self, dout):
+        return dout * self.out * (1 - self.out)  # (N, D): the whole derivative
+
+
+report = tn.diagnose(my_model(FixedSigmoid()), data, lr=0.5, steps=STEPS, seed=0, progress=False)
+print(report.cause, "| loss", f"{report.history.loss[0]:.3f} -> {report.history.loss[-1]:.3f}")
+
+# %% [markdown]
+# `docs/doctor.md` lists every cause the doctor knows, how it measures each, and what you see
+# when you have it. For a script of your own, `python -m tinynet.doctor my_script.py` runs it
+# unchanged and diagnoses every `tn.train` call it makes.
 
 # %% [markdown]
 # Where next: `docs/own_layer.md` to write and check a layer of your own, and

@@ -293,7 +293,7 @@ class Part4(study.Study):
             stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
             print(f"  seed {run.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
                   f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {context['baseline'][run]:.0%}), "
-                  f"{h.seconds:.0f} s{stop}{interrupted_at(h)}; doctor: {context['doctor'][run]}")
+                  f"{h.seconds:.0f} s, doctor: {context['doctor'][run]}{stop}{interrupted_at(h)}")
         if context["diagnosis"]:
             print(f"  diagnosis: {context['diagnosis']['conclusion']}")
 

@@ -26,3 +26,32 @@ def be(request) -> tn.Backend:
         return tn.get_backend(request.param)
     except tn.BackendUnavailableError as e:
         pytest.skip(str(e))
+
+
+def _cupy_missing() -> str | None:
+    """Why the CuPy backend cannot run here, or None where it can."""
+    try:
+        tn.get_backend("cupy")
+    except tn.BackendUnavailableError as e:
+        return str(e)
+    return None
+
+
+_NOT_RUN: dict[str, object] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Where CuPy cannot run, its tests are left out, said once at the end (not once per test)."""
+    reason = _cupy_missing()
+    if reason is None:
+        return
+    cupy = [item for item in items if getattr(item, "callspec", None) and item.callspec.params.get("be") == "cupy"]
+    if cupy:
+        config.hook.pytest_deselected(items=cupy)
+        items[:] = [item for item in items if item not in set(cupy)]
+        _NOT_RUN.update(count=len(cupy), reason=reason)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _NOT_RUN:
+        terminalreporter.write_line(f"CuPy: {_NOT_RUN['count']} tests not run here (deselected): {_NOT_RUN['reason']}")

@@ -389,6 +389,15 @@ API: list[A] = [
      "x must be a batch of rows"),
     ("layer_inputs rows=(0, 3)", lambda: testing.layer_inputs(rows=(0, 3)), ValueError, "rows must be"),
     ("layer_inputs low > high", lambda: testing.layer_inputs(low=3, high=-3), ValueError, "low < high"),
+    # the doctor: what train refuses, with train's messages, and a watcher that is not a hook
+    ("diagnose steps=0", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=0, lr=0.1), ValueError,
+     "steps must be a positive integer"),
+    ("diagnose data list", lambda: tn.diagnose(model(), [[0.0, 1.0]], steps=2, lr=0.1), TypeError,
+     "data must be a tinynet.data.Dataset"),
+    ("diagnose without lr or opt", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2), TypeError,
+     "give lr=..."),
+    ("diagnose quiet='no'", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1, quiet="no"),
+     TypeError, "quiet is not taken"),
 ]
 
 
@@ -489,14 +498,14 @@ def test_the_tables_cover_every_public_entry_point():
     called = {row[0].split()[0].split("(")[0].split(".")[0] for row in API}
     for name in ["Linear", "ReLU", "loss", "Sequential", "create_model", "get_backend", "SGD", "make_dataset",
                  "train", "train_step", "check_layer", "check_loss", "check_model", "numerical_gradient",
-                 "relative_error", "assert_backward_correct", "layer_inputs"]:
+                 "relative_error", "assert_backward_correct", "layer_inputs", "diagnose"]:
         assert name in called, name
     train_arguments = {row[0].split()[1].split("=")[0] for row in API if row[0].split()[0] == "train"}
     for name in ["opt", "loss_fn", "measure", "steps", "batch_size", "eval_every", "until_loss", "progress", "desc"]:
         assert name in train_arguments, name
     public = set(tn.__all__) - {"Backend", "BackendUnavailableError", "History", "gradcheck", "testing", "parameters"}
-    assert public <= {"Linear", "ReLU", "SGD", "Sequential", "SoftmaxCrossEntropy", "create_model", "get_backend",
-                      "train", "train_step"}, public
+    assert public <= {"Linear", "ReLU", "SGD", "Sequential", "SoftmaxCrossEntropy", "create_model", "diagnose",
+                      "doctor", "get_backend", "train", "train_step"}, public
 
 
 @pytest.mark.parametrize("call, error, says", [

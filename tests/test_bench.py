@@ -165,3 +165,12 @@ def test_a_step_s_array_operations_are_counted_and_stay_few():
     assert phases == {"forward": 10, "loss": 15, "backward": 13, "update": 12}
     assert sum(count_ops["step_operations"]([2, 500, 500, 2]).values()) == sum(phases.values())
     assert sum(count_ops["step_operations"]([2, 8, 8, 8, 2]).values()) > sum(phases.values())  # a layer more
+
+
+def test_the_doctor_s_cost_is_measured_against_train(capsys):
+    """experiments/bench/bench_doctor.py: train and diagnose on the same run, interleaved, and
+    their ratio (a benchmark, not a timed test: nothing here asserts a speed)."""
+    bench = runpy.run_path(str(BENCH.parent / "bench_doctor.py"), run_name="bench_doctor")
+    assert bench["main"](["--steps", "20", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "train " in out and "diagnose " in out and "x train; target at most 1.25" in out

@@ -109,6 +109,7 @@ def test_the_tutorial_runs_end_to_end(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("by hand and tinynet agree: True") == 5
     assert "diverged at step" in done.stdout and "stranded" in done.stdout
+    assert "tinynet doctor: wrong_gradient" in done.stdout and "layers[1] MySigmoid()" in done.stdout
     assert (tmp_path / "losses.png").exists() and (tmp_path / "stranded.png").exists()
 
 
@@ -163,3 +164,18 @@ def test_the_notebook_holds_the_tutorial_s_code_without_outputs():
     code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     assert "find_spec(\"tinynet\") is None" in "".join(code[0]["source"]), "the first cell installs tinynet"
+
+
+def test_the_readme_s_doctor_report_is_what_the_doctor_prints():
+    """The README's report, from the tutorial's learner-written sigmoid with its slip: the same
+    run gives the same report, line for line."""
+    readme = (DOC.parents[1] / "README.md").read_text()
+    shown = re.search(r"```text\n(tinynet doctor: .*?)```", readme, flags=re.S).group(1).strip()
+    source = (DOC.parent / "tutorial.py").read_text()
+    namespace = {"np": np, "tn": tn}
+    exec(source[source.index("class MySigmoid"):source.index("report = tn.diagnose")], namespace)
+    from tinynet.data import make_dataset
+
+    model = namespace["my_model"](namespace["MySigmoid"]())
+    d = tn.diagnose(model, make_dataset("xor", 100, seed=3), steps=3000, lr=0.5, seed=0, progress=False)
+    assert "\n".join(str(d).splitlines()[:3]) == shown

@@ -236,6 +236,15 @@ def test_ctrl_c_returns_the_diagnosis_so_far():
     assert d.interrupted and d.history.interrupted and "INTERRUPTED" in str(d)
 
 
+def test_ctrl_c_in_the_very_first_step_gives_a_diagnosis_of_what_was_seen():
+    def interrupt(model, x, labels):
+        raise KeyboardInterrupt  # in the first measurement: the history keeps no measurement
+
+    d = tn.diagnose(tn.Sequential(*tn.create_model([2, 8, 2], seed=0).layers, tn.ReLU()), circle(40, 0), steps=50,
+                    lr=0.1, progress=False, measure=interrupt)
+    assert d.interrupted and d.history.eval_steps == [] and "INTERRUPTED" in str(d)
+
+
 def test_the_report_reads_and_every_id_is_a_cause():
     model = tn.Sequential(*tn.create_model([2, 16, 3], seed=1).layers, tn.ReLU())
     d = tn.diagnose(model, blobs(90, 1), steps=40, lr=50.0, progress=False)

@@ -172,3 +172,22 @@ def test_a_layer_used_twice_is_refused_at_construction():
     relu = tn.ReLU()
     with pytest.raises(ValueError, match="gradients add at forks"):
         tn.Sequential(tn.Linear(2, 2), relu, tn.Linear(2, 2), relu)
+
+
+def test_a_backward_that_returns_nothing_is_named_not_the_layer_below():
+    class Forgets:
+        param_names = ()
+
+        def forward(self, x):
+            return x
+
+        def backward(self, dout):
+            dout * 1  # computed, and not returned
+
+    model = tn.Sequential(tn.Linear(2, 3, seed=0), Forgets(), tn.Linear(3, 2, seed=1))
+    model.forward(np.ones((4, 2), np.float32))
+    with pytest.raises(TypeError, match=r"layers\[1\] Forgets\(\)\.backward returned None"):
+        model.backward(np.ones((4, 2), np.float32))
+    first = tn.Sequential(Forgets(), tn.Linear(2, 2, seed=0))  # the first layer's dL/dx reaches no one
+    first.forward(np.ones((4, 2), np.float32))
+    assert first.backward(np.ones((4, 2), np.float32)) is None

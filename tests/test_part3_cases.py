@@ -261,3 +261,25 @@ def test_the_log_s_two_cases_keep_today_s_verdicts(tmp_path):
     assert (claims["relu_last_stops_learning"]["reproduced_in"], claims["relu_last_stops_learning"]["seeds"]) == (2, 5)
     assert [e["seed"] for e in claims["relu_last_stops_learning"]["per_seed"] if e["reproduced"]] == [1, 3]
     assert math.isclose(claims["relu_last_stops_learning"]["interval"][0], 0.1176, abs_tol=5e-5)
+
+
+def test_a_run_keeps_its_colour_in_both_panels_of_a_case_figure():
+    from experiments.part3.figures import colours
+
+    assert colours(["healthy", "sum not mean"]) == ["C0", "C1"]
+    assert colours(["summed loss", "healthy"]) == ["C1", "C0"]  # the right panel's order does not matter
+    assert colours(["train", "validation"]) == ["C1", "C2"]
+
+
+def test_the_number_quoted_across_seeds_is_the_one_judged():
+    """A flat loss is judged on the share of the loss lost; a divergence on its step."""
+    assert cases.SIGMOID_DEEP.key == "fraction_of_loss_lost" and cases.LR_TOO_SMALL.key == "fraction_of_loss_lost"
+    assert cases.SUM_NOT_MEAN.key == "diverged_at_step" and cases.LR10.key == "diverged_at_step"
+
+
+def test_a_quick_run_has_a_folder_of_its_own():
+    from experiments.harness import flags
+
+    parser = flags.parser("", default_steps=5)
+    assert flags.parse(parser, ["--quick"], "part3_break").out.name == "part3_break-quick"
+    assert flags.parse(parser, [], "part3_break").out.name == "part3_break"

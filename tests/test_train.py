@@ -428,3 +428,12 @@ def test_train_step_refuses_an_optimizer_bound_to_another_model():
     with pytest.raises(ValueError, match="opt updates .* not this model"):
         tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(other), f32(2, 2), np.array([0, 1]))
     tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(model.layers[0]), f32(2, 2), np.array([0, 1]))  # a layer of it
+
+
+def test_a_history_prints_in_one_short_line():
+    data = make_dataset("xor", 40, seed=0, val_fraction=0.25)
+    h = train(tn.create_model([2, 8, 2], seed=0), data, steps=50, lr=0.1, progress=False)
+    text = repr(h)
+    assert text.startswith("History(50 steps, loss ") and "train acc" in text and "val acc" in text
+    assert len(text) < 100 and "\n" not in text
+    assert repr(tn.History()) == "History(no step taken)"

@@ -50,8 +50,11 @@ class Sequential:
         With x_0 = x and x_i = f_i(x_{i-1}), the chain rule is dx_{i-1} = J_i^T dx_i
         (docs/backprop.md, section 4): each layer's backward, from the last to the first.
         """
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        for i in reversed(range(len(self.layers))):
+            dout = self.layers[i].backward(dout)
+            if dout is None and i > 0:  # the layer below would be blamed for it: name this one
+                raise TypeError(f"{layer_label(i, self.layers[i])}.backward returned None; it must return "
+                                f"dL/dx for the layer before it (end it with `return dx`)")
         return dout
 
 

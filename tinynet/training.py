@@ -37,7 +37,7 @@ DIVERGENCE_FACTOR = 10.0  # a finite loss above 10x its first value counts as di
 Measure = Callable[[Any, Any, Any], dict[str, Any]]
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """What one run measured; plain Python lists, ready for JSON and plotting."""
 
@@ -59,6 +59,21 @@ class History:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+    def __repr__(self) -> str:
+        """One line: the run at a glance (the series themselves are the fields)."""
+        if not self.loss:
+            return "History(no step taken)"
+        parts = [f"{self.steps_taken} steps", f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}"]
+        if self.train_acc:
+            parts.append(f"train acc {self.train_acc[-1]:.0%}")
+        if self.val_acc and math.isfinite(self.val_acc[-1]):
+            parts.append(f"val acc {self.val_acc[-1]:.0%}")
+        if self.diverged_at is not None:
+            parts.append(f"diverged at step {self.diverged_at}")
+        if self.interrupted:
+            parts.append("interrupted")
+        return f"History({', '.join(parts)})"
 
 
 def train(

@@ -47,7 +47,8 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
                    help="fix the initial weights to this seed, so that only the data varies with --seeds")
     p.add_argument("--jobs", type=positive_int, default=None,
                    help=f"worker processes for independent runs (default: the cores, {cores()} here)")
-    p.add_argument("--out", type=out_folder, default=None, help="output folder (default runs/<script>/)")
+    p.add_argument("--out", type=out_folder, default=None,
+                   help="output folder (default runs/<script>/, or runs/<script>-quick/ with --quick)")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"one of {', '.join(DATASETS)} (default {DEFAULT_DATASET}; see docs/experiments_log.md)")
     p.add_argument("--steps", type=positive_int, default=None,
@@ -88,7 +89,8 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
     args.varied = ("the data" if args.weight_seed is not None else
                    "the initial weights" if args.data_seed is not None else "the initial weights and the data")
     args.jobs = args.jobs or cores()
-    args.out = args.out or ROOT / "runs" / script
+    # A --quick run has its own folder: it never writes over a full run's results and figures.
+    args.out = args.out or ROOT / "runs" / (f"{script}-quick" if args.quick else script)
     try:  # looked at, not touched: the study creates the folder (output.hold)
         a_file = args.out.exists() and not args.out.is_dir()
     except OSError as e:  # a name over the system's limit

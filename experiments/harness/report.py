@@ -13,16 +13,25 @@ def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = F
     (where the claim declares one), and the sentence across seeds. ``terms`` first."""
     print(f"\n{title}" + ("  [INTERRUPTED: partial results]" if interrupted else ""))
     if terms:
-        print(textwrap.fill(terms, width=110, initial_indent="  ", subsequent_indent="  "))
+        print(textwrap.fill(terms, width=WIDTH, initial_indent="  ", subsequent_indent="  "))
     if not claims:
         print("  no claim could be judged: stopped before the runs it rests on finished")
         return
-    width = max(len(c["id"]) for c in claims)
     for c in claims:
-        print(f"  {c['id']:<{width}}  {k_of_n(c['reproduced_in'], c['seeds'])}  {c['verdict']}")
+        print(f"  {c['id']}  {k_of_n(c['reproduced_in'], c['seeds'])}  {c['verdict']}")
+        said = "predicted" if c["log_says"].startswith("(predicted)") else "the log says"
+        wrapped(f"{said}: {c['log_says'].removeprefix('(predicted) ')}")
         if c.get("cause"):
-            print(f"  {'':<{width}}  why: {c['cause']}")
-        print(f"  {'':<{width}}  {c['explanation']}")
+            wrapped(f"why: {c['cause']}")
+        wrapped(c["explanation"])
+
+
+def wrapped(text: str) -> None:
+    """A claim's sentence, wrapped to the width of a terminal, under its claim."""
+    print(textwrap.fill(text, width=WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 8))
+
+
+WIDTH = 110
 
 
 def interrupted_at(h: Any) -> str:

@@ -246,8 +246,8 @@ UNNORMALISED_INPUTS = Case(
     "unnormalised_inputs_do_not_converge", "(predicted) Training fails: the loss diverges, or ends above the "
     "converged level where the healthy model converges.", judge_unnormalised, cause_unnormalised, "unnormalised_inputs",
     data=lambda data, seed: user.scaled_inputs(data), key="gradient_ratio",
-    plot=lambda h, g: ("first layer's gradient norm", {"inputs x 1000": first_layer_norms(h),
-                                                       "healthy": first_layer_norms(g)}, None, True))
+    plot=lambda h, g: ("first layer's gradient norm", {"healthy": first_layer_norms(g),
+                                                       "inputs x 1000": first_layer_norms(h)}, None, True))
 
 
 # --- softmax applied twice -------------------------------------------------------------------------
@@ -324,9 +324,9 @@ def cause_sum(t: Trial, m: Measured, happened: bool) -> str:
 SUM_NOT_MEAN = Case(
     "sum_not_mean", "sum not mean", "the loss summed over the batch where the mean belongs", "sum_not_mean_diverges",
     "(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
-    judge_sum, cause_sum, "loss_summed", loss=user.SumCrossEntropy, key="gradient_ratio",
-    plot=lambda h, g: ("first layer's gradient norm", {"summed loss": first_layer_norms(h),
-                                                       "healthy": first_layer_norms(g)}, None, True))
+    judge_sum, cause_sum, "loss_summed", loss=user.SumCrossEntropy, key="diverged_at_step",
+    plot=lambda h, g: ("first layer's gradient norm", {"healthy": first_layer_norms(g),
+                                                       "summed loss": first_layer_norms(h)}, None, True))
 
 
 # --- sigmoid hidden layers in a deeper net ----------------------------------------------------------
@@ -354,7 +354,7 @@ SIGMOID_DEEP = Case(
     "sigmoid_deep", "sigmoid deep", "Sigmoid in place of ReLU, in a deeper net [2, 100, 100, 100, 100, 2]",
     "sigmoid_deep_stays_flat", "(predicted) The gradient vanishes on its way down and the loss stays flat: it falls "
     "by less than 10% of its start.", judge_sigmoid, cause_sigmoid, "vanishing_gradients", settings={"sizes": DEEP},
-    model=user.with_sigmoids, key="first_over_last", plot=plot_sigmoid)
+    model=user.with_sigmoids, key="fraction_of_loss_lost", plot=plot_sigmoid)
 
 
 # Every case, in the order results.json, the printed table and --help list them.

@@ -138,8 +138,9 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
     right.plot([], [], color="#2ca02c", label="trained seed that learned")
     right.set_xlabel("share of examples whose own logit starts <= 0 (stranded)")
     right.set_ylabel("initialisations")
-    right.set_title(f"Before training: {dead_share:.0%} of initialisations\nstart with an output unit dead",
-                    fontsize=10)
+    # The title says what the histogram shows; the share with a dead output unit is a note.
+    right.set_title(f"Before training: the share of examples stranded, over {len(study)} initialisations\n"
+                    f"({dead_share:.0%} of them start with an output unit dead)", fontsize=10)
     right.legend(fontsize=7)
     save(fig, path)
 
@@ -151,10 +152,10 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
     """A case of Part 3: left, the training loss of the healthy and the broken run (log scale,
     an x where a run diverged); right, the case's mechanism over the steps."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for label, loss in losses.items():
+    for label, loss, color in zip(losses, losses.values(), colours(losses)):
         loss = np.asarray(loss, dtype=float)
         finite = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
-        left.plot(np.arange(len(loss)), finite, label=label, lw=1.2)
+        left.plot(np.arange(len(loss)), finite, label=label, lw=1.2, color=color)
         step = marks.get(label)
         if step is not None and np.isfinite(np.nanmax(finite[: step + 1])):
             left.plot([step], [np.nanmax(finite[: step + 1])], "kx", ms=9, label=f"{label}: diverged at step {step}")
@@ -163,9 +164,10 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
     left.set_ylabel("training loss (log scale)")
     left.legend(fontsize=7)
     left.grid(alpha=0.3)
-    for label, (xs, ys) in lines.items():
+    for label, (xs, ys), color in zip(lines, lines.values(), colours(lines)):
         ys = np.asarray(ys, dtype=float)
-        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), "o-" if len(ys) <= 3 else "-", label=label, lw=1.2)
+        right.plot(xs, np.where(np.isfinite(ys), ys, np.nan), "o-" if len(ys) <= 3 else "-", label=label, lw=1.2,
+                   color=color)
     if level is not None:
         right.axhline(level[0], color="gray", ls="--", lw=1, label=level[1])
     if logy:
@@ -179,3 +181,10 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
     right.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
     save(fig, path)
+
+
+def colours(labels: Sequence[str]) -> list[str]:
+    """The same colour for the same run in both panels: the healthy run blue (C0), the others
+    orange (C1), then green, ... in their order."""
+    others = iter(f"C{i}" for i in range(1, 10))
+    return ["C0" if label == "healthy" else next(others) for label in labels]

@@ -40,6 +40,9 @@ def diagnose(model: Any, data: Any, *, steps: int, opt: Any = None, loss_fn: Any
 def watched(train: Callable, model: Any, data: Any, *, opt: Any = None, lr: Any = None, loss_fn: Any = None,
             batch_size: Any = None, measure: Callable | None = None, **options: Any) -> Diagnosis:
     """``train`` (tn.train itself) run with a Watcher as its measure hook, then the diagnosis."""
+    if "quiet" in options:
+        raise TypeError("diagnose: quiet is not taken: the doctor's report says where a run diverged, so train's "
+                        "one line about it is always left out; drop quiet=")
     step = getattr(opt, "lr", None) if opt is not None else lr
     watch = Watcher(data, loss_fn=loss_fn, lr=step if isinstance(step, (int, float)) else None,
                     batch_size=batch_size, measure=measure)

@@ -96,10 +96,11 @@ def _structure(exam: Exam, model: Any, outs: list[Any], labels: Any, be: Backend
     exam.checked.append("the model's outputs")
     if low >= 0 and high <= 1 and float(xp.max(xp.abs(sums - 1.0))) < 1e-3:
         after = model.layers[-1]
+        most = math.e / (math.e + out.shape[1] - 1)  # softmax of probabilities: e / (e + C - 1) at most
         exam.add("softmax_twice",
                  f"the model's outputs are already probabilities (each row in [0, 1], summing to 1: "
                  f"{layer_label(len(model.layers) - 1, after)} ends it), and the cross-entropy applies softmax "
-                 f"again: no class can get a probability above e/(e + C - 1) = {math.e / (math.e + out.shape[1] - 1):.0%}",
+                 f"again: no class can get a probability above e/(e + C - 1) = {most:.0%}",
                  f"remove {layer_label(len(model.layers) - 1, after)}: give the loss the last layer's raw logits")
         return
     if last is None or last == len(model.layers) - 1:

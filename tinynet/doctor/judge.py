@@ -105,6 +105,8 @@ def _vanishing(watch: Any, h: Any) -> Finding | None:
         return None
     first, last = h.grad_norm[names[0]], h.grad_norm[names[-1]]
     ratios = [a / b if b > 0 else math.inf for a, b in zip(first, last)]
+    if not ratios:  # stopped (Ctrl-C) before its first measurement was whole
+        return None
     # At the start, or typically over the run: once the last layer has fitted what it can, its
     # own gradient falls too, and the ratio no longer shows what starved the first layers.
     at_start, typical = ratios[0], statistics.median(ratios)
