@@ -389,6 +389,18 @@ API: list[A] = [
      "x must be a batch of rows"),
     ("layer_inputs rows=(0, 3)", lambda: testing.layer_inputs(rows=(0, 3)), ValueError, "rows must be"),
     ("layer_inputs low > high", lambda: testing.layer_inputs(low=3, high=-3), ValueError, "low < high"),
+    # what was taken silently and gave a wrong number (reliability, round three)
+    ("Sequential(Sequential)", lambda: tn.Sequential(tn.Sequential(tn.Linear(2, 3)), tn.Linear(3, 2)), TypeError,
+     "nesting is not supported"),
+    ("parameters(None)", lambda: list(tn.parameters(None)), TypeError, "parameters: model must be a layer"),
+    ("parameters(model.layers)", lambda: list(tn.parameters(model().layers)), TypeError, "tn.Sequential(*layers)"),
+    ("parameters(3)", lambda: list(tn.parameters(3)), TypeError, "got int"),
+    ("get_backend asarray(None)", lambda: tn.get_backend("numpy").asarray(None, dtype="float32"), TypeError,
+     "asarray got None"),
+    ("get_backend to_numpy(None)", lambda: tn.get_backend("numpy").to_numpy(None), TypeError, "to_numpy got None"),
+    ("majority_baseline y_val strings", lambda: dataclasses.replace(make_dataset("xor", 10, val_fraction=0.5),
+     y_val=np.array(["a"] * 5)).majority_baseline, TypeError, "integer class labels in y_val"),
+    ("check(None, x)", lambda: gradcheck.check(None, np.ones((2, 2))), TypeError, "nothing to check"),
     # the doctor: what train refuses, with train's messages, and a watcher that is not a hook
     ("diagnose steps=0", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=0, lr=0.1), ValueError,
      "steps must be a positive integer"),

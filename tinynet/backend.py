@@ -71,6 +71,8 @@ class Backend:
         a: array-like of any shape -> array of the same shape on the backend's device.
         dtype: "float32", "float64" or None (keep the data's own dtype).
         """
+        if a is None:  # NumPy would make it an object array, or nan as a float
+            raise TypeError(f"{self.name} backend: asarray got None; give it numbers, e.g. a NumPy array or a list")
         if self.name == "strict" and isinstance(a, _strict_array_type()):
             a = a.to_device(self.device)  # already a strict array: move, no host round trip
         elif self.name != "numpy" and not self.is_array(a):
@@ -85,6 +87,8 @@ class Backend:
 
         a: backend array of any shape -> NumPy array of the same shape and dtype.
         """
+        if a is None:
+            raise TypeError(f"{self.name} backend: to_numpy got None, not an array; did a backward forget to return?")
         if self.name == "cupy":
             return self.xp.asnumpy(a)
         if self.name == "strict":

@@ -47,6 +47,10 @@ class Dataset:
                             f"of shape {labels.shape}")
         if labels.size and labels.min() < 0:
             raise ValueError(f"majority_baseline needs class labels 0..C-1, found {labels.min()}")
+        val = np.asarray(self.y_val)
+        if len(val) and not (np.issubdtype(val.dtype, np.integer) and val.ndim == 1):
+            raise TypeError(f"majority_baseline needs integer class labels in y_val, of shape (N,), got {val.dtype} "
+                            f"of shape {val.shape}")
         if not (len(labels) and len(self.y_val)):
             return float("nan")
         majority = np.bincount(labels, minlength=self.n_classes).argmax()

@@ -24,6 +24,11 @@ class Sequential:
                                 f"call it first, e.g. {layer.__name__}(...)")
             if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
                 raise TypeError(f"Sequential: argument {i} ({layer!r}) has no forward/backward")
+            if isinstance(layer, Sequential):
+                # Its parameters would be hidden from SGD and the checker (they list a model's own
+                # layers), and a layer shared through it would get a wrong gradient.
+                raise TypeError(f"Sequential: argument {i} is itself a Sequential; nesting is not supported: "
+                                f"unpack it, tn.Sequential(*inner.layers, ...)")
             first = next(j for j, other in enumerate(layers) if other is layer)
             if first != i:
                 # A layer keeps one forward's cache and one set of gradients: a second use would
@@ -65,6 +70,9 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
     getattr(layer, name) is the parameter, getattr(layer, "d" + name) its gradient.
     Parameters are looked up anew on every call, so reassigned arrays count.
     """
+    if not_a_layer(model):
+        raise TypeError(f"parameters: model must be a layer or a tn.Sequential, got {type(model).__name__}; "
+                        f"for a list of layers, build tn.Sequential(*layers)")
     for where, layer in labelled_layers(model):
         names = getattr(layer, "param_names", ())
         if not (isinstance(names, (tuple, list)) and all(isinstance(n, str) for n in names)):
@@ -74,6 +82,11 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
             if not hasattr(layer, name):
                 raise AttributeError(f"{where}: param_names lists {name!r}, but the layer has no attribute {name}")
             yield where, layer, name
+
+
+def not_a_layer(obj: Any) -> bool:
+    """None, a list or tuple of layers, a number or an array: what no layer or model is."""
+    return obj is None or isinstance(obj, (list, tuple, int, float, complex, np.ndarray))
 
 
 def layers_of(model: Any) -> list[Any]:

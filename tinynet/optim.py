@@ -6,7 +6,7 @@ from typing import Any
 
 from .backend import backend_of
 from .checks import is_real
-from .model import parameters
+from .model import not_a_layer, parameters
 
 
 class SGD:
@@ -17,7 +17,7 @@ class SGD:
     """
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0) -> None:
-        if isinstance(model, type) or not list(parameters(model)):
+        if isinstance(model, type) or not_a_layer(model) or not list(parameters(model)):
             what = (f"the class {model.__name__}" if isinstance(model, type)
                     else f"{type(model).__name__} with none to update")
             raise TypeError(

@@ -145,7 +145,7 @@ def layer_inputs(*, rows: Sequence[int] = (1, 6), features: Sequence[int] = (1, 
 
 def _backend_of_layer(layer: Any, x: Any):
     """The backend of the layer's parameters, else of x, else NumPy."""
-    for _, owner, name in parameters(layer):
+    for _, owner, name in ([] if layer is None else parameters(layer)):
         try:
             return backend_of(getattr(owner, name))
         except TypeError:

@@ -33,8 +33,8 @@ def out_folder(text: str) -> pathlib.Path:
 
 
 def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
-           quick_seeds: str = "0-1") -> argparse.ArgumentParser:
-    """The flags every script takes."""
+           quick_seeds: str = "0-1", trains: bool = True) -> argparse.ArgumentParser:
+    """The flags every script takes (--steps and --lr only where the script trains)."""
     p = Parser(description=description)
     p.add_argument("--backend", default=None, help="numpy (default), cupy or strict")
     p.add_argument("--seeds", type=parse_seeds, default=None,
@@ -51,9 +51,12 @@ def parser(description: str, *, default_steps: int, default_seeds: str = "0-4",
                    help="output folder (default runs/<script>/, or runs/<script>-quick/ with --quick)")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help=f"one of {', '.join(DATASETS)} (default {DEFAULT_DATASET}; see docs/experiments_log.md)")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help=f"training steps (default {default_steps}; --quick sets its own)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate of the healthy run (default 0.01)")
+    if trains:
+        p.add_argument("--steps", type=positive_int, default=None,
+                       help=f"training steps (default {default_steps}; --quick sets its own)")
+        p.add_argument("--lr", type=float, default=0.01, help="learning rate of the healthy run (default 0.01)")
+    else:  # accepted and ignored would be recorded as if they had been used
+        p.set_defaults(steps=None, lr=None)
     p.add_argument("--quick", action="store_true", help="a CI-sized run of the same code (seconds)")
     p.set_defaults(default_seeds=default_seeds, quick_seeds=quick_seeds, default_steps=default_steps)
     return p
@@ -72,7 +75,7 @@ def parse(p: argparse.ArgumentParser, argv: Sequence[str] | None, script: str) -
         p.error("--data-seed and --weight-seed together leave nothing to vary; give one of them")
     if args.jobs is not None and args.jobs > cores():
         p.error(f"--jobs must be between 1 and the {cores()} cores here, got {args.jobs}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if args.dataset not in DATASETS:
         p.error(f"unknown --dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")

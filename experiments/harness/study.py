@@ -60,6 +60,7 @@ class Study:
     default_steps: int
     quick_steps: int | None = None  # the steps of a --quick run (None: --steps)
     default_seeds: str = "0-4"
+    trains: bool = True  # False: no --steps or --lr (Part 1 trains nothing)
     claims: Sequence[Claim] = ()
     hooks: Hooks = Hooks()  # what the part adds to every run: its own measurements, its breakages
 
@@ -122,7 +123,8 @@ class Study:
 
 
 def main(study: Study, argv: Sequence[str] | None) -> int:
-    p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds)
+    p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds,
+                     trains=study.trains)
     study.add_flags(p)
     args = flags.parse(p, argv, study.script)
     output.hold(p, args.out)  # create, check and lock the folder: held until the process exits

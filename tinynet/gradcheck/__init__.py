@@ -131,6 +131,9 @@ def check(
         if obj is not None and not (hasattr(obj, "forward") and hasattr(obj, "backward")):
             raise TypeError(f"gradcheck: {role} must be a layer, a model or a loss with forward and "
                             f"backward methods, got {type(obj).__name__}")
+    if model is None and loss_fn is None:  # the check of nothing: the identity, always "ok"
+        raise TypeError("gradcheck.check: give a model or a layer, a loss_fn, or both; with neither there is "
+                        "nothing to check")
     check_options(h=h, tol=tol, eps=eps, max_entries=max_entries)
     if not isinstance(check_input, (bool, np.bool_)):
         raise TypeError(f"gradcheck: check_input must be True or False, got {check_input!r}")
@@ -150,7 +153,7 @@ def check(
 
         # (where, the object holding the tensor, its attribute, backprop's gradient). A backward
         # that stored no gradient leaves d<name> unset (or None): reported as such.
-        targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in parameters(model)]
+        targets = [(where, layer, name, getattr(layer, "d" + name, None)) for where, layer, name in _parameters(model)]
         input_name = "logits" if model is None else "x"
         if check_input and dx is not None:
             targets.append(("input", problem, "x", dx, input_name))
@@ -164,6 +167,11 @@ def check(
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
     return [with_hint(r, n_rows, kinks_declared=bool(base_branches), ignores_dout=deaf,
                       upstream=problem.upstream if loss_fn is not None else None) for r in results]
+
+
+def _parameters(model: Any) -> list[tuple[str, Any, str]]:
+    """The model's parameters; none when only a loss is checked (model None)."""
+    return [] if model is None else list(parameters(model))
 
 
 def _check_point(x: Any, name: str) -> None:
@@ -364,7 +372,7 @@ def _checking(model: Any, loss_fn: Any) -> Iterator[None]:
     objects = [obj for obj in [*layers_of(model), loss_fn] if obj is not None]
     saved = [(obj, dict(vars(obj))) for obj in objects]
     try:
-        for _, layer, name in parameters(model):
+        for _, layer, name in _parameters(model):
             value = getattr(layer, name)
             be = backend_of(value)
             setattr(layer, name, be.asarray(be.to_numpy(value), dtype="float64"))
