@@ -20,6 +20,7 @@ from experiments import run_all
 from experiments.harness import flags
 from tinynet import gradcheck, testing
 from tinynet.data import make_dataset
+from tinynet.exercises import check as exercises_check
 from tinynet.exercises import main as exercises_main
 from tinynet.gradcheck.__main__ import main as gradcheck_main
 from tinynet.training import train
@@ -135,8 +136,10 @@ API: list[A] = [
     ("Linear.W int", lambda: linear_holding(W=np.zeros((2, 3), int), b=np.zeros(3, int)).forward(f32(1, 2)),
      TypeError, "W and b must share one float dtype"),
     # ReLU
-    ("ReLU.forward list", lambda: tn.ReLU().forward([[1.0]]), TypeError, "got list"),
-    ("ReLU.forward None", lambda: tn.ReLU().forward(None), TypeError, "got NoneType"),
+    ("ReLU.forward list", lambda: tn.ReLU().forward([[1.0]]), TypeError,
+     "ReLU() takes its input as an array of shape (N, features), got list"),
+    ("ReLU.forward None", lambda: tn.ReLU().forward(None), TypeError,
+     "ReLU() takes its input as an array of shape (N, features), got NoneType"),
     ("ReLU.forward 1-D", lambda: tn.ReLU().forward(f32(3)), ValueError, "batch of rows"),
     ("ReLU.forward int", lambda: tn.ReLU().forward(np.zeros((2, 2), int)), TypeError, "floating-point input"),
     ("ReLU.forward bool", lambda: tn.ReLU().forward(np.zeros((2, 2), bool)), TypeError, "floating-point input"),
@@ -345,8 +348,6 @@ API: list[A] = [
     ("relative_error eps=-1", lambda: gradcheck.relative_error(np.ones(2), np.ones(2), eps=-1), ValueError,
      "eps must be a positive number"),
     # reliability, round two: what an answer went wrong silently or unclearly for
-    ("ReLU.forward list", lambda: tn.ReLU().forward([[1.0, 2.0]]), TypeError, "ReLU() takes its input as an array"),
-    ("ReLU.forward None", lambda: tn.ReLU().forward(None), TypeError, "ReLU() takes its input as an array"),
     ("ReLU.forward np scalar", lambda: tn.ReLU().forward(np.float32(1)), TypeError, "got float32"),
     ("loss.forward tuple", lambda: tn.SoftmaxCrossEntropy().forward((1.0, 2.0), np.array([0])), TypeError,
      "SoftmaxCrossEntropy() takes its logits as an array"),
@@ -401,6 +402,10 @@ API: list[A] = [
     ("majority_baseline y_val strings", lambda: dataclasses.replace(make_dataset("xor", 10, val_fraction=0.5),
      y_val=np.array(["a"] * 5)).majority_baseline, TypeError, "integer class labels in y_val"),
     ("check(None, x)", lambda: gradcheck.check(None, np.ones((2, 2))), TypeError, "nothing to check"),
+    ("check timeout=0", lambda: exercises_check(pathlib.Path("."), timeout=0), ValueError,
+     "check: timeout must be a number of seconds from 1"),
+    ("check timeout=-1", lambda: exercises_check(pathlib.Path("."), timeout=-1), ValueError, "got -1"),
+    ("check timeout='5'", lambda: exercises_check(pathlib.Path("."), timeout="5"), ValueError, "got '5'"),
     # the doctor: what train refuses, with train's messages, and a watcher that is not a hook
     ("diagnose steps=0", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=0, lr=0.1), ValueError,
      "steps must be a positive integer"),
@@ -480,6 +485,9 @@ CLI: list[C] = [
     ("exercises start ''", lambda _: exercises_main(["start", ""]), "is empty"),
     ("exercises check ''", lambda _: exercises_main(["check", ""]), "is empty"),
     ("exercises --timeout 0", lambda d: exercises_main(["check", str(d), "--timeout", "0"]), "--timeout must be"),
+    ("exercises --timeout 1e-9", lambda d: exercises_main(["check", str(d), "--timeout", "1e-9"]),
+     "--timeout must be a number of seconds from 1"),
+    ("exercises --timeout inf", lambda d: exercises_main(["check", str(d), "--timeout", "inf"]), "to 86400 (a day)"),
     ("exercises --from a file", lambda d: exercises_main(["start", str(d / "x"), "--from", __file__]),
      "is not a folder"),
     # python -m tinynet.exercises

@@ -270,3 +270,11 @@ def test_ctrl_c_and_sigterm_end_the_grader_in_one_line(sig, tmp_path):
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip() == "interrupted", err
+
+
+def test_a_folder_given_as_a_string_is_checked_like_a_path(tmp_path):
+    from tinynet.exercises import check, start
+
+    start(tmp_path / "mine")
+    grades = check(str(tmp_path / "mine"), isolate=False)
+    assert grades and all(g.exercise for g in grades)

@@ -78,16 +78,32 @@ def _engine_file(path: pathlib.Path, chosen: list[Exercise]) -> str:
     return blank_source(source.replace(f'"""{doc}"""', f'"""{header}"""', 1), chosen)
 
 
-def check(folder: pathlib.Path, course: pathlib.Path | None = None, timeout: float = 60.0, jobs: int = 2,
+# Each exercise's child process starts Python and imports NumPy first, about a second: a
+# shorter limit would fail every answer, a right one too. A day is more than any answer needs
+# (and a finite number: an infinite timeout cannot be waited on).
+TIMEOUT_RANGE = (1.0, 86400.0)
+
+
+def check(folder: pathlib.Path | str, course: pathlib.Path | None = None, timeout: float = 60.0, jobs: int = 2,
           isolate: bool = True) -> list[Grade]:
     """Grade every exercise in ``folder``, each in a child process with ``timeout`` seconds
     (isolate=False: in this process, without a time limit; for tests of the checks alone)."""
+    check_timeout(timeout, "check: timeout")
+    folder = pathlib.Path(folder)  # a string names a folder as well
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder; create one with: python -m tinynet.exercises start {folder}")
     chosen = exercises(course)
     if isolate:
         return grade_all(folder, chosen, timeout, jobs)
     return [Grade(e.name, *grade(folder, e), points=e.points) for e in chosen]
+
+
+def check_timeout(timeout: object, what: str) -> None:
+    low, high = TIMEOUT_RANGE
+    real = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if not (real and low <= timeout <= high):
+        raise ValueError(f"{what} must be a number of seconds from {low:g} (a child process takes about a second "
+                         f"to start) to {high:g} (a day), got {timeout!r}")
 
 
 def format_grades(grades: list[Grade]) -> str:
@@ -128,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.course is not None and not args.course.is_dir():
         p.error(f"--from {args.course} is not a folder")
-    if not args.timeout > 0:
-        p.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    try:
+        check_timeout(args.timeout, "--timeout")
+    except ValueError as e:
+        p.error(str(e))
     try:
         if args.command == "start":
             written = start(args.folder, args.course)
