@@ -116,3 +116,15 @@ def test_float32_model_is_checked_in_float64_and_left_untouched(be):
         assert layer.W.dtype == be.xp.float32
         np.testing.assert_array_equal(be.to_numpy(layer.W), W)
         assert layer.dW is None  # no float64 gradient left behind for an optimizer to apply
+
+
+def test_all_zero_weights_say_why_nothing_could_be_checked():
+    """Every ReLU input exactly 0: every entry sits at the kink. The result says so, and that
+    it says nothing about the formula, instead of reading as a wrong gradient."""
+    model = tn.create_model([2, 4, 2], seed=0, dtype="float64")
+    for layer in model.layers[::2]:
+        layer.W, layer.b = np.zeros_like(layer.W), np.zeros_like(layer.b)
+    results = check_model(model, np.ones((3, 2)), np.array([0, 1, 0]), tn.SoftmaxCrossEntropy())
+    unchecked = [r for r in results if r.checked == 0]
+    assert unchecked and all("every ReLU input is <= 0 here (all-zero weights?)" in r.note for r in unchecked)
+    assert all(not r.passed for r in unchecked)  # nothing verified: never a pass

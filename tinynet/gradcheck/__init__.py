@@ -343,8 +343,13 @@ def _check_tensor(problem: _Problem, base_branches: list[np.ndarray], target: tu
     compared = ~np.isnan(numeric)
     skipped = attempted - int(compared.sum())
     if not compared.any():
-        # Nothing was verified, so nothing passes: say so rather than report a clean check.
-        return _failure(where, param, shape, tol, f"no entry could be checked ({skipped} at kinks)", skipped)
+        # Nothing was verified, so nothing passes: say so, and why, rather than report a clean
+        # check or let it read as a wrong formula.
+        why = f"no entry could be checked: all {skipped} at kinks, where a finite difference mixes two branches"
+        if base_branches and not any(branch.any() for branch in base_branches):
+            why += ("; every ReLU input is <= 0 here (all-zero weights?), so this says nothing about the "
+                    "gradient's formula: check at weights and inputs away from the kinks")
+        return _failure(where, param, shape, tol, why, skipped)
     errors = np.where(compared, relative_error(analytic, numeric, floor), -1.0)
     errors = np.where(np.isnan(errors), np.inf, errors)  # a NaN gradient is a failure, never hidden
     worst = np.unravel_index(int(np.argmax(errors)), theta.shape)
