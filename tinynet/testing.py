@@ -50,7 +50,10 @@ def assert_backward_correct(layer: Any, x: Any, *, y: Any = None, tol: float | N
                         f"got {type(layer).__name__}")
     tol = _tolerance(tol)
     be = _backend_of_layer(layer, x)
-    x = be.asarray(_host(x, "x", be), dtype="float64")  # (N, D) on the layer's backend
+    host = _host(x, "x", be)
+    if np.iscomplexobj(host):  # the cast to float64 would drop the imaginary part, silently
+        raise TypeError(f"assert_backward_correct: x must hold real numbers, got {host.dtype}")
+    x = be.asarray(host, dtype="float64")  # (N, D) on the layer's backend
     if x.ndim != 2:
         raise ValueError(f"x must be a batch of rows, shape (N, D), got shape {tuple(x.shape)}")
     options: dict[str, Any] = {"seed": seed, "tol": tol}

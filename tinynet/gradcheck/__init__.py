@@ -169,6 +169,25 @@ def check(
                       upstream=problem.upstream if loss_fn is not None else None) for r in results]
 
 
+def _entries(indices: Any, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Each index one entry: a tuple of len(shape) integers inside the shape. A shorter index
+    (array[0] of a 2-D array) or a slice would move a whole row by h at once, a wrong number."""
+    def entry(i: Any) -> bool:
+        return (isinstance(i, tuple) and len(i) == len(shape)
+                and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in i)
+                and all(-n <= k < n for k, n in zip(i, shape)))
+
+    try:
+        listed = list(indices)
+    except TypeError:
+        listed = None
+    bad = next((i for i in listed if not entry(i)), None) if listed is not None else indices
+    if listed is None or bad is not None:
+        raise IndexError(f"numerical_gradient: indices must list entries of an array of shape {shape}, each a "
+                         f"tuple of {len(shape)} integers such as {(0,) * len(shape)}; got {bad!r}")
+    return listed
+
+
 def _parameters(model: Any) -> list[tuple[str, Any, str]]:
     """The model's parameters; none when only a loss is checked (model None)."""
     return [] if model is None else list(parameters(model))
@@ -210,12 +229,8 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, h: float = H,
         raise ValueError("numerical_gradient: array is read-only, and each entry must be moved by +-h in place; "
                          "pass a writable copy that f reads (array.copy())")
     grad = np.full(array.shape, np.nan)
-    for i in np.ndindex(array.shape) if indices is None else indices:
-        try:
-            old = array[i]
-        except (IndexError, TypeError, ValueError):
-            raise IndexError(f"numerical_gradient: indices must be entries of an array of shape {array.shape}, "
-                             f"got {i!r}") from None
+    for i in np.ndindex(array.shape) if indices is None else _entries(indices, array.shape):
+        old = array[i]
         array[i] = old + h
         plus = _number(f())
         array[i] = old - h
