@@ -300,6 +300,8 @@ def test_the_command_line_runs_a_script_unchanged_and_diagnoses_each_train_call(
     missing = subprocess.run([sys.executable, "-m", "tinynet.doctor", str(tmp_path / "nope.py")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    nothing = subprocess.run([sys.executable, "-m", "tinynet.doctor"], capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 2 and "give the script to run" in nothing.stderr
 
 
 @pytest.mark.parametrize("tail, cause", [((), "healthy"), ((tn.ReLU(),), "output_relu")])

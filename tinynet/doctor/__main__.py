@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="python -m tinynet.doctor", description=__doc__.split("\n\n")[0])
     p.add_argument("script", help="the Python script to run, e.g. my_training.py")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    if not (sys.argv[1:] if argv is None else argv):  # argparse would call the script's arguments required too
+        p.error("give the script to run, e.g. python -m tinynet.doctor my_training.py")
     args = p.parse_args(argv)
     path = pathlib.Path(args.script)
     if not path.is_file():
