@@ -173,15 +173,12 @@ def _entries(indices: Any, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     """Each index one entry: a tuple of len(shape) integers inside the shape. A shorter index
     (array[0] of a 2-D array) or a slice would move a whole row by h at once, a wrong number."""
     def entry(i: Any) -> bool:
-        return (isinstance(i, tuple) and len(i) == len(shape)
-                and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in i)
-                and all(-n <= k < n for k, n in zip(i, shape)))
+        return (isinstance(i, tuple) and len(i) == len(shape) and all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and -n <= k < n
+            for k, n in zip(i, shape)))
 
-    try:
-        listed = list(indices)
-    except TypeError:
-        listed = None
-    bad = next((i for i in listed if not entry(i)), None) if listed is not None else indices
+    listed = list(indices) if isinstance(indices, (list, tuple, np.ndarray)) else None
+    bad = indices if listed is None else next((i for i in listed if not entry(i)), None)
     if listed is None or bad is not None:
         raise IndexError(f"numerical_gradient: indices must list entries of an array of shape {shape}, each a "
                          f"tuple of {len(shape)} integers such as {(0,) * len(shape)}; got {bad!r}")
