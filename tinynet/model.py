@@ -86,7 +86,7 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
 
 def not_a_layer(obj: Any) -> bool:
     """None, a list or tuple of layers, a number or an array: what no layer or model is."""
-    return obj is None or isinstance(obj, (list, tuple, int, float, complex, np.ndarray))
+    return obj is None or isinstance(obj, (list, tuple, int, float, complex, np.number, np.ndarray))
 
 
 def layers_of(model: Any) -> list[Any]:

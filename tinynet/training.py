@@ -141,8 +141,8 @@ def train(
     history.seconds = time.perf_counter() - start
     if history.diverged_at is not None and not quiet:
         print(f"train: the loss diverged at step {history.diverged_at} ({history.loss[-1]:.4g}, from "
-              f"{history.loss[0]:.4g}); the run stopped there. tn.diagnose(model, data, ...) with the same "
-              f"arguments says why", file=sys.stderr)
+              f"{history.loss[0]:.4g}); the run stopped there. To see why, build the model afresh and call "
+              f"tn.diagnose(model, data, ...) with the same arguments", file=sys.stderr)
     return history
 
 

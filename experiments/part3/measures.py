@@ -23,6 +23,7 @@ import numpy as np
 
 import tinynet as tn
 from tinynet.backend import backend_of
+from tinynet.doctor.exam import unit_spread
 from tinynet.losses import label_mask
 
 
@@ -52,9 +53,9 @@ def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
     deviation) across its output units of their incoming weights and biases, the largest
     over inputs and layers. 0 means every unit of a layer computes the same function.
     Part 3's own numbers (measure_clipping) are taken too."""
-    xp = backend_of(x).xp
+    be = backend_of(x)
     linears = [layer for layer in model.layers if isinstance(layer, tn.Linear)][:-1]  # the hidden ones
-    spread = max(max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b))) for layer in linears)
+    spread = max(unit_spread(layer, be) for layer in linears)
     return {**measure_clipping(model, x, labels), "unit_spread": spread}
 
 

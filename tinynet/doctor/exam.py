@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import gradcheck
 from ..backend import Backend, backend_of
-from ..losses import SoftmaxCrossEntropy
+from ..losses import SoftmaxCrossEntropy, label_mask
 from ..model import layer_label, layer_name
 from . import thresholds as T
 from .finding import Finding
@@ -108,8 +108,7 @@ def _structure(exam: Exam, model: Any, outs: list[Any], labels: Any, be: Backend
     if _clips(model.layers[last + 1:], outs[last], be):
         exam.clipping = (last, last + 1)
         clipped = float(xp.mean(xp.astype(out <= 0, xp.float32)))
-        own = _own_entries(out, labels, be)
-        stuck = float(xp.mean(xp.astype(own <= 0, xp.float32)))
+        stuck = own_output_at_zero(out, labels, be)
         after = ", ".join(layer_label(i, model.layers[i]) for i in range(last + 1, len(model.layers)))
         exam.add("output_relu",
                  f"{after} after {layer_label(last, model.layers[last])} keeps the outputs at 0 or above: a logit "
@@ -130,11 +129,11 @@ def _clips(tail: list[Any], logits: Any, be: Backend) -> bool:
     return float(xp.min(out)) >= 0
 
 
-def _own_entries(out: Any, labels: Any, be: Backend) -> Any:
-    """out: (N, C), labels: (N,) -> (N,): each example's output for its own class."""
+def own_output_at_zero(out: Any, labels: Any, be: Backend) -> float:
+    """out: (N, C), labels: (N,) -> the share of examples whose output for their own class is <= 0."""
     xp = be.xp
-    mask = labels[:, None] == be.arange(out.shape[1])[None, :]
-    return xp.sum(xp.where(mask, out, xp.zeros_like(out)), axis=1)
+    at_zero = xp.any(label_mask(labels, out.shape[1], be) & (out <= 0), axis=1)  # (N,)
+    return float(xp.mean(xp.astype(at_zero, xp.float32)))
 
 
 def _loss_probes(exam: Exam, loss_fn: Any, out: Any, labels: Any, be: Backend) -> None:
@@ -193,25 +192,27 @@ def _input_scale(exam: Exam, x: np.ndarray) -> None:
 
 def _identical_units(exam: Exam, model: Any, be: Backend) -> None:
     """Hidden layers (weighted, with another weighted layer after them) whose units are the same."""
-    xp = be.xp
     weighted_at = [i for i, layer in enumerate(model.layers) if weighted(layer) and hasattr(layer, "W")]
     exam.checked.append("identical units")
     for i in weighted_at[:-1]:
-        layer = model.layers[i]
-        if layer.W.shape[1] < 2:
-            continue
-        spread = unit_spread(layer, be)
-        size = float(xp.max(xp.abs(layer.W)))
-        if spread <= T.IDENTICAL_UNITS * size or spread == 0:
-            exam.identical[i] = layer_label(i, layer)
+        if model.layers[i].W.shape[1] > 1 and relative_spread(model.layers[i], be) <= T.IDENTICAL_UNITS:
+            exam.identical[i] = layer_label(i, model.layers[i])
     if exam.identical:
         names = ", ".join(exam.identical.values())
         exam.add("symmetric_init",
-                 f"every unit of {names} starts with the same weights (the largest spread between units: "
-                 f"{max(unit_spread(model.layers[i], be) for i in exam.identical):.2g}): each gets the same "
+                 f"every unit of {names} starts with the same weights (the largest spread between units, against "
+                 f"the largest weight: {max(relative_spread(model.layers[i], be) for i in exam.identical):.2g}): "
+                 f"each gets the same "
                  f"gradient and takes the same step, so they stay one unit copied",
                  "draw the initial weights at random (tn.create_model does, or W = rng.uniform(-1/sqrt(n_in), "
                  "1/sqrt(n_in), (n_in, n_out))): different units must start different")
+
+
+def relative_spread(layer: Any, be: Backend) -> float:
+    """unit_spread against the layer's largest weight: 0 for identical units (all-zero weights too)."""
+    spread = unit_spread(layer, be)
+    size = float(be.xp.max(be.xp.abs(layer.W)))
+    return 0.0 if spread == 0 else spread / size if size > 0 else float("inf")
 
 
 def unit_spread(layer: Any, be: Backend) -> float:

@@ -42,8 +42,8 @@ def _what_it_cost(f: Finding, watch: Any, h: Any) -> Finding:
         return f
     if f.id == "symmetric_init" and watch.spread:
         end = max(series[-1] for series in watch.spread.values())
-        stayed = "still identical" if end <= T.IDENTICAL_UNITS else "apart only by rounding or a little more"
-        more = f"; at step {h.eval_steps[-1]} the spread was {end:.2g}: {stayed}; {_ending(h)}"
+        stayed = "still identical" if end <= T.IDENTICAL_UNITS else "they had begun to differ"
+        more = f"; at step {h.eval_steps[-1]} the relative spread was {end:.2g}: {stayed}; {_ending(h)}"
     elif f.id == "output_relu" and watch.own_output_at_zero:
         more = (f"; at the end {watch.own_output_at_zero[-1]:.0%} of the examples had their own output at 0, and "
                 f"{_ending(h)}" + ("" if watch.own_output_at_zero[-1] else " (this time few enough to learn anyway)"))

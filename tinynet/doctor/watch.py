@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..backend import backend_of
 from ..layers import ReLU
 from ..model import layer_label
-from .exam import Exam, examine, unit_spread, weighted
+from .exam import Exam, examine, own_output_at_zero, relative_spread, weighted
 
 
 class Watcher:
@@ -30,7 +30,7 @@ class Watcher:
         self.exam: Exam | None = None
         self.moved: dict[str, list[float]] = {}  # layer label -> |change| / |weights| since the last measurement
         self.dead: dict[str, list[float]] = {}  # hidden ReLU label -> share of units dead on every example
-        self.spread: dict[str, list[float]] = {}  # layer label -> spread between units (identical layers only)
+        self.spread: dict[str, list[float]] = {}  # layer label -> relative spread between units (identical ones)
         self.own_output_at_zero: list[float] = []  # with a clipping layer: share of examples whose own output is 0
         self._last: dict[str, Any] = {}  # the weights at the last measurement
 
@@ -69,11 +69,9 @@ class Watcher:
                 share = 1.0 - float(xp.mean(xp.astype(alive, xp.float32)))
                 self.dead.setdefault(layer_label(i, layer), []).append(share)
         for i in self.exam.identical:
-            self.spread.setdefault(layer_label(i, model.layers[i]), []).append(unit_spread(model.layers[i], be))
+            self.spread.setdefault(layer_label(i, model.layers[i]), []).append(relative_spread(model.layers[i], be))
         if self.exam.clipping is not None:
-            own = labels[:, None] == be.arange(out.shape[1])[None, :]
-            at_zero = xp.any(own & (out <= 0), axis=1)
-            self.own_output_at_zero.append(float(xp.mean(xp.astype(at_zero, xp.float32))))
+            self.own_output_at_zero.append(own_output_at_zero(out, labels, be))
 
     def diagnosis(self, history: Any) -> Any:
         """The diagnosis of the run this watcher watched, from its History."""
