@@ -96,7 +96,7 @@ def test_same_seed_same_numbers_serial_or_parallel_and_different_seed_different(
     assert serial == parallel and len(serial) == 6
     by_seed: dict[int, list] = {}
     for record in serial.values():
-        by_seed.setdefault(record["run"]["seed"], []).append(record["loss_at_eval_steps"])
+        by_seed.setdefault(record["run"]["weight_seed"], []).append(record["loss_at_eval_steps"])
     assert by_seed[0] != by_seed[1]
 
 

@@ -51,7 +51,7 @@ def test_ctrl_c_between_runs_keeps_the_runs_that_finished(monkeypatch):
     """jobs = 1: a Ctrl-C outside train() (building the next model) returns the runs done so far."""
     import experiments.harness.runner as runner
 
-    runs = [Run("a", seed=s, data_seed=s, lr=0.1, steps=3, sizes=(2, 4, 2), n=10) for s in range(3)]
+    runs = [Run("a", weight_seed=s, data_seed=s, lr=0.1, steps=3, sizes=(2, 4, 2), n=10) for s in range(3)]
     real, calls = runner.tn.create_model, {"n": 0}
 
     def interrupt_third(*args, **kwargs):

@@ -5,7 +5,7 @@ from experiments.harness.runner import Run, longest_first
 
 
 def run(role: str, **settings) -> Run:
-    return Run(role, seed=0, data_seed=0, lr=0.01, **{"steps": 1000, **settings})
+    return Run(role, weight_seed=0, data_seed=0, lr=0.01, **{"steps": 1000, **settings})
 
 
 def test_the_longest_runs_start_first_and_ties_keep_their_planned_order():

@@ -5,7 +5,8 @@
 Runs are matched by their identity (the run's settings), never by position or label. For
 every run, every series of its history is compared exactly, as the JSON holds it, except
 the wall time (``seconds``, and Part 4's time per step); then each claim's per-seed measured numbers and verdicts, and
-what else the results keep (Part 3's initialisation study, Part 4's diagnosis). Prints one
+what else the results keep (Part 1's gradient check, Part 3's initialisation study and doctor benchmark, Part 4's
+diagnosis). Prints one
 line per difference and a summary; exits 0 only when every shared number is identical.
 Series kept by only one side are listed, not counted as differences (a history that gained
 or lost a series changed no number).
@@ -19,6 +20,8 @@ import sys
 from typing import Any
 
 IGNORED = {"seconds"}  # wall time: never the same twice
+# Top-level entries that are not results: how the run was asked for, and wall times.
+NOT_RESULTS = {"config", "interrupted", "verdict_rule", "runs", "claims", "figures", "time_per_step_ms"}
 WALL_TIME_CLAIMS = {"time_per_step_grows"}  # Part 4's claim about the wall time of a step
 RUN_KEYS = {"run", "label"}
 
@@ -32,6 +35,8 @@ def load(folder: pathlib.Path) -> dict[str, Any]:
 # case name alone); the run's role says which case it is in every version, so these two are
 # left out of its identity.
 BREAKAGE_NAMES = {"relu_last", "case"}
+# Settings renamed since: the run's ``seed`` became ``weight_seed`` (the seed reported is another number).
+RENAMED = {"seed": "weight_seed"}
 
 
 def runs_by_identity(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -40,7 +45,8 @@ def runs_by_identity(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     Two runs of one file with the same identity are refused: they could not be told apart."""
     found: dict[str, dict[str, Any]] = {}
     for r in results["runs"]:
-        key = json.dumps({k: v for k, v in r["run"].items() if v is not None and k not in BREAKAGE_NAMES},
+        settings = {RENAMED.get(k, k): v for k, v in r["run"].items()}
+        key = json.dumps({k: v for k, v in settings.items() if v is not None and k not in BREAKAGE_NAMES},
                          sort_keys=True)
         if key in found:
             raise ValueError(f"two runs with the same settings, {found[key]['label']!r} and {r['label']!r}")
@@ -73,16 +79,21 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, list[st
         if cid not in old_claims or cid not in new_claims:
             differences.append(f"claim only {'before' if cid in old_claims else 'after'}: {cid}")
             continue
+        if len(old_claims[cid]["per_seed"]) != len(new_claims[cid]["per_seed"]):
+            differences.append(f"claim {cid}: judged on {len(old_claims[cid]['per_seed'])} seeds before, "
+                               f"{len(new_claims[cid]['per_seed'])} after")
+            continue
         for e, f in zip(old_claims[cid]["per_seed"], new_claims[cid]["per_seed"]):
             for field in ("measured", "reproduced"):
                 compared += _count(e[field])
                 if e[field] != f[field]:
                     differences.append(f"claim {cid}, seed {e['seed']}: {field} differs")
-    for extra in ("init_study", "diagnosis"):
-        if extra in before or extra in after:
-            compared += _count(before.get(extra))
-            if before.get(extra) != after.get(extra):
-                differences.append(f"{extra} differs")
+    # What else a part keeps: Part 1's gradient check, Part 3's initialisation study and the
+    # doctor's benchmark, Part 4's diagnosis.
+    for extra in sorted((set(before) | set(after)) - NOT_RESULTS):
+        compared += _count(before.get(extra))
+        if before.get(extra) != after.get(extra):
+            differences.append(f"{extra} differs")
     return compared, differences, sorted(one_sided)
 
 

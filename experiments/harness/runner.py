@@ -48,7 +48,7 @@ class Run:
     """One training run: what it is for, its seeds, and every setting it trains with."""
 
     role: str  # what the run is for in its script, e.g. "healthy", "ReLU last", "width"
-    seed: int  # of the initial weights (and of the mini-batch order)
+    weight_seed: int  # of the initial weights (and of the mini-batch order)
     data_seed: int  # of the dataset
     lr: float
     steps: int
@@ -69,7 +69,7 @@ class Run:
     @property
     def label(self) -> str:
         """For progress bars and messages only: never parsed."""
-        return f"{self.role}, seed {self.seed}" + (f" (data {self.data_seed})" if self.data_seed != self.seed else "")
+        return f"{self.role}, seed {self.weight_seed}" + (f" (data {self.data_seed})" if self.data_seed != self.weight_seed else "")
 
     def cost(self) -> float:
         """Rough work of the run (multiply-adds), to start the longest runs first."""
@@ -111,13 +111,13 @@ def execute(run: Run, backend: str, boundary: bool = False, hooks: Hooks = Hooks
 def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
-    model = tn.create_model(list(run.sizes), seed=run.seed, backend=be)
+    model = tn.create_model(list(run.sizes), seed=run.weight_seed, backend=be)
     options: dict[str, Any] = {"measure": hooks.measure}
     if run.case is not None:
         model, data, own = hooks.prepare(run, model, data)
         options.update(own)
     # Trained exactly as tn.train would (the same numbers), with the doctor watching.
-    found = tn.diagnose(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.seed,
+    found = tn.diagnose(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.weight_seed,
                         desc=run.label, until_loss=run.until_loss, **options)
     history = found.history
     outcome = Outcome(history, doctor=found.as_dict())

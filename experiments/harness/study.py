@@ -189,7 +189,7 @@ def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, S
 
 def seed_run(role: str, seed: Seed, **settings: Any) -> Run:
     """The Run of ``role`` for one seed of the study."""
-    return Run(role, seed=seed.weights, data_seed=seed.data, **settings)
+    return Run(role, weight_seed=seed.weights, data_seed=seed.data, **settings)
 
 
 def measured_runs(outcomes: dict[Run, Outcome]) -> dict[Run, Outcome]:
