@@ -1,10 +1,13 @@
 """Every public entry point, given bad arguments: the right exception type, raised by tinynet
 itself (not from deep inside NumPy), with a message that names the argument.
 
-One table for the Python API, one for the command lines. Each row is a bad input a user
-could plausibly give; the fragment is what the message must contain (the argument's name,
-and where it helps, what is accepted). Behaviour that goes beyond a message (which checks
-run when, what a fixed error looks like in full) is tested in test_errors.py.
+The one home of bad-argument rows: one table for the Python API, one for the command lines
+(the four experiment scripts, run_all, and the package's command lines). Each row is a bad
+input a user could plausibly give; the fragment is what the message must contain (the
+argument's name, and where it helps, what is accepted). Behaviour that goes beyond a message
+is tested beside its module: which checks run when and what a fixed error looks like in full
+(test_errors.py), that a refused update moved no parameter (test_optim.py), that a damaged
+results file is named (test_reliability.py).
 """
 from __future__ import annotations
 
@@ -16,16 +19,19 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from experiments import run_all
+from experiments import part1_sanity, part2_overfit, part3_break, part4_scale, run_all
 from experiments.harness import flags
 from tinynet import gradcheck, testing
 from tinynet.data import make_dataset
 from tinynet.exercises import check as exercises_check
 from tinynet.exercises import main as exercises_main
 from tinynet.gradcheck.__main__ import main as gradcheck_main
+from tinynet.backend import backend_of
 from tinynet.training import train
 
 TINYNET = pathlib.Path(tn.__file__).parent
+RESULTS = TINYNET.parent / "docs" / "results"  # committed results, for run_all --log-only
+SCRIPTS = {m.__name__.split(".")[-1]: m for m in (part1_sanity, part2_overfit, part3_break, part4_scale)}
 
 
 def f32(*shape: int) -> np.ndarray:
@@ -418,6 +424,29 @@ API: list[A] = [
      IndexError, "got 5"),
     ("assert_backward_correct complex x", lambda: testing.assert_backward_correct(tn.ReLU(), np.ones((2, 2)) + 1j),
      TypeError, "x must hold real numbers, got complex128"),
+    # train: the data, checked before the first step
+    ("train x_train NaN", lambda: train_with(data=dataset_with(x_train=np.where(np.arange(10)[:, None] == 3, np.nan,
+     make_dataset("xor", 10).x_train))), ValueError, "train set: 1 input rows contain NaN or inf"),
+    ("train x_val inf", lambda: train_with(data=dataset_with(x_val=np.full((5, 2), np.inf), y_val=np.zeros(5, int))),
+     ValueError, "val set: 5 input rows contain NaN or inf"),
+    ("train y_train short", lambda: train_with(data=dataset_with(y_train=np.zeros(9, int))), ValueError,
+     "train set: 10 inputs but 9 labels"),
+    ("train y_train out of range", lambda: train_with(data=dataset_with(y_train=np.full(10, 2))), ValueError,
+     "label out of range"),
+    ("train x_train 3 features", lambda: train_with(data=dataset_with(x_train=np.zeros((10, 3)))), ValueError,
+     "expects 2"),
+    ("train x_train empty", lambda: train_with(data=dataset_with(x_train=np.zeros((0, 2)), y_train=np.zeros(0, int))),
+     ValueError, "empty"),
+    ("train steps='5'", lambda: train_with(steps="5"), ValueError, "steps must be a positive integer"),
+    ("train steps=True", lambda: train_with(steps=True), ValueError, "steps must be a positive integer"),
+    ("train eval_every=-1", lambda: train_with(eval_every=-1), ValueError, "eval_every must be a positive integer"),
+    ("train eval_every=2.5", lambda: train_with(eval_every=2.5), ValueError, "eval_every must be a positive integer"),
+    ("make_dataset ones='half'", lambda: make_dataset("xor", 10, ones="half"), ValueError,
+     "ones must be a probability"),
+    ("get_backend backend_of(list)", lambda: backend_of([1.0, 2.0]), TypeError, "asarray"),
+    ("get_backend asarray float16", lambda: tn.get_backend("numpy").asarray([1.0], dtype="float16"), ValueError,
+     "float32"),
+    ("layer_inputs rows=(3, 1)", lambda: testing.layer_inputs(rows=(3, 1)), ValueError, "rows must be"),
     # the doctor: what train refuses, with train's messages, and a watcher that is not a hook
     ("diagnose steps=0", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=0, lr=0.1), ValueError,
      "steps must be a positive integer"),
@@ -485,6 +514,21 @@ CLI: list[C] = [
     ("run_all --bogus", lambda _: run_all.main(["--bogus"]), "unrecognized arguments: --bogus"),
     ("run_all --log-only without results", lambda d: run_all.main(["--log-only", "--out", str(d)]),
      "no results to write the log from"),
+    ("run_all --log a folder", lambda d: run_all.main(["--log-only", "--log", str(d), "--out", str(RESULTS)]),
+     "is a folder"),
+    ("run_all --log under a file", lambda _: run_all.main(["--log-only", "--log", f"{__file__}/log.md", "--out",
+                                                           str(RESULTS)]), "cannot write --log"),
+    ("run_all --log in /proc", lambda _: run_all.main(["--log-only", "--log", "/proc/log.md", "--out", str(RESULTS)]),
+     "cannot write --log"),
+    *[(f"{part} --out over the name limit", lambda _, part=part: SCRIPTS[part].main(
+        ["--quick", "--out", "runs/" + "x" * 300]), "cannot write to --out") for part in SCRIPTS],
+    ("part3_break --quick --steps", lambda _: SCRIPTS["part3_break"].main(["--quick", "--steps", "50", "--out",
+                                                                          "runs/flag-test"]),
+     "--quick sets its own number of steps"),
+    ("part1_sanity --steps", lambda _: SCRIPTS["part1_sanity"].main(["--steps", "5", "--out", "runs/flag-test"]),
+     "unrecognized arguments: --steps"),  # Part 1 trains nothing: the flag would be recorded without effect
+    ("part1_sanity --lr", lambda _: SCRIPTS["part1_sanity"].main(["--lr", "3", "--out", "runs/flag-test"]),
+     "unrecognized arguments: --lr"),
     # python -m tinynet.gradcheck
     ("gradcheck --batch abc", lambda _: gradcheck_main(["--batch", "abc"]), "argument --batch: must be a positive"),
     ("gradcheck --samples 0", lambda _: gradcheck_main(["--samples", "0"]), "argument --samples: must be a positive"),
