@@ -153,7 +153,7 @@ def test_a_teacher_s_exercise_is_picked_up_blanked_and_graded(tmp_path):
     assert "The product rule" in swish, "the course's hint is above the blank"
     grades = json.loads(run("check", str(folder), "--from", str(COURSE), "--json").stdout)
     assert grades["tests"][-1] == {"name": "Swish.backward", "score": 0.0, "max_score": 2.0, "status": "failed",
-                                   "output": "not attempted"}
+                                   "output": "not attempted", "visibility": "visible"}
     solved(folder)
     (folder / "swish.py").write_text(answer(swish, "        x, s = self.cache\n"
                                                    "        return dout * (s + x * s * (1.0 - s))\n"))

@@ -23,6 +23,7 @@ A file declares its exercise as a literal dict, read without running the file:
         "labels": "classes",        # a loss's labels: classes (0..C-1), values (floats), none
         "hint": "one line",         # put above the blanked method's body
         "points": 1,                # its weight in the grade
+        "input": "logits",          # a loss's input, as its gradient is named (dL/dpred); default logits
         "reference": [[...], ...],  # an optimizer's parameters after each step
     }
 """
@@ -58,6 +59,7 @@ class Exercise:
     labels: str = "classes"
     points: float = 1.0
     reference: tuple[tuple[float, ...], ...] = ()
+    input: str = "logits"  # a loss's input: its gradient is reported as dL/d<input> (dL/dpred, dL/dW)
     doc: str | None = None  # the blanked method's docstring, where the source's own states the answer
 
     def as_json(self) -> dict[str, Any]:
@@ -121,12 +123,16 @@ def from_spec(spec: Any, path: pathlib.Path) -> Exercise:
         raise ValueError(f"{where}: EXERCISE init must be a dict of keyword arguments, got {init!r}")
     if spec["kind"] == "optimizer" and not spec.get("reference"):
         raise ValueError(f"{where}: an optimizer exercise needs its reference trajectory (EXERCISE['reference'])")
+    given = spec.get("input", "logits")
+    if not (isinstance(given, str) and given.isidentifier()):
+        raise ValueError(f"{where}: EXERCISE input must be a name such as 'pred', got {given!r}")
     points = spec.get("points", 1)
     if not isinstance(points, (int, float)) or points <= 0:
         raise ValueError(f"{where}: EXERCISE points must be a positive number, got {points!r}")
     return Exercise(spec["name"], path.name, spec["class"], spec.get("method", "backward"), spec["kind"], spec["hint"],
                     str(path), shape=shape, init=init, kinks=tuple(float(k) for k in spec.get("kinks", ())),
-                    labels=labels, points=float(points), reference=tuple(tuple(r) for r in spec.get("reference", ())))
+                    labels=labels, points=float(points), reference=tuple(tuple(r) for r in spec.get("reference", ())),
+                    input=given)
 
 
 def exercises(course: pathlib.Path | None = None) -> list[Exercise]:
@@ -139,6 +145,10 @@ def exercises(course: pathlib.Path | None = None) -> list[Exercise]:
     found += [e for e in (declared(p) for p in skeletons) if e is not None]
     if course is not None:
         ours = [e for e in (declared(p) for p in sorted(course.glob("*.py"))) if e is not None]
+        # A started folder holds copies of tinynet's own exercise files beside the course's:
+        # the same file declaring the same exercise is tinynet's, not the course's.
+        own = {(e.file, e.name) for e in found}
+        ours = [e for e in ours if (e.file, e.name) not in own]
         if not ours:
             raise ValueError(f"{course} holds no exercise: a course file declares one as EXERCISE = {{...}} "
                              f"(docs/teachers.md)")
@@ -175,3 +185,20 @@ def _blank_body(e: Exercise, doc: str) -> list[str]:
     doc = doc.replace("\n", "\n" + indent).replace(indent + "\n", "\n")
     return [f'{indent}"""{doc}\n{indent}"""', f"{indent}# Hint: {e.hint}",
             f'{indent}raise NotImplementedError("{e.name}: your turn (the docstring gives the shapes)")']
+
+
+def select(chosen: list[Exercise], only: str | None) -> list[Exercise]:
+    """The exercises an assignment names: ``only`` lists exercise names ("Linear.backward") or
+    class names ("Linear"), separated by commas, in any case; None keeps them all."""
+    if only is None:
+        return chosen
+    by_name = {}
+    for e in chosen:
+        by_name[e.name.lower()] = by_name[e.cls.lower()] = e
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n.lower() not in by_name]
+    if unknown or not names:
+        raise ValueError(f"--only names no exercise {', '.join(map(repr, unknown)) or repr(only)}; choose from: "
+                         f"{', '.join(e.cls for e in chosen)}")
+    picked = {by_name[n.lower()].name for n in names}
+    return [e for e in chosen if e.name in picked]  # in the course's order, each once

@@ -10,11 +10,13 @@ parent sent it on stdin; a child that ends without that line did not finish its 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import pathlib
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +24,7 @@ import time
 import traceback
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,7 @@ class Grade:
     status: str  # "passed", "failed" or "not attempted"
     detail: str = ""
     points: float = 1.0
+    printed: str = ""  # what the learner's code printed while it was checked (shown in the table only)
 
     @property
     def score(self) -> float:
@@ -47,50 +50,144 @@ class Grade:
 
 # --- In the parent: one child per exercise -----------------------------------------------------------
 _children: set[subprocess.Popen] = set()  # the grading processes running now
+MARKER = "TINYNET_GRADING"  # in a child's environment, and so in every process it starts
+KEPT = 64 * 1024  # characters of a child's output kept (a learner's print in a loop must not fill memory)
 
 
 def grade_all(folder: pathlib.Path, chosen: list[Exercise], timeout: float, jobs: int) -> list[Grade]:
     """Every exercise graded in its own child process, ``jobs`` at a time, in the order given.
-    A Ctrl-C stops the children at once: none is left grading, nor waited for."""
+    A Ctrl-C stops the children at once: none is left grading, nor waited for. If tinynet's own
+    files changed meanwhile (a learner's code rewrote them), they are put back and no grade stands."""
+    installed = Installation()
     pool = ThreadPoolExecutor(max(1, jobs))
     try:
-        return list(pool.map(lambda e: grade_in_child(folder, e, timeout), chosen))
+        grades = list(pool.map(lambda e: grade_in_child(folder, e, timeout), chosen))
     except BaseException:
         for child in list(_children):
-            child.kill()
+            end_all(child)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    changed = installed.restore()
+    if changed:
+        why = (f"no grade: while this folder was graded, tinynet's own files changed ({', '.join(changed[:3])}); "
+               f"they are restored, and a grade computed on changed files cannot be trusted")
+        return [Grade(g.exercise, "failed", why, g.points) for g in grades]
+    return grades
+
+
+class Installation:
+    """tinynet's own files as the grader found them, byte for byte: a learner's code runs with
+    the grader's rights and could rewrite the checker, for this grade and every later one."""
+
+    def __init__(self) -> None:
+        self.package = PACKAGE_ROOT / "tinynet"
+        self.files = {path: path.read_bytes() for path in self._python_files()}
+
+    def _python_files(self) -> list[pathlib.Path]:
+        return sorted(self.package.rglob("*.py"))
+
+    def restore(self) -> list[str]:
+        """Put back every file that changed, remove every file added; the names, or [] if none."""
+        changed = []
+        for path in self._python_files():
+            if path not in self.files:
+                changed.append(str(path.relative_to(PACKAGE_ROOT)))
+                path.unlink()
+        for path, original in self.files.items():
+            if not path.exists() or path.read_bytes() != original:
+                changed.append(str(path.relative_to(PACKAGE_ROOT)))
+                path.write_bytes(original)
+        return changed
 
 
 def grade_in_child(folder: pathlib.Path, e: Exercise, timeout: float) -> Grade:
     token = secrets.token_hex(8)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",  # one BLAS thread per child: children run side by side
+           MARKER: secrets.token_hex(8),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "tinynet.exercises.grader", str(folder.resolve()), json.dumps(e.as_json())]
     # Run from the folder that holds tinynet, not the learner's: python -m puts its working folder
     # first on sys.path, and a tinynet/ of the learner's would otherwise stand in for the grader.
-    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env, cwd=PACKAGE_ROOT)
+    # A session of its own: the time limit ends the child and everything it started.
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             encoding="utf-8", errors="replace", env=env, cwd=PACKAGE_ROOT, start_new_session=True)
+    child.marker = env[MARKER]  # type: ignore[attr-defined]
     _children.add(child)
+    out, err = _Reader(child.stdout, token), _Reader(child.stderr, token)
     try:
-        stdout, stderr = child.communicate(token + "\n", timeout=timeout)
+        with contextlib.suppress(OSError):  # a child that ended at once
+            child.stdin.write(token + "\n")
+            child.stdin.close()
+        child.wait(timeout=timeout)
+        timed_out = False
     except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        return Grade(e.name, "failed", f"stopped after {timeout:g} s without finishing: a loop that never ends in "
-                                       f"{e.file}? (the time limit is check's --timeout)", e.points)
+        timed_out = True
     finally:
+        end_all(child)
         _children.discard(child)
-    done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
-    for line in done.stdout.splitlines():
-        if line.startswith(f"{MARK} {token} "):
-            found = json.loads(line[len(MARK) + len(token) + 2:])
-            return Grade(e.name, found["status"], found["detail"], e.points)
-    last = (done.stderr.strip().splitlines() or [""])[-1]
-    why = (f"the check never finished: the grading process ended with exit status {done.returncode} before it "
+    # The pipes close once every process holding them has ended; one that escaped is not waited for.
+    out.join(2.0)
+    err.join(2.0)
+    if timed_out:
+        return Grade(e.name, "failed", f"stopped after {timeout:g} s without finishing: a loop that never ends in "
+                                       f"{e.file}? (the time limit is check's --timeout)", e.points, out.text())
+    if out.verdict is not None:
+        found = json.loads(out.verdict)
+        return Grade(e.name, found["status"], found["detail"], e.points, out.text())
+    last = (err.text().strip().splitlines() or [""])[-1]
+    why = (f"the check never finished: the grading process ended with exit status {child.returncode} before it "
            f"could report. Does {e.file} call sys.exit(), exit() or os._exit() at import or in {e.cls}?")
-    return Grade(e.name, "failed", why + (f" Its last words: {last}" if last else ""), e.points)
+    return Grade(e.name, "failed", why + (f" Its last words: {last}" if last else ""), e.points, out.text())
+
+
+class _Reader(threading.Thread):
+    """Reads a child's pipe as it comes: the verdict line, and the first KEPT characters of the rest."""
+
+    def __init__(self, pipe: Any, token: str) -> None:
+        super().__init__(daemon=True)
+        self.pipe, self.prefix = pipe, f"{MARK} {token} "
+        self.kept: list[str] = []
+        self.size = 0
+        self.verdict: str | None = None
+        self.start()
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while line := self.pipe.readline(KEPT):
+                if line.startswith(self.prefix):
+                    self.verdict = line[len(self.prefix):]
+                elif self.size < KEPT:
+                    self.kept.append(line)
+                    self.size += len(line)
+
+    def text(self) -> str:
+        return "".join(self.kept)[:KEPT]
+
+
+def end_all(child: subprocess.Popen) -> None:
+    """End the child, its session, and any process that still carries its marker (one that
+    started a session of its own), then reap the child."""
+    with contextlib.suppress(OSError):
+        os.killpg(child.pid, signal.SIGKILL)
+    for pid in _marked(getattr(child, "marker", None)):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    child.kill()
+    child.wait()
+
+
+def _marked(marker: str | None) -> list[int]:
+    """The processes whose environment holds MARKER=marker (Linux: /proc; elsewhere none)."""
+    if marker is None:
+        return []
+    wanted = f"{MARKER}={marker}".encode()
+    found = []
+    for entry in pathlib.Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
 
 
 # --- In the child: load the learner's file and check one exercise ---------------------------------------
@@ -137,10 +234,11 @@ def _check(cls: type, e: Exercise) -> list[Any]:
         else:
             x = rng.uniform(-2.0, 2.0, size=(n, d))
         return gradcheck.check_layer(cls(**e.init), be.asarray(x))
-    logits = rng.normal(size=(n, d))
+    logits = rng.normal(size=(n, d))  # named after the loss's own input in what is reported (dL/dpred)
     labels = {"classes": lambda: be.asarray(rng.integers(0, d, size=n)), "values": lambda: be.asarray(
         rng.normal(size=(n, d))), "none": lambda: None}[e.labels]()
-    return gradcheck.check_loss(cls(**e.init), be.asarray(logits), labels)
+    results = gradcheck.check_loss(cls(**e.init), be.asarray(logits), labels)
+    return [replace(r, param=e.input) if r.where == "input" else r for r in results]
 
 
 class Parameters:

@@ -47,9 +47,10 @@ class CheckResult:
 
     @property
     def gradient(self) -> str:
-        """The gradient's name as a learner reads it: dL/dx, dL/dlogits, or the layer's dW."""
+        """The gradient's name as a learner reads it: dL/dx, dL/dlogits (or a loss's own input,
+        dL/dpred), or the layer's dW."""
         if self.where == "input":
-            return "dL/dlogits" if self.param == "logits" else "dL/dx (the value backward returned)"
+            return "dL/dx (the value backward returned)" if self.param == "x" else f"dL/d{self.param}"
         return f"{self.where}: d{self.param}"
 
     def report(self) -> str:

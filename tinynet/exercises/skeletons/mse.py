@@ -31,4 +31,5 @@ class MSELoss:
 EXERCISE = {
     "name": "MSELoss.backward", "class": "MSELoss", "method": "backward", "kind": "loss", "shape": [5, 3],
     "labels": "values", "hint": "d (p - t)^2 / dp = 2 (p - t); the mean puts a 1/N in front; dout multiplies it all.",
+    "input": "pred",
 }

@@ -32,4 +32,5 @@ EXERCISE = {
     "name": "L2Penalty.backward", "class": "L2Penalty", "method": "backward", "kind": "loss", "shape": [4, 3],
     "labels": "none", "init": {"lam": 0.1},
     "hint": "d (lam / 2 * W^2) / dW = lam * W, entry by entry; the /2 is there to cancel the 2.",
+    "input": "W",
 }
