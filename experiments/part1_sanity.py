@@ -85,10 +85,11 @@ def judge_gradients(p: Sanity) -> Verdict:
 
 CLAIMS = (
     Claim("loss_at_init_ln2", "(not in the log) The untrained model's loss is close to ln 2.",
-          needs=lambda p: [], judge=lambda s, p, hist, args: judge_ln2(p), key="loss_at_init"),
+          needs=lambda p: [], judge=lambda s, p, hist, args: judge_ln2(p), key="loss_at_init",
+          any_length=True),
     Claim("gradients_match_finite_differences", "(not in the log) Backprop's gradients agree with finite "
           "differences.", needs=lambda p: [], judge=lambda s, p, hist, args: judge_gradients(p),
-          key="worst_relative_error"),
+          key="worst_relative_error", any_length=True),
 )
 
 

@@ -83,7 +83,8 @@ CLAIMS = (
           judge=lambda s, p, hist, args: judge_overfit(hist[p.widths[MAIN_WIDTH]], args.lr), key="final_loss"),
     Claim("lr001_stable", "A learning rate of 0.01 was found to be stable and allowed for successful convergence.",
           needs=lambda p: [p.widths[MAIN_WIDTH]],
-          judge=lambda s, p, hist, args: judge_stable(hist[p.widths[MAIN_WIDTH]]), key="final_loss"),
+          judge=lambda s, p, hist, args: judge_stable(hist[p.widths[MAIN_WIDTH]]), key="final_loss",
+          any_length=True),  # no divergence, and a loss that fell: at any length
     Claim("wider_converges_faster", "Increasing the size of the intermediate linear layers resulted in faster "
           "convergence during training.",
           needs=lambda p: list(p.widths.values()),
@@ -92,7 +93,7 @@ CLAIMS = (
     Claim("lr10_blows_up", "Initial experiments with a high learning rate (e.g., lr=10) caused the training "
           "process to diverge (\"blow up\").",
           needs=lambda p: [p.high_lr], judge=lambda s, p, hist, args: judge_blow_up(hist[p.high_lr]),
-          key="diverged_at_step"),
+          key="diverged_at_step", any_length=True),  # a blow-up comes in the first steps
 )
 
 

@@ -80,3 +80,25 @@ def test_part3_declares_its_hook_and_every_claim_once():
     assert study.hooks.measure is measures.measure_clipping
     log = type("Args", (), {"cases": part3_break.LOG_CASES})()
     assert [c.id for c in study.claims_for(log)] == ["lr10_diverges", "relu_last_stops_learning"]
+
+
+def test_the_push_that_passes_is_the_own_logits_share_of_the_loss_s_push_through_the_last_relu(be):
+    """Three examples, two classes, logits after the last ReLU given by hand: the loss pushes
+    each own logit up by 1 - p (times 1/N); a stranded example's push is blocked."""
+    out = be.asarray(np.array([[2.0, 0.0], [0.0, 0.0], [0.0, 1.0]]), dtype="float64")
+    labels = be.asarray(np.array([0, 0, 1]))
+    passed = be.asarray(np.array([[True, False], [False, False], [False, True]]))  # example 1 stranded
+    p = np.exp([[2.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    p /= p.sum(axis=1, keepdims=True)
+    push = 1 - np.array([p[0, 0], p[1, 0], p[2, 1]])  # (3,): the own logit's |dL/dz| x N
+    want = (push[0] + push[2]) / push.sum()
+    assert measures.push_passed(out, labels, passed) == pytest.approx(want, rel=1e-12)
+    assert measures.push_passed(out, labels, be.asarray(np.ones((3, 2), dtype=bool))) == 1.0
+    assert measures.push_passed(out, labels, be.asarray(np.zeros((3, 2), dtype=bool))) == 0.0
+
+
+def test_a_model_without_a_last_relu_passes_all_of_the_push():
+    data = make_dataset("xor", 20, seed=0)
+    h = train(tn.create_model([2, 8, 2], seed=0), data, lr=0.1, steps=2, eval_every=1, progress=False,
+              measure=measure)
+    assert h.measured["push_passed"] == [1.0, 1.0]

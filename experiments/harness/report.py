@@ -18,7 +18,8 @@ def print_claims(title: str, claims: list[dict[str, Any]], interrupted: bool = F
         print("  no claim could be judged: stopped before the runs it rests on finished")
         return
     for c in claims:
-        print(f"  {c['id']}  {k_of_n(c['reproduced_in'], c['seeds'])}  {c['verdict']}")
+        counted = f"  {k_of_n(c['reproduced_in'], c['seeds'])}" if c["seeds"] else ""
+        print(f"  {c['id']}{counted}  {c['verdict']}")
         said = "predicted" if c["log_says"].startswith("(predicted)") else "the log says"
         wrapped(f"{said}: {c['log_says'].removeprefix('(predicted) ')}")
         if c.get("cause"):

@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol, Sequence
 from experiments.harness import flags, output, report
 from experiments.harness.seeds import Seed
 from experiments.harness.runner import Hooks, Outcome, Run, run_many
-from experiments.harness.verdicts import Judged, Verdict, across_seeds
+from experiments.harness.verdicts import Judged, Verdict, across_seeds, not_judged_at_length
 from tinynet.training import History
 
 
@@ -51,6 +51,10 @@ class Claim:
     # The cause in one sentence, from the numbers of one seed (the first where it happened):
     # cause(seed, its verdict, the flags) -> sentence. Printed under the claim's k/n.
     cause: Callable[[Seed, Verdict, argparse.Namespace], str] | None = None
+    # Whether its thresholds mean the same at any length of run (a divergence within the first
+    # steps, a gradient check). False: they were set for the part's full length (a loss that
+    # should have converged by then), and a shorter run leaves the claim not judged.
+    any_length: bool = False
 
 
 class Study:
@@ -138,7 +142,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     context = study.context(args, plans, hist)
     context["doctor"] = study.doctor(args, plans, outcomes)
     interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
-    verdicts, claims = judge(study.claims_for(args), args, plans, hist, context)
+    verdicts, claims = judge(study.claims_for(args), args, plans, hist, context, full_steps=study.default_steps)
     moved = False  # results and figures went to a fresh folder: --out became unwritable
 
     def write(figures: list[str]) -> Any:
@@ -170,16 +174,22 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
 
 
 def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
-          context: dict[str, Any]) -> tuple[dict[str, Judged], list[dict[str, Any]]]:
+          context: dict[str, Any], full_steps: int | None = None) -> tuple[dict[str, Judged], list[dict[str, Any]]]:
     """Every claim whose runs finished on at least one seed, judged on each such seed, then
-    across them (a seed whose runs were cut short is shown, not counted). Returns the verdicts
-    ({claim id: Judged}, what figures draw from) and the claims as results.json keeps them."""
+    across them (a seed whose runs were cut short is shown, not counted). A claim set for the
+    full length (``full_steps``) is not judged on shorter runs: its numbers are kept, with no
+    verdict. Returns the verdicts ({claim id: Judged}, what figures draw from) and the claims
+    as results.json keeps them."""
     verdicts, judged = {}, []
     for c in claims:
         seeds, cut = seeds_with(args, hist, lambda s: c.needs(plans[s]))
         if not seeds:
             continue
-        verdicts[c.id] = j = Judged({s: c.judge(s, plans[s], hist, args) for s in seeds}, tuple(cut))
+        per_seed = {s: c.judge(s, plans[s], hist, args) for s in seeds}
+        if not c.any_length and full_steps is not None and getattr(args, "steps", full_steps) < full_steps:
+            judged.append(not_judged_at_length(c.id, c.log_says, per_seed, args.steps, full_steps, cut))
+            continue
+        verdicts[c.id] = j = Judged(per_seed, tuple(cut))
         why = c.why(j.per_seed, cut, context) if c.why else None
         shown = j.shown()
         cause = c.cause(shown, j.per_seed[shown], args) if c.cause else j.per_seed[shown].cause or None

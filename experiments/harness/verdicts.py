@@ -134,6 +134,25 @@ def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_shor
     return claim if cause is None else {**claim, "cause": cause}
 
 
+NOT_JUDGED_AT_LENGTH = "not judged at this length"
+
+
+def not_judged_at_length(id: str, log_says: str, per_seed: dict[Seed, Verdict], steps: int,
+                         full_steps: int, cut_short: Sequence[Seed] = ()) -> dict[str, Any]:
+    """A claim whose thresholds were set for runs of ``full_steps``, on runs of ``steps``: its
+    numbers are kept, and no verdict is given (a loss that has not converged after a few
+    hundred steps says nothing about one that should converge by 5,000)."""
+    entries = [{"seed": s.seed, "weight_seed": s.weights, "data_seed": s.data, "interrupted": s in cut_short,
+                "measured": v.measured, "reproduced": None, "explanation": v.explanation}
+               for s, v in per_seed.items()]
+    why = f"Its thresholds are set for runs of {full_steps:,} steps; these ran {steps:,}. Numbers kept in results.json."
+    if cut_short:
+        why += f" Seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} interrupted."
+    return {"id": id, "log_says": log_says, "measured": collect(v.measured for v in per_seed.values()),
+            "reproduced": False, "reproduced_in": 0, "seeds": 0, "interval": [0.0, 1.0],
+            "verdict": NOT_JUDGED_AT_LENGTH, "explanation": why, "per_seed": entries}
+
+
 def which_seeds(per_seed: dict[Seed, Verdict], judged: Sequence[Seed], key: str | None) -> str:
     """"Reproduced on seeds 1, 3 (final_loss 0.36, 0.53); not on seeds 0, 2, 4 (...)."""
     def group(seeds: list[Seed]) -> str:

@@ -46,6 +46,7 @@ class Case:
     loss: Callable[[], Any] | None = None  # the user's loss, in place of SoftmaxCrossEntropy
     measure: Callable | None = None  # train()'s hook for this case, in place of the study's own
     in_log: bool = False  # one of the log's two failures (--cases log)
+    any_length: bool = False  # its thresholds mean the same on a short run (see Claim.any_length)
     key: str | None = None  # the measured number that the sentence across seeds quotes
     # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to
     # mark as (value, label) or None, log y). None: the case has no figure of its own.
@@ -74,7 +75,7 @@ class Case:
             return self.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr), seed.seed)
 
         return Claim(self.claim, self.says, needs=lambda runs: [runs.healthy, runs.cases[self.name]], judge=judge,
-                     key=self.key, why=self.why)
+                     key=self.key, why=self.why, any_length=self.any_length)
 
     def apply(self, model: Any, data: Dataset, data_seed: int) -> tuple[Any, Dataset, dict[str, Any]]:
         """(model, data, train options) with the breakage applied, as the user would."""

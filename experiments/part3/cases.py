@@ -57,7 +57,7 @@ def cause_lr10(t: Trial, m: Measured, happened: bool) -> str:
 LR10 = Case("lr10", "lr 10", "the learning rate of the log's first failure, 10", "lr10_diverges",
             "The training loss diverged immediately, indicating numerical instability and an inability of the "
             "model to learn.", judge_lr10, cause_lr10, "lr_too_high", settings={"lr": BREAKING_LR}, in_log=True,
-            key="diverged_at_step")
+            key="diverged_at_step", any_length=True)  # "immediately": within the first 100 steps
 
 
 # --- the log's second failure: a ReLU after the last layer ------------------------------------------

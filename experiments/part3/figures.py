@@ -35,9 +35,8 @@ def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], verdicts: dict[st
         figures += relu_last_seeds(args, plans, hist, relu, init_study)
     pair = [r for r in (plan.healthy, plan.cases.get(RELU_LAST.name)) if r in hist]
     if len(pair) == 2:
-        plots.series({r.label: (hist[r].eval_steps, next(iter(hist[r].grad_norm.values()))) for r in pair},
-                     f"Gradient norm of the first Linear layer, seed {seed.seed}", "norm of (dW, db)",
-                     args.out / "grad_norms.png", logy=True)
+        gradient_figure({("healthy" if r is plan.healthy else r.role): hist[r] for r in pair}, seed.seed,
+                        args.out / "grad_norms.png")
         figures.append("grad_norms.png")
     panels = [(r, outcomes[r]) for r in pair if outcomes[r].boundary is not None]
     if len(panels) == 2:
@@ -180,6 +179,29 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
     right.legend(fontsize=7)
     right.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
+def gradient_figure(runs: dict[str, Any], seed: int, path: pathlib.Path) -> None:
+    """ReLU last, the mechanism: left, the share of the loss's push on the examples' own logits
+    that passes the last ReLU (healthy: all of it); right, the first Linear's gradient norm,
+    what is left of the gradient once it has come down the network."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for (role, h), color in zip(runs.items(), colours(list(runs))):
+        left.plot(h.eval_steps, h.measured["push_passed"], lw=1.2, color=color, label=role)
+        right.plot(h.eval_steps, next(iter(h.grad_norm.values())), lw=1.2, color=color, label=role)
+    left.set_ylim(-0.02, 1.02)
+    left.set_ylabel("share of the push that passes")
+    left.set_title("The loss pushes each example's own logit up:\nhow much of that push reaches the weights",
+                   fontsize=9)
+    right.set_yscale("log")
+    right.set_ylabel("norm of (dW, db), log scale")
+    right.set_title("The first Linear layer's gradient", fontsize=9)
+    for ax in (left, right):
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"ReLU last, seed {seed}: a clipped logit passes no gradient", fontsize=10, y=1.04)
     save(fig, path)
 
 

@@ -9,6 +9,10 @@ A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it n
   cannot fall below ln 2 times the share of examples stranded: the loss floor.
 - A *dead output unit* is one clipped on every example: no example sends it any gradient,
   so its weights stop changing (the layers below still change, and can revive it).
+- The *push that passes*: the loss sends each example's own logit a gradient that pushes it
+  up, dL/dz[n, y_n] = (p[n, y_n] - 1) / N. Of that push, summed over the examples, the share
+  that passes the last ReLU to the weights below; a stranded example's passes none. 1 for a
+  model without a last ReLU.
 
 ``measure_clipping`` is train()'s hook: it adds these numbers to every run's history at every
 measurement. For a model without a last ReLU it reports what such a ReLU would do.
@@ -45,7 +49,21 @@ def measure_clipping(model: Any, x: Any, labels: Any) -> dict[str, Any]:
         alive = be.to_numpy(xp.any(passed, axis=0))  # (C,), a few bytes to the host
         dead_units = [int(i) for i in np.flatnonzero(~alive)]
     return {"logits_clipped": clipped, "dead_outputs": len(dead_units) / n_classes, "dead_units": dead_units,
-            "stranded": stranded}
+            "stranded": stranded, "push_passed": push_passed(out, labels, passed) if clips else 1.0}
+
+
+def push_passed(out: Any, labels: Any, passed: Any) -> float:
+    """out: (N, C) the model's output, labels: (N,), passed: (N, C) bool the last ReLU's mask
+    -> the share of the loss's push on the examples' own logits that passes the ReLU."""
+    be = backend_of(out)
+    xp = be.xp
+    own = label_mask(labels, out.shape[1], be)  # (N, C): True at each example's own class
+    z = out - xp.max(out, axis=1, keepdims=True)
+    p = xp.exp(z) / xp.sum(xp.exp(z), axis=1, keepdims=True)  # (N, C) softmax
+    push = xp.sum(xp.where(own, 1.0 - p, 0.0), axis=1)  # (N,) |dL/dz[n, y_n]| x N
+    reaches = xp.sum(xp.where(own & passed, 1.0 - p, 0.0), axis=1)  # (N,) the part that passes
+    total = float(xp.sum(push))
+    return float(xp.sum(reaches)) / total if total > 0 else 1.0
 
 
 def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
