@@ -4,7 +4,10 @@
 # Open it as a notebook (`docs/tutorial.ipynb`, generated from `docs/tutorial.py` with
 # jupytext: the same cells) or run it as a script: `python docs/tutorial.py`. It walks from
 # two examples done by hand to training the log's model and breaking it on purpose.
-# Everything printed is computed as you run it.
+# Everything printed is computed as you run it, figures show in place, and three cells
+# marked **Your turn** are yours to write: each is checked by one call that says passed,
+# what is wrong, or that it is not written yet. The whole notebook runs in about a minute on
+# 2 cores.
 #
 # 1. A forward and backward pass by hand, on two examples.
 # 2. One finite difference by hand: the check behind every gradient in tinynet.
@@ -39,6 +42,7 @@ import numpy as np
 import tinynet as tn
 from tinynet import gradcheck, plots
 from tinynet.data import make_dataset
+from tinynet.testing import assert_backward_correct, assert_loss_correct
 
 STEPS = int(os.environ.get("TUTORIAL_STEPS", "3000"))  # training steps in parts 4 and 5
 OUT = pathlib.Path(os.environ.get("TUTORIAL_OUT", "runs/tutorial"))  # where the figures go
@@ -50,6 +54,28 @@ def shown(a):
     """a as printed: rounded to the 6 decimals shown (a rounding error of 1e-18 is 0 here, not
     -0.), and + 0.0 turns a negative zero into 0."""
     return np.round(a, 6) + 0.0
+
+
+def show(path):
+    """A figure written by tinynet.plots: shown in place in a notebook, named when run as a script."""
+    if "ipykernel" in sys.modules:
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    else:
+        print(f"figure: {path}")
+
+
+def check(what, call):
+    """A Your-turn cell's check: runs ``call`` and says passed, what is wrong, or not written yet."""
+    try:
+        call()
+    except NotImplementedError:
+        print(f"{what}: not written yet")
+    except AssertionError as e:
+        print(f"{what}: not yet right\n{e}")
+    else:
+        print(f"{what}: passed")
 
 # %% [markdown]
 # ## 1. Forward and backward by hand
@@ -129,6 +155,21 @@ print(f"backprop {dW1[1, 0]:.10f}   finite difference {numeric:.10f}   "
       f"relative error {abs(dW1[1, 0] - numeric) / (abs(dW1[1, 0]) + abs(numeric)):.1e}")
 
 # %% [markdown]
+# **Your turn (1).** The same for a weight of the last layer: the finite difference of `L`
+# with respect to `W2[0, 1]`, which backprop says is `dW2[0, 1]`. Write the loss as a
+# function of `W2` (as `loss_with` is of `W1`), then nudge `W2[0, 1]` by `step` both ways.
+
+
+# %%
+def my_finite_difference_dW2_01():
+    """Returns (L(W2[0, 1] + step) - L(W2[0, 1] - step)) / (2 step)."""
+    raise NotImplementedError  # your code here
+
+
+check("dL/dW2[0, 1] by a finite difference",
+      lambda: np.testing.assert_allclose(my_finite_difference_dW2_01(), dW2[0, 1], rtol=1e-6))
+
+# %% [markdown]
 # ## 3. The gradient checker, on every layer
 #
 # `tinynet.gradcheck` does this for every entry of every parameter and of the input, in
@@ -143,6 +184,50 @@ print(gradcheck.format_table(gradcheck.check_layer(tn.Linear(3, 4, seed=0, dtype
 print(gradcheck.format_table(gradcheck.check_layer(tn.ReLU(), inputs), title="ReLU(): dL/dx"))
 print(gradcheck.format_table(gradcheck.check_loss(tn.SoftmaxCrossEntropy(), inputs, np.array([0, 2, 1, 0, 2])),
                              title="SoftmaxCrossEntropy(): dL/dlogits"))
+
+# %% [markdown]
+# **Your turn (2).** Softplus, `out = log(1 + exp(x))`, a smooth ReLU. Its forward is
+# written; write its backward (`d out / dx` is the sigmoid of `x`, and the chain rule
+# multiplies by `dout`). `assert_backward_correct` checks it against finite differences.
+
+
+# %%
+class Softplus:
+    """out = log(1 + exp(x)): (N, D) -> (N, D), elementwise. No parameters."""
+
+    param_names = ()
+
+    def forward(self, x):
+        self.x = x  # (N, D), kept for backward
+        return np.logaddexp(0.0, x)  # log(1 + exp(x)), without overflow
+
+    def backward(self, dout):
+        """dout = dL/dout: (N, D) -> dL/dx: (N, D)."""
+        raise NotImplementedError  # your code here
+
+
+check("Softplus.backward", lambda: assert_backward_correct(Softplus(), inputs))
+
+# %% [markdown]
+# **Your turn (3).** A loss of your own: the mean absolute error over the batch,
+# `L = (1/N) sum_n sum_d |pred[n, d] - target[n, d]|`. Write its backward: `dL/dpred` has the
+# shape of `pred`, each entry the sign of its error over N, times `dout`.
+
+
+# %%
+class MeanAbsoluteError:
+    def forward(self, pred, target):
+        """pred: (N, D), target: (N, D) -> L: a number."""
+        self.diff = pred - target  # (N, D), kept for backward
+        return np.abs(self.diff).sum() / len(pred)
+
+    def backward(self, dout=1.0):
+        """dout = dL_total/dL: a number -> dL/dpred: (N, D)."""
+        raise NotImplementedError  # your code here
+
+
+targets = rng.normal(size=(5, 3))  # (N, D): away from inputs, so no |error| sits at its kink 0
+check("MeanAbsoluteError.backward", lambda: assert_loss_correct(MeanAbsoluteError(), inputs, targets))
 
 # %% [markdown]
 # ## 4. Training the log's model
@@ -200,10 +285,11 @@ print(f"ReLU last: loss {relu_last.loss[0]:.4f} -> {relu_last.loss[-1]:.4f} (hea
 plots.loss_curves({"healthy, lr 0.01": healthy.loss, "lr 10": too_fast.loss, "ReLU last, lr 0.01": relu_last.loss},
                   "Training loss: healthy, lr 10, ReLU last (seed 3)", OUT / "losses.png",
                   marks={"lr 10": too_fast.diverged_at})
+show(OUT / "losses.png")
 plots.series({"ReLU last": (relu_last.eval_steps, relu_last.measured["stranded"])},
              "ReLU last: examples whose own logit is clipped to 0", "fraction of examples", OUT / "stranded.png",
              ylim=(-0.02, 1.02))
-print(f"figures: {OUT / 'losses.png'}, {OUT / 'stranded.png'}")
+show(OUT / "stranded.png")
 
 # %% [markdown]
 # ## 6. When your network does not train

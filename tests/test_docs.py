@@ -111,6 +111,53 @@ def test_the_tutorial_runs_end_to_end(tmp_path):
     assert "diverged at step" in done.stdout and "stranded" in done.stdout
     assert "tinynet doctor: wrong_gradient" in done.stdout and "layers[1] MySigmoid()" in done.stdout
     assert (tmp_path / "losses.png").exists() and (tmp_path / "stranded.png").exists()
+    assert f"figure: {tmp_path / 'losses.png'}" in done.stdout  # a script names them; a notebook shows them
+
+
+# The tutorial's three Your-turn cells, answered as a learner would.
+YOUR_TURN = [
+    """    def loss_with_W2(W2_changed):
+        z2 = np.maximum(x @ W1 + b1, 0) @ W2_changed + b2
+        p = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)
+        return -np.log(p[np.arange(N), y]).mean()
+
+    up, down = W2.copy(), W2.copy()
+    up[0, 1] += step
+    down[0, 1] -= step
+    return (loss_with_W2(up) - loss_with_W2(down)) / (2 * step)
+""",
+    "        return dout / (1 + np.exp(-self.x))  # (N, D): sigmoid(x) * dout\n",
+    "        return dout * np.sign(self.diff) / len(self.diff)  # (N, D)\n",
+]
+BLANK = "raise NotImplementedError  # your code here\n"
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["blank", "answered"])
+def test_the_tutorial_s_your_turn_cells_check_what_a_learner_writes(answered, tmp_path):
+    """Blank, each cell says 'not written yet'; answered, 'passed'; the last with its sign lost
+    (a slip a learner makes), 'not yet right' with the checker's ratio of -1."""
+    import os
+    import subprocess
+    import sys
+
+    source = (DOC.parent / "tutorial.py").read_text()
+    blanks = [line for line in source.splitlines(keepends=True) if line.endswith(BLANK)]
+    assert len(blanks) == 3
+    if answered:
+        for blank, body in zip(blanks, YOUR_TURN):
+            source = source.replace(blank, body, 1)
+        source = source.replace(YOUR_TURN[2], YOUR_TURN[2].replace("dout *", "-dout *"))  # the slip
+    script = tmp_path / "tutorial.py"
+    script.write_text(source)
+    env = {**os.environ, "TUTORIAL_STEPS": "30", "TUTORIAL_OUT": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    if not answered:
+        assert done.stdout.count(": not written yet") == 3
+        return
+    assert "dL/dW2[0, 1] by a finite difference: passed" in done.stdout
+    assert "Softplus.backward: passed" in done.stdout
+    assert "MeanAbsoluteError.backward: not yet right" in done.stdout and "a sign is flipped" in done.stdout
 
 
 def test_the_readme_snippet_runs_on_every_backend_and_the_loss_falls(be, capsys):
