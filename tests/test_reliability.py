@@ -160,3 +160,62 @@ def test_a_folder_made_read_only_during_a_run_loses_nothing_even_as_root(monkeyp
     elsewhere = pathlib.Path(err.split("go to ")[1].split(" instead")[0])
     results = json.loads((elsewhere / "results.json").read_text())
     assert len(results["runs"]) == 6 and results["figures"] and (elsewhere / results["figures"][0]).exists()
+
+
+def importing_numpy(pid: int) -> bool:
+    """NumPy's compiled core is mapped into the process: tinynet's import is under way."""
+    try:
+        return "_multiarray_umath" in pathlib.Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/maps").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("command", [["tinynet.gradcheck"], ["tinynet.exercises", "check", "."],
+                                     ["tinynet.doctor", "x.py"]], ids=["gradcheck", "exercises", "doctor"])
+def test_a_signal_while_the_command_line_imports_numpy_is_one_line(command, sig):
+    """python -m imports tinynet, and NumPy with it, before the command runs: a signal there
+    ends the command with one line and exit code 130 (not a traceback, not a silent death)."""
+    proc = subprocess.Popen([sys.executable, "-m", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 30
+    while not importing_numpy(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.strip() == "interrupted", (proc.returncode, err)
+
+
+def test_a_program_that_imports_tinynet_keeps_its_own_signal_handlers():
+    code = ("import signal; before = signal.getsignal(signal.SIGTERM); import tinynet; "
+            "assert signal.getsignal(signal.SIGTERM) is before; assert signal.getsignal(signal.SIGINT) is "
+            "signal.default_int_handler; print('kept')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "kept", done.stderr
+
+
+LOST = """
+import signal, weakref
+from tinynet.cli import as_interrupt, run
+
+class Figure:
+    pass
+
+def main():
+    figure = Figure()
+    # The handler runs inside a weakref callback (as inside Matplotlib's while a figure is
+    # freed): Python prints "Exception ignored in ..." and drops the KeyboardInterrupt.
+    weakref.ref(figure, lambda ref: as_interrupt(signal.SIGTERM, None))
+    del figure
+    print("ran on")
+    return 0
+
+run(main)
+"""
+
+
+def test_a_signal_whose_interrupt_python_dropped_still_ends_the_command_as_interrupted():
+    done = subprocess.run([sys.executable, "-c", LOST], capture_output=True, text=True, timeout=60)
+    assert "Exception ignored" in done.stderr and done.stdout.strip() == "ran on"  # dropped, as Python does
+    assert done.returncode == 130 and done.stderr.strip().endswith("interrupted"), (done.returncode, done.stderr)

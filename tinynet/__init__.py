@@ -7,13 +7,17 @@
     opt = tn.SGD(model, lr=0.01)
     history = tn.train(model, make_dataset("xor", 100), steps=1000, opt=opt)
 """
-from . import gradcheck, testing
-from .backend import Backend, BackendUnavailableError, get_backend
-from .layers import Linear, ReLU
-from .losses import SoftmaxCrossEntropy
-from .model import Sequential, create_model, parameters
-from .optim import SGD
-from .training import History, train, train_step
+from .cli import guard_the_import
+
+guard_the_import()  # first: python -m tinynet.gradcheck (and the others) heard Ctrl-C from the start
+
+from . import gradcheck, testing  # noqa: E402
+from .backend import Backend, BackendUnavailableError, get_backend  # noqa: E402
+from .layers import Linear, ReLU  # noqa: E402
+from .losses import SoftmaxCrossEntropy  # noqa: E402
+from .model import Sequential, create_model, parameters  # noqa: E402
+from .optim import SGD  # noqa: E402
+from .training import History, train, train_step  # noqa: E402
 from . import doctor  # noqa: E402 (after training: the doctor trains through it)
 from .doctor import diagnose  # noqa: E402
 
