@@ -206,7 +206,7 @@ def main():
     figure = Figure()
     # The handler runs inside a weakref callback (as inside Matplotlib's while a figure is
     # freed): Python prints "Exception ignored in ..." and drops the KeyboardInterrupt.
-    weakref.ref(figure, lambda ref: as_interrupt(signal.SIGTERM, None))
+    watcher = weakref.ref(figure, lambda ref: as_interrupt(signal.SIGTERM, None))  # noqa: F841
     del figure
     print("ran on")
     return 0
