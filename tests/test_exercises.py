@@ -170,6 +170,37 @@ def test_a_malformed_course_file_is_one_line(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+SWISH = (COURSE / "swish.py").read_text()
+SPEC = SWISH[SWISH.index("EXERCISE = {"):]
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ('"class": "Swish"', '"class": "Swosh"', "class 'Swosh' is not a class of this file"),
+    ('"method": "backward"', '"method": "backwards"', "method 'backwards' is not a method of class Swish"),
+    ('"hint": "', '"hint": "two\\nlines ', "hint must be one line"),
+    ('"points": 2', '"points": 1e400', "points must be a number above 0, at most 1000"),
+    ('"points": 2', '"points": True', "points must be a number above 0"),
+    ('"shape": [5, 4]', '"shapes": [5, 4]', "has no field 'shapes'"),
+    ('"shape": [5, 4]', '"shape": 5', "shape must be two positive integers"),
+    ('"kind": "layer"', '"kind": "layer", "kinks": [1e400]', "kinks must be a list of finite numbers"),
+    ('"kind": "layer"', '"kind": "layer", "kinks": ["a"]', "kinks must be a list of finite numbers"),
+    ('"kind": "layer"', '"kind": "optimizer", "reference": [[1, 2, 3, 4, 5, 6, 7, 8], [1.0]]',
+     "reference must list, for each step, the 8 finite numbers"),
+    ('"name": "Swish.backward"', '"name": "Swish\\".backward"', "name must be one line without quotes"),
+])
+def test_every_field_of_a_course_declaration_is_checked_when_the_course_loads(old, new, says, tmp_path):
+    """A wrong class or method would have start copy the teacher's answer unblanked; a hint with
+    a newline, a file that does not parse; points of 1e400, a results.json that is not JSON."""
+    assert old in SPEC
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "swish.py").write_text(SWISH.replace(SPEC, SPEC.replace(old, new, 1)))
+    done = run("start", str(tmp_path / "ex"), "--from", str(course))
+    assert done.returncode == 2 and "swish.py: EXERCISE" in done.stderr and says in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "ex").exists(), "nothing is written from a course that does not load"
+
+
 # --- a grader that cannot be fooled or stalled --------------------------------------------------------
 FOOLS = {
     "sys.exit(0) at import": "import sys\nsys.exit(0)\n",

@@ -30,6 +30,7 @@ A file declares its exercise as a literal dict, read without running the file:
 from __future__ import annotations
 
 import ast
+import math
 import pathlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -99,40 +100,84 @@ def declared(path: pathlib.Path) -> Exercise | None:
                 raise ValueError(f"{path.name}: EXERCISE must be a literal dict (numbers, strings, lists)") from None
     if spec is None:
         return None
-    return from_spec(spec, path)
+    e = from_spec(spec, path)
+    methods = {c.name: {f.name for f in c.body if isinstance(f, ast.FunctionDef)}
+               for c in tree.body if isinstance(c, ast.ClassDef)}
+    # Without them start would copy the file unblanked: the teacher's answer, in the learner's file.
+    if e.cls not in methods:
+        raise ValueError(f"{path.name}: EXERCISE class {e.cls!r} is not a class of this file")
+    if e.method not in methods[e.cls]:
+        raise ValueError(f"{path.name}: EXERCISE method {e.method!r} is not a method of class {e.cls}")
+    return e
+
+
+FIELDS = ("name", "class", "method", "kind", "shape", "init", "kinks", "labels", "hint", "points", "input",
+          "reference")
 
 
 def from_spec(spec: Any, path: pathlib.Path) -> Exercise:
-    """An EXERCISE dict, checked field by field."""
-    where = path.name
+    """An EXERCISE dict, checked field by field: each message names the file and the field."""
+    where = f"{path.name}: EXERCISE"
     if not isinstance(spec, dict):
-        raise ValueError(f"{where}: EXERCISE must be a dict, got {type(spec).__name__}")
+        raise ValueError(f"{where} must be a dict, got {type(spec).__name__}")
+    unknown = sorted(str(k) for k in spec if k not in FIELDS)
+    if unknown:
+        raise ValueError(f"{where} has no field {unknown[0]!r}; the fields are {', '.join(FIELDS)}")
     for key in ("name", "class", "kind", "hint"):
         if not isinstance(spec.get(key), str) or not spec[key]:
-            raise ValueError(f"{where}: EXERCISE needs {key!r}, a non-empty string")
+            raise ValueError(f"{where} needs {key!r}, a non-empty string")
+    if any(c in spec["hint"] for c in "\n\r"):  # a comment line of the learner's file
+        raise ValueError(f"{where} hint must be one line, got {spec['hint']!r}")
+    if any(c in spec["name"] for c in '\n\r"\\'):  # inside a string of the learner's file
+        raise ValueError(f"{where} name must be one line without quotes or backslashes, got {spec['name']!r}")
+    method = spec.get("method", "backward")
+    for key, value in (("class", spec["class"]), ("method", method)):
+        if not (isinstance(value, str) and value.isidentifier()):
+            raise ValueError(f"{where} {key} must be a Python name, got {value!r}")
     if spec["kind"] not in KINDS:
-        raise ValueError(f"{where}: EXERCISE kind must be one of {', '.join(KINDS)}, got {spec['kind']!r}")
+        raise ValueError(f"{where} kind must be one of {', '.join(KINDS)}, got {spec['kind']!r}")
     labels = spec.get("labels", "classes")
     if labels not in LABELS:
-        raise ValueError(f"{where}: EXERCISE labels must be one of {', '.join(LABELS)}, got {labels!r}")
-    shape = tuple(spec.get("shape", (5, 4)))
-    if len(shape) != 2 or not all(isinstance(n, int) and n >= 1 for n in shape):
-        raise ValueError(f"{where}: EXERCISE shape must be two positive integers (N, D), got {spec.get('shape')!r}")
+        raise ValueError(f"{where} labels must be one of {', '.join(LABELS)}, got {labels!r}")
+    shape = spec.get("shape", (5, 4))
+    if not (isinstance(shape, (list, tuple)) and len(shape) == 2 and all(_whole(n) and n >= 1 for n in shape)):
+        raise ValueError(f"{where} shape must be two positive integers [N, D], got {shape!r}")
     init = spec.get("init", {})
-    if not isinstance(init, dict):
-        raise ValueError(f"{where}: EXERCISE init must be a dict of keyword arguments, got {init!r}")
-    if spec["kind"] == "optimizer" and not spec.get("reference"):
-        raise ValueError(f"{where}: an optimizer exercise needs its reference trajectory (EXERCISE['reference'])")
+    if not (isinstance(init, dict) and all(isinstance(k, str) and k.isidentifier() for k in init)):
+        raise ValueError(f"{where} init must be a dict of keyword arguments, got {init!r}")
+    kinks = spec.get("kinks", [])
+    if not (isinstance(kinks, (list, tuple)) and all(_finite(k) for k in kinks)):
+        raise ValueError(f"{where} kinks must be a list of finite numbers, got {kinks!r}")
+    reference = _reference(spec, where)
     given = spec.get("input", "logits")
     if not (isinstance(given, str) and given.isidentifier()):
-        raise ValueError(f"{where}: EXERCISE input must be a name such as 'pred', got {given!r}")
+        raise ValueError(f"{where} input must be a name such as 'pred', got {given!r}")
     points = spec.get("points", 1)
-    if not isinstance(points, (int, float)) or points <= 0:
-        raise ValueError(f"{where}: EXERCISE points must be a positive number, got {points!r}")
-    return Exercise(spec["name"], path.name, spec["class"], spec.get("method", "backward"), spec["kind"], spec["hint"],
-                    str(path), shape=shape, init=init, kinks=tuple(float(k) for k in spec.get("kinks", ())),
-                    labels=labels, points=float(points), reference=tuple(tuple(r) for r in spec.get("reference", ())),
-                    input=given)
+    if not (_finite(points) and 0 < points <= 1000):
+        raise ValueError(f"{where} points must be a number above 0, at most 1000, got {points!r}")
+    return Exercise(spec["name"], path.name, spec["class"], method, spec["kind"], spec["hint"], str(path),
+                    shape=tuple(shape), init=init, kinks=tuple(float(k) for k in kinks), labels=labels,
+                    points=float(points), reference=reference, input=given)
+
+
+def _reference(spec: dict[str, Any], where: str) -> tuple[tuple[float, ...], ...]:
+    """An optimizer's reference trajectory: after each step, W (3, 2) then b (2,), flattened."""
+    reference = spec.get("reference", [])
+    if spec["kind"] == "optimizer" and not reference:
+        raise ValueError(f"{where} of an optimizer needs its reference trajectory ('reference')")
+    steps = reference if isinstance(reference, (list, tuple)) else [None]
+    if not all(isinstance(r, (list, tuple)) and len(r) == 8 and all(_finite(v) for v in r) for r in steps):
+        raise ValueError(f"{where} reference must list, for each step, the 8 finite numbers of W (3, 2) then b "
+                         f"(2,), got {reference!r}"[:300])
+    return tuple(tuple(float(v) for v in r) for r in reference)
+
+
+def _whole(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def exercises(course: pathlib.Path | None = None) -> list[Exercise]:
