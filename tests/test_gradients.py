@@ -128,3 +128,34 @@ def test_all_zero_weights_say_why_nothing_could_be_checked():
     unchecked = [r for r in results if r.checked == 0]
     assert unchecked and all("every ReLU input is <= 0 here (all-zero weights?)" in r.note for r in unchecked)
     assert all(not r.passed for r in unchecked)  # nothing verified: never a pass
+
+
+class _Tanh:
+    """A right backward, smooth everywhere: only the finite difference's own error is left."""
+
+    param_names = ()
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out ** 2)
+
+
+def test_a_step_too_large_for_the_tolerance_is_named_not_blamed_on_the_backward():
+    """h = 1e-2 makes the centred difference itself off by about h^2 = 1e-4: a right backward
+    fails tol = 1e-6, and the failure says so; the default h passes it; a wrong backward at the
+    same h keeps its own hint."""
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    assert all(r.passed for r in check_layer(_Tanh(), x))
+    for results in (check_layer(_Tanh(), x, h=1e-2),
+                    check_loss(tn.SoftmaxCrossEntropy(), x, np.array([0, 1, 2, 0]), h=1e-2)):
+        failed = [r for r in results if not r.passed]
+        assert failed and all("h = 0.01 is too large for tol = 1e-06" in r.hint for r in failed)
+
+    class Flipped(_Tanh):
+        def backward(self, dout):
+            return -super().backward(dout)
+
+    assert check_layer(Flipped(), x, h=1e-2)[0].hint == "a ratio of -1: a sign is flipped"

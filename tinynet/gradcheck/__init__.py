@@ -166,7 +166,7 @@ def check(
         deaf = any(not r.passed for r in results) and diagnose.ignores_dout(problem, dx_host)
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
     return [with_hint(r, n_rows, kinks_declared=bool(base_branches), ignores_dout=deaf,
-                      upstream=problem.upstream if loss_fn is not None else None) for r in results]
+                      upstream=problem.upstream if loss_fn is not None else None, h=h) for r in results]
 
 
 def _entries(indices: Any, shape: tuple[int, ...]) -> list[tuple[int, ...]]:

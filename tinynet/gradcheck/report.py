@@ -69,15 +69,25 @@ class CheckResult:
     __str__ = report
 
 
+LARGE_H = 1e-4  # a step above this is the user's choice, not the default's (1e-5)
+
+
 def with_hint(r: CheckResult, n_rows: int, kinks_declared: bool, ignores_dout: bool = False,
-              upstream: float | None = None) -> CheckResult:
+              upstream: float | None = None, h: float = 0.0) -> CheckResult:
     """The result with what its failure usually means: from its note, from a backward that
     ignores dout (found by doubling it), from its ratio, or from how many entries disagree.
 
     upstream: for a loss, the dL_total/dloss the checker sent (a random number, not 1).
+    h:        the step used: a large one fails a right backward by the difference's own error.
     """
     if r.passed:
         return r
+    # A centred difference is off by about h^2 (times the function's third derivative): with
+    # h = 1e-2 that is 1e-4, far above tol = 1e-6, and a right backward fails by a ratio near 1.
+    if not r.note and h > LARGE_H and abs(r.ratio - 1) <= 100 * h * h:
+        return replace(r, hint=(f"h = {h:g} is too large for tol = {r.tol:.0e}: the finite difference itself is off "
+                                f"by about h^2 = {h * h:.0e} (relative), so even a right backward fails; use the "
+                                f"default h (1e-05), or a tol above h^2"))
     if "stored no gradient" in r.note:
         hint = f"backward must store it: self.d{r.param} = ..."
     elif r.note:
