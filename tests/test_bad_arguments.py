@@ -601,8 +601,17 @@ def test_the_tables_cover_every_public_entry_point():
     (lambda: tn.ReLU().forward(np.ones((2, 2), np.longdouble)), TypeError, "float32 or float64"),
     (lambda: tn.SoftmaxCrossEntropy().forward(np.ones((2, 2), np.float16), np.array([0, 1])), TypeError,
      "float32 or float64"),
-    (lambda: tn.ReLU().forward(np.matrix([[1.0, -1.0]])), TypeError, "not np.matrix"),
-    (lambda: tn.Linear(2, 2).forward(np.matrix(np.ones((1, 2), np.float32))), TypeError, "not np.matrix"),
+    (lambda: tn.ReLU().forward(np.matrix([[1.0, -1.0]])), TypeError, "not numpy.matrix"),
+    (lambda: tn.Linear(2, 2).forward(np.matrix(np.ones((1, 2), np.float32))), TypeError, "not numpy.matrix"),
+    # an ndarray subclass changes what the operators mean: refused wherever an array goes in
+    (lambda: after_forward(tn.Linear(2, 3), f32(4, 2)).backward(np.matrix(f32(4, 3))), TypeError,
+     r"Linear\(2->3\) takes a plain array, not numpy.matrix \(dL/dout\)"),
+    (lambda: after_forward(linear_holding(W=np.matrix(f32(2, 3))), f32(1, 2)), TypeError,
+     r"Linear takes a plain array, not numpy.matrix \(W\)"),
+    (lambda: tn.ReLU().forward(np.ma.masked_array(f32(2, 2), mask=[[0, 1], [0, 0]])), TypeError,
+     "not numpy.ma.MaskedArray"),
+    (lambda: tn.SoftmaxCrossEntropy().forward(np.ma.masked_array(f32(2, 2)), np.array([0, 1])), TypeError,
+     r"SoftmaxCrossEntropy\(\) takes a plain array, not numpy.ma.MaskedArray \(logits\)"),
 ])
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own, on making one
 def test_what_checked_nothing_or_was_taken_silently_is_refused(call, error, says):

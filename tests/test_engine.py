@@ -191,3 +191,21 @@ def test_a_backward_that_returns_nothing_is_named_not_the_layer_below():
     first = tn.Sequential(Forgets(), tn.Linear(2, 2, seed=0))  # the first layer's dL/dx reaches no one
     first.forward(np.ones((4, 2), np.float32))
     assert first.backward(np.ones((4, 2), np.float32)) is None
+
+
+def test_an_array_changed_in_place_between_forward_and_backward_reaches_backward_changed():
+    """The documented behaviour (Linear.forward's docstring): forward keeps x and W, not copies.
+    Changed in place, backward uses the changed values; reassigned, the forward's own."""
+    x = np.ones((2, 2))
+    layer = tn.Linear(2, 2, seed=0, dtype="float64")
+    layer.forward(x)
+    x *= 2  # in place: the kept x is this array
+    layer.backward(np.ones((2, 2)))
+    np.testing.assert_array_equal(layer.dW, np.full((2, 2), 4.0))  # 2 rows of 2, where the forward saw 1s: 2
+    W = layer.W.copy()
+    layer.forward(np.ones((2, 2)))
+    layer.W = layer.W * 0  # reassigned: backward keeps the forward's W
+    np.testing.assert_array_equal(layer.backward(np.ones((2, 2))), np.ones((2, 2)) @ W.T)
+    layer.forward(np.ones((2, 2)))
+    layer.W *= 0  # in place: backward's dx uses the zeroed W
+    np.testing.assert_array_equal(layer.backward(np.ones((2, 2))), np.zeros((2, 2)))

@@ -40,8 +40,7 @@ def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
 def check_rows(layer: Any, be: Backend, x: Any, n_features: int | None = None, what: str = "input") -> None:
     """Refuse input that the layer cannot use, saying what is wrong and how to fix it:
     a floating-point batch of rows on the layer's backend (``what`` names it in messages)."""
-    if isinstance(x, np.matrix):  # a matrix multiplies with *, and keeps 2-D what should be 1-D
-        raise TypeError(f"{layer!r} takes an array, not np.matrix ({what}); convert it with np.asarray(x)")
+    check_plain(layer, x, what)
     if not be.is_array(x):
         raise TypeError(
             f"{layer!r} takes an array of the {be.name!r} backend, shape (N, features), but got "
@@ -61,6 +60,16 @@ def check_rows(layer: Any, be: Backend, x: Any, n_features: int | None = None, w
         )
 
 
+def check_plain(who: Any, value: Any, what: str) -> None:
+    """A NumPy array itself, not a subclass that changes what the operators mean: np.matrix
+    multiplies with * and keeps 2-D what should be 1-D (db of shape (1, n_out)); a MaskedArray
+    leaves masked entries out of sums (a loss of -249,998.95 where 1.037 was right)."""
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        name = who if isinstance(who, str) else repr(who)
+        raise TypeError(f"{name} takes a plain array, not {type(value).__module__}.{type(value).__name__} ({what}); "
+                        f"convert it with np.asarray(...)")
+
+
 def check_upstream(layer: Any, dout: Any, expected_shape: tuple[int, ...], expected_dtype: Any = None) -> None:
     """The upstream gradient dL/dout must be an array with the shape (and, where given, the
     dtype) of the forward output: a float64 dout in a float32 model would turn W into
@@ -68,6 +77,7 @@ def check_upstream(layer: Any, dout: Any, expected_shape: tuple[int, ...], expec
     if not hasattr(dout, "shape") or not hasattr(dout, "dtype"):
         raise TypeError(f"{layer!r}.backward expects dL/dout as an array of shape {tuple(expected_shape)}, "
                         f"got {type(dout).__name__}")
+    check_plain(layer, dout, "dL/dout")
     if expected_dtype is not None and dout.dtype != expected_dtype:
         raise TypeError(f"{layer!r}.backward expects dL/dout of dtype {expected_dtype} (its forward output's), "
                         f"got {dout.dtype}")
@@ -94,6 +104,7 @@ def check_linear_params(be: Backend, W: Any, b: Any) -> None:
     """W and b may be reassigned by the user at any time: what they hold now must still be
     a W (n_in, n_out) and a b (n_out,) of one float dtype on the layer's backend."""
     for name, value in (("W", W), ("b", b)):
+        check_plain("Linear", value, name)
         if not be.is_array(value):
             raise TypeError(f"Linear: {name} must be an array on the {be.name!r} backend, got "
                             f"{type(value).__name__}; assign tn.get_backend({be.name!r}).asarray(...)")

@@ -93,6 +93,10 @@ class Linear:
 
         Keeps (x, W): x for dW, and W for dx, the W this forward used even if the user
         reassigns self.W before backward. (b is added in place: one fresh array, not two.)
+        Kept, not copied: an array changed *in place* between forward and backward (x *= 2,
+        self.W *= 0) reaches backward changed, and dW, dx follow the changed values. Assign a
+        new array instead (self.W = self.W * 0). PyTorch refuses such a change through a
+        version counter; tinynet leaves it to you rather than copy x and W every step.
         """
         check_linear_input(self, self.backend, self.W, self.b, x)
         self.cache = (x, self.W)
