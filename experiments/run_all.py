@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -27,7 +28,7 @@ from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import DEFAULT_DATASET, ROOT, out_folder, seeds_text  # noqa: E402
 from experiments.harness.output import write_json  # noqa: E402
 from experiments.harness.report import summary  # noqa: E402
-from tinynet.cli import Parser  # noqa: E402
+from tinynet.cli import Parser, requested  # noqa: E402
 from experiments.part3.cases import CASES  # noqa: E402
 from tinynet.files import write_text  # noqa: E402
 
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--log {log} is a folder; name the file to write, e.g. {log / 'experiments_log.md'}")
 
     if not args.log_only:
+        try:  # now, not after the parts' minutes: a log that cannot be written
+            tempfile.TemporaryFile(dir=log.parent).close()
+        except OSError as e:
+            p.error(f"cannot write --log {log}: {e.strerror or e}")
         flags = ["--dataset", args.dataset] + (["--quick"] if args.quick else [])
         for flag in ("backend", "data_seed", "weight_seed", "jobs"):
             if getattr(args, flag) is not None:
@@ -83,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             module = importlib.import_module(f"experiments.{part}")
             own = ["--cases", "all"] if part == "part3_break" else []  # every failure case, not only the log's
             code = module.main(flags + own + (["--seeds", seeds] if seeds else []) + ["--out", str(out / part)])
-            if code == 130:
+            if code == 130 or requested():
                 # Ctrl-C stopped a training run and the part wrote what it had; stop here, as
                 # the user asked, rather than go on to the next part with partial results.
-                print(f"\nrun_all: {part} was interrupted; stopped without regenerating the log (its partial "
-                      f"results are in {out / part}; run run_all.py again for a complete log)", file=sys.stderr)
+                preamble.say_interrupted(f"\ninterrupted: {part} stopped early, its partial results in {out / part}; "
+                                         f"the log was not regenerated (run run_all.py again for a complete log)")
                 return 130
             if code:
                 return code

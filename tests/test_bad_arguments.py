@@ -518,6 +518,8 @@ CLI: list[C] = [
      "is a folder"),
     ("run_all --log under a file", lambda _: run_all.main(["--log-only", "--log", f"{__file__}/log.md", "--out",
                                                            str(RESULTS)]), "cannot write --log"),
+    ("run_all --log unwritable, before any part runs", lambda d: run_all.main(
+        ["--quick", "--log", f"{__file__}/log.md", "--out", str(d)]), "cannot write --log"),
     ("run_all --log in /proc", lambda _: run_all.main(["--log-only", "--log", "/proc/log.md", "--out", str(RESULTS)]),
      "cannot write --log"),
     *[(f"{part} --out over the name limit", lambda _, part=part: SCRIPTS[part].main(

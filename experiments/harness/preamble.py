@@ -60,21 +60,36 @@ import matplotlib.backends.backend_agg  # noqa: E402, F401 (every PNG)
 import numpy.random  # noqa: E402, F401
 
 
+_said = False  # the script already said, in its one line, that it was interrupted
+
+
+def say_interrupted(line: str) -> None:
+    """The one line that ends an interrupted script, where the script can say more than
+    "interrupted" (where its partial results are)."""
+    global _said
+    print(line, file=sys.stderr)
+    _said = True
+
+
 def run_main(main: Callable[[], int]) -> None:
     """Exit with main's code; Ctrl-C outside training still exits cleanly (130). SIGTERM is
-    treated as Ctrl-C: partial results, exit 130."""
-    from tinynet.cli import as_interrupt  # here: this module imports nothing of tinynet before run_main
+    treated as Ctrl-C: partial results, exit 130. A signal whose KeyboardInterrupt Python
+    dropped (raised in a finaliser or a weakref callback) still ends the script as interrupted:
+    the handler records it, and the script asks at its safe points (tinynet.cli.requested)."""
+    from tinynet.cli import as_interrupt, requested  # here: nothing of tinynet before run_main
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt again
+    signal.signal(signal.SIGINT, as_interrupt)  # Ctrl-C: KeyboardInterrupt again, and recorded
     signal.signal(signal.SIGTERM, as_interrupt)
     try:
         code = main()
+        if requested() and code == 0:
+            code = 130
     except KeyboardInterrupt:
         code = 130
     # Done, whatever is written is whole. A signal during Python's own shutdown would otherwise
     # kill the finished process with its default action (exit -15 after SIGTERM).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if code == 130:  # stopped early, its partial results (if any) written: one line, wherever it stopped
+    if code == 130 and not _said:  # stopped early, its partial results (if any) written: one line
         print("\ninterrupted", file=sys.stderr)
     sys.exit(code)

@@ -35,6 +35,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import tinynet as tn
+from tinynet.cli import requested
 from tinynet.data import Dataset, make_dataset
 from tinynet.metrics import predict_grid
 from tinynet.training import History
@@ -156,7 +157,7 @@ def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequ
         try:
             for run in runs:
                 done[run] = execute(run, backend, run in boundary_for, hooks)
-                if done[run].history.interrupted:
+                if done[run].history.interrupted or requested():  # a stop asked for, even if its exception was lost
                     return done, True
         except KeyboardInterrupt:  # between runs (building a model, predicting a grid): keep what finished
             return done, True
@@ -183,8 +184,8 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
         try:
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
-                if done[futures[future]].history.interrupted:  # a worker got the Ctrl-C first
-                    raise KeyboardInterrupt
+                if done[futures[future]].history.interrupted or requested():  # a worker got the Ctrl-C first,
+                    raise KeyboardInterrupt  # or this process's was lost where Python drops exceptions
         except KeyboardInterrupt:
             interrupted = True
             stop.set()

@@ -24,6 +24,7 @@ from experiments.harness import flags, output, report
 from experiments.harness.seeds import Seed
 from experiments.harness.runner import Hooks, Outcome, Run, run_many
 from experiments.harness.verdicts import Judged, Verdict, across_seeds, not_judged_at_length
+from tinynet.cli import requested
 from tinynet.training import History
 
 
@@ -166,6 +167,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
         print(f"cannot write the figures to {args.out} ({e.strerror or e}); results.json has every number",
               file=sys.stderr)
         moved, figures = True, []
+    interrupted = interrupted or requested()  # a signal whose exception Matplotlib's callbacks swallowed
     path = write(figures)
     report.print_claims(study.title(args), claims, interrupted, terms=study.terms(args))
     study.print_runs(args, plans, hist, context)
