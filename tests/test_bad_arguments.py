@@ -61,10 +61,13 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def sgd_with_gradient(grad: Any) -> None:
+def sgd_with_gradient(grad: Any, **params: Any) -> None:
     layer = tn.Linear(2, 3, seed=0)
     layer.backward(layer.forward(f32(2, 2)))
-    layer.dW = grad
+    if grad is not None:
+        layer.dW = grad
+    for name, value in params.items():
+        setattr(layer, name, value)
     tn.SGD(layer).step()
 
 
@@ -384,7 +387,17 @@ API: list[A] = [
     ("relative_error lists", lambda: gradcheck.relative_error("a", np.ones(2)), TypeError,
      "a must be a NumPy array or a number"),
     ("format_table None", lambda: gradcheck.format_table(None), TypeError, "format_table takes the list of results"),
-    ("create_model huge", lambda: tn.create_model([2, 10 ** 6, 10 ** 6]), MemoryError, "GiB to draw in float64"),
+    ("create_model huge", lambda: tn.create_model([2, 10 ** 6, 10 ** 6]), MemoryError,
+     "W of 1,000,000,000,000 entries needs about 11,175.9 GiB, more than"),
+    # sizes no machine holds: said before allocating (an overcommitting system would start, then be killed)
+    ("make_dataset n=10**12", lambda: make_dataset("xor", 10 ** 12), MemoryError,
+     "1,000,000,000,000 examples needs about 44,703.5 GiB, more than"),
+    ("Linear n_out=10**30", lambda: tn.Linear(3, 10 ** 30), MemoryError, "GiB, more than"),
+    ("create_model [2, 2**62, 2]", lambda: tn.create_model([2, 2 ** 62, 2]), MemoryError, "GiB, more than"),
+    ("format_table title=3", lambda: gradcheck.format_table([], title=3), TypeError, "title must be a string"),
+    ("layer_inputs rows=3", lambda: testing.layer_inputs(rows=3), ValueError, "rows must be (smallest, largest)"),
+    ("SGD.step W a list", lambda: sgd_with_gradient(None, W=[[1.0] * 3] * 2), TypeError,
+     "Linear(W list): parameter W is list, not an array"),
     # tinynet.testing
     ("assert_backward_correct(class)", lambda: testing.assert_backward_correct(tn.ReLU, np.ones((2, 2))),
      TypeError, "needs a layer instance, got the class ReLU"),

@@ -27,6 +27,27 @@ def is_positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1
 
 
+def free_memory() -> int | None:
+    """Bytes this machine can give now (Linux: MemAvailable), or None where it cannot say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(what: str, needed: float) -> None:
+    """Refuse, before allocating, what cannot fit: NumPy would either fail with its own
+    message or, where the system overcommits, start and be killed by the out-of-memory killer."""
+    free = free_memory()
+    if free is not None and needed > free:
+        raise MemoryError(f"{what} needs about {needed / 2 ** 30:,.1f} GiB, more than the {free / 2 ** 30:,.1f} GiB "
+                          f"this machine has free")
+
+
 def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
     """The backend of a layer's (or a loss's) input, or an error naming the layer and the
     argument: a list, a tuple, None or a number is not a batch of rows."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import host_rng
-from .checks import is_positive_int, is_real
+from .checks import check_memory, is_positive_int, is_real
 
 DATASETS = ("random", "xor", "moons")
 
@@ -76,6 +76,8 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
     if not (is_real(flip) and 0.0 <= flip <= 1.0):
         raise ValueError(f"flip must be a probability in [0, 1] (0: no label noise), got {flip!r}")
     n_val = int(round(n * val_fraction))
+    # x (float64, 2 features), its uniform draws, and the labels: about 48 bytes an example
+    check_memory(f"make_dataset({name!r}, {n:,}): {n + n_val:,} examples", (n + n_val) * 48)
     rng = host_rng(seed, "make_dataset")
     x, y = _draw(name, n + n_val, rng) if ones is None else _draw_balanced(name, n + n_val, ones, rng)
     if flip:

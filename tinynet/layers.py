@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, backend_of, get_backend, host_rng
-from .checks import (check_backward_call, check_linear_backward, check_linear_input, check_rows, input_backend,
-                     is_positive_int)
+from .checks import (check_backward_call, check_linear_backward, check_linear_input, check_memory, check_rows,
+                     input_backend, is_positive_int)
 
 INIT_SCHEMES = ("torch", "he")  # how a Linear draws its first W and b
 
@@ -72,6 +72,8 @@ class Linear:
         self.backend = get_backend(backend)
         self.backend.dtype(dtype)  # "float32" or "float64"; None would quietly keep float64
         rng = host_rng(seed, "Linear")  # drawn on the host: same weights on every backend
+        # W drawn in float64 on the host, then cast: about 12 bytes an entry at once
+        check_memory(f"Linear({n_in}->{n_out}): W of {int(n_in) * int(n_out):,} entries", int(n_in) * int(n_out) * 12.0)
         try:
             W, b = init_params(rng, int(n_in), int(n_out), init)
         except MemoryError:
@@ -85,7 +87,10 @@ class Linear:
         self.cache: Any = None  # (x, W) of the last forward
 
     def __repr__(self) -> str:
-        n_in, n_out = self.W.shape
+        shape = getattr(self.W, "shape", ())
+        if len(shape) != 2:  # W reassigned to something that is no matrix: the checks name it
+            return f"Linear(W {type(self.W).__name__})"
+        n_in, n_out = shape
         return f"Linear({n_in}->{n_out})"
 
     def forward(self, x: Any) -> Any:

@@ -142,6 +142,8 @@ def format_table(results: list[CheckResult], title: str = "") -> str:
     if not (isinstance(results, list) and all(isinstance(r, CheckResult) for r in results)):
         raise TypeError(f"format_table takes the list of results of a check (check_layer, check_loss, ...), "
                         f"got {type(results).__name__}")
+    if not isinstance(title, str):
+        raise TypeError(f"format_table: title must be a string (a line above the table), got {type(title).__name__}")
     rows = ([title] if title else []) + [header, "-" * len(header)]
     for r in results:
         checked = f"{r.checked}/{int(np.prod(r.shape))}"
