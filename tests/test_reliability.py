@@ -219,3 +219,37 @@ def test_a_signal_whose_interrupt_python_dropped_still_ends_the_command_as_inter
     done = subprocess.run([sys.executable, "-c", LOST], capture_output=True, text=True, timeout=60)
     assert "Exception ignored" in done.stderr and done.stdout.strip() == "ran on"  # dropped, as Python does
     assert done.returncode == 130 and done.stderr.strip().endswith("interrupted"), (done.returncode, done.stderr)
+
+
+def test_a_disk_full_at_the_figures_says_one_line_and_the_figures_follow_the_results(monkeypatch, tmp_path, capsys):
+    """The disk fills as the first figure is written, then refuses results.json too: the
+    results move to a fresh folder (readable as any other, not the owner's alone), the figures
+    are drawn there, and the whole say is one line."""
+    from experiments.harness import output
+
+    real_draw, real_write = part3_break.Part3.draw, output.write_json
+    calls = {"draw": 0, "write": 0}
+
+    def draw_on_a_full_disk(self, *args, **kwargs):
+        calls["draw"] += 1
+        if calls["draw"] == 1:
+            raise OSError(28, "No space left on device")
+        return real_draw(self, *args, **kwargs)
+
+    def write_once_then_full(path, obj):
+        calls["write"] += 1
+        if calls["write"] == 2 and str(tmp_path) in str(path):
+            raise OSError(28, "No space left on device")
+        real_write(path, obj)
+
+    monkeypatch.setattr(part3_break.Part3, "draw", draw_on_a_full_disk)
+    monkeypatch.setattr(output, "write_json", write_once_then_full)
+    code = part3_break.main(["--quick", "--seed", "0", "--jobs", "1", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "results and figures go to" in err[0], err
+    elsewhere = pathlib.Path(err[0].split("go to ")[1].split(" instead")[0])
+    results = json.loads((elsewhere / "results.json").read_text())
+    assert results["figures"] and all((elsewhere / f).exists() for f in results["figures"])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert elsewhere.stat().st_mode & 0o777 == 0o777 & ~mask

@@ -33,7 +33,7 @@ def write_atomically(path: pathlib.Path, write: Callable[[IO[Any]], None], *, bi
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
-        os.chmod(tmp, MODE & ~_umask())  # mkstemp makes it private (0600)
+        os.chmod(tmp, MODE & ~umask())  # mkstemp makes it private (0600)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -53,7 +53,7 @@ def remove_stale(folder: pathlib.Path) -> None:
             stale.unlink()
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process's umask. Reading it means setting it, so it is set straight back."""
     mask = os.umask(0o022)
     os.umask(mask)

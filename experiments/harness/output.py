@@ -10,13 +10,12 @@ import json
 import math
 import os
 import pathlib
-import sys
 import tempfile
 from dataclasses import asdict
 from typing import Any
 
 from experiments.harness.verdicts import VERDICT_RULE
-from tinynet.files import remove_stale, write_atomically
+from tinynet.files import remove_stale, umask, write_atomically
 
 
 def clean(obj: Any, digits: int | None = None) -> Any:
@@ -54,9 +53,10 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
 def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, config: dict[str, Any],
                   runs: dict[Any, Any],
                   claims: list[dict[str, Any]], figures: list[str], interrupted: bool = False,
-                  extra: dict[str, Any] | None = None) -> pathlib.Path:
-    """results.json in ``out``; returns the path written. A folder that became unwritable
-    is replaced by a fresh temporary one, said in one line: the returned path is then there."""
+                  extra: dict[str, Any] | None = None) -> tuple[pathlib.Path, str | None]:
+    """results.json in ``out``; returns the path written, and why not in ``out`` (None if it
+    is there). A folder that became unwritable is replaced by a fresh temporary one, where the
+    returned path then is; the study says so, once."""
     config = {"script": script, "backend": args.be.name, "seeds": [s.seed for s in args.seeds],
               "weight_seeds": [s.weights for s in args.seeds], "data_seeds": [s.data for s in args.seeds],
               "varied": args.varied, "dataset": args.dataset, "steps": args.steps, "quick": args.quick,
@@ -67,11 +67,21 @@ def write_results(out: pathlib.Path, args: argparse.Namespace, script: str, conf
     try:
         write_json(out / "results.json", results)
     except OSError as e:  # the folder became unwritable during the run: the run is not lost for it
-        moved_from, out = out, pathlib.Path(tempfile.mkdtemp(prefix=f"tinynet-{script}-"))
-        print(f"cannot write to --out {moved_from} ({e.strerror or e}): results and figures go to {out} "
-              f"instead", file=sys.stderr)
+        out = pathlib.Path(tempfile.mkdtemp(prefix=f"tinynet-{script}-"))
+        out.chmod(0o777 & ~umask())  # a folder like any other (mkdtemp's is the owner's alone)
         write_json(out / "results.json", results)
-    return out / "results.json"
+        return out / "results.json", str(e.strerror or e)
+    return out / "results.json", None
+
+
+def trouble_line(asked: pathlib.Path, out: pathlib.Path, trouble: dict[str, str], figures: bool) -> str:
+    """The one line that says what --out refused, and where everything is instead."""
+    if "results" not in trouble:
+        return f"cannot write the figures to {asked} ({trouble['figures']}); results.json has every number"
+    where = "results and figures go to" if figures else "results go to"
+    line = f"cannot write to --out {asked} ({trouble['results']}): {where} {out} instead"
+    return line + (f"; the figures could not be drawn there either ({trouble['figures']})" if "figures" in trouble
+                   else "")
 
 
 def hold(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:

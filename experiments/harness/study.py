@@ -144,14 +144,14 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     context["doctor"] = study.doctor(args, plans, outcomes)
     interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
     verdicts, claims = judge(study.claims_for(args), args, plans, hist, context, full_steps=study.default_steps)
-    moved = False  # results and figures went to a fresh folder: --out became unwritable
+    asked = args.out
+    trouble: dict[str, str] = {}  # what went wrong with --out: said once, in one line, at the end
 
     def write(figures: list[str]) -> Any:
-        nonlocal moved
-        path = output.write_results(args.out, args, study.script, study.config(args), outcomes, claims, figures,
-                                    interrupted, extra=study.extra(context))
-        if path.parent != args.out:  # what follows (figures, the next write) goes there too
-            args.out, moved = path.parent, True
+        path, why = output.write_results(args.out, args, study.script, study.config(args), outcomes, claims,
+                                         figures, interrupted, extra=study.extra(context))
+        if why is not None:  # a fresh folder: what follows (figures, the next write) goes there too
+            args.out, trouble["results"] = path.parent, why
         return path
 
     try:
@@ -161,18 +161,32 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
         path = write([])
     if study.after_results(args, plans, claims, context, interrupted):
         path = write([])
-    try:
-        figures = study.draw(args, plans, outcomes, verdicts, context)
-    except OSError as e:  # a full disk, a folder made read-only: the numbers are written already
-        print(f"cannot write the figures to {args.out} ({e.strerror or e}); results.json has every number",
-              file=sys.stderr)
-        moved, figures = True, []
+    figures = draw(study, args, plans, outcomes, verdicts, context, trouble)
+    if "figures" in trouble and "results" not in trouble:
+        path = write([])  # the full disk may refuse the results now too: then they move, and so may the figures
+        if "results" in trouble:
+            figures = draw(study, args, plans, outcomes, verdicts, context, trouble)
     interrupted = interrupted or requested()  # a signal whose exception Matplotlib's callbacks swallowed
     path = write(figures)
+    if trouble:
+        print(output.trouble_line(asked, args.out, trouble, bool(figures)), file=sys.stderr)
     report.print_claims(study.title(args), claims, interrupted, terms=study.terms(args))
     study.print_runs(args, plans, hist, context)
     report.print_files(args.out, figures, path)
-    return 130 if interrupted else 1 if moved else 0
+    return 130 if interrupted else 1 if trouble else 0
+
+
+def draw(study: Study, args: argparse.Namespace, plans: dict[Seed, SeedRuns], outcomes: dict[Run, Outcome],
+         verdicts: dict[str, Judged], context: dict[str, Any], trouble: dict[str, str]) -> list[str]:
+    """The study's figures, or none where the folder refuses them (a full disk, a folder made
+    read-only): the numbers are written already, and ``trouble`` records why."""
+    try:
+        figures = study.draw(args, plans, outcomes, verdicts, context)
+        trouble.pop("figures", None)
+        return figures
+    except OSError as e:
+        trouble["figures"] = str(e.strerror or e)
+        return []
 
 
 def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
