@@ -43,7 +43,7 @@ class Sanity(NamedTuple):
 
 def sanity(args: Any, seed: Seed, samples: int) -> Sanity:
     be = args.be
-    data = make_dataset(args.dataset, N_EXAMPLES, seed=seed.data)
+    data = make_dataset(args.dataset, N_EXAMPLES, seed=seed.data, val_fraction=0.0)
     model = create_model(list(MODEL), seed=seed.weights, backend=be)
     x = be.asarray(data.x_train, dtype="float32")
     y = be.asarray(data.y_train)

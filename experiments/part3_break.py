@@ -93,7 +93,8 @@ def init_study(args: Any, inits: int) -> tuple[dict[str, Any] | None, bool]:
     try:
         for i in range(inits):
             weights = i if args.weight_seed is None else args.weight_seed
-            data = make_dataset(args.dataset, N_EXAMPLES, seed=i if args.data_seed is None else args.data_seed)
+            data = make_dataset(args.dataset, N_EXAMPLES, seed=i if args.data_seed is None else args.data_seed,
+                                val_fraction=0.0)
             model = RELU_LAST.model(create_model(list(MODEL), seed=weights, backend=args.be))
             n_dead, share = at_initialisation(model, data.x_train, data.y_train)
             dead.append(n_dead)

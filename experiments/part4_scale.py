@@ -147,7 +147,7 @@ def time_per_step(args, steps: int) -> dict[str, float]:
     seed = args.seeds[0]
     result = {}
     for n in TIMING_NS:
-        data = make_dataset(args.dataset, n, seed=seed.data)
+        data = make_dataset(args.dataset, n, seed=seed.data, val_fraction=0.0)
         model = create_model(list(MODEL), seed=seed.weights, backend=be)
         x, y = be.asarray(data.x_train, dtype="float32"), be.asarray(data.y_train)
         loss_fn, opt = SoftmaxCrossEntropy(), SGD(model, lr=args.lr)

@@ -391,7 +391,7 @@ API: list[A] = [
      "W of 1,000,000,000,000 entries needs about 11,175.9 GiB, more than"),
     # sizes no machine holds: said before allocating (an overcommitting system would start, then be killed)
     ("make_dataset n=10**12", lambda: make_dataset("xor", 10 ** 12), MemoryError,
-     "1,000,000,000,000 examples needs about 44,703.5 GiB, more than"),
+     "1,200,000,000,000 examples needs about 53,644.2 GiB, more than"),
     ("Linear n_out=10**30", lambda: tn.Linear(3, 10 ** 30), MemoryError, "GiB, more than"),
     ("create_model [2, 2**62, 2]", lambda: tn.create_model([2, 2 ** 62, 2]), MemoryError, "GiB, more than"),
     ("format_table title=3", lambda: gradcheck.format_table([], title=3), TypeError, "title must be a string"),

@@ -174,6 +174,16 @@ def test_a_learner_s_sigmoid_with_a_slip_and_without():
     assert "wrong_gradient" not in ids(tn.diagnose(right, data, steps=100, lr=0.5, progress=False))
 
 
+def test_a_wrong_gradient_with_a_validation_set_is_not_also_blamed_on_the_labels():
+    """A slipped backward leaves the model near chance on fresh examples: that is the gradient's
+    doing. With the validation set make_dataset now gives by default, the doctor said
+    unlearnable_labels as well (train 59% against val 40%)."""
+    data = make_dataset("xor", 100, seed=3)  # 20 validation examples, by default
+    slipped = tn.Sequential(tn.Linear(2, 64, seed=0), Sigmoid(slip=True), tn.Linear(64, 2, seed=1))
+    d = tn.diagnose(slipped, data, steps=3000, lr=0.5, seed=0, progress=False)
+    assert len(data.y_val) == 20 and ids(d) == ["wrong_gradient"], str(d)
+
+
 def test_a_learner_s_layer_that_raises_inside_the_check_is_a_finding():
     class Float32Only(Sigmoid):
         def backward(self, dout):

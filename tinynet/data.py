@@ -57,9 +57,11 @@ class Dataset:
         return float(np.mean(self.y_val == majority))
 
 
-def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.0,
+def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.2,
                  ones: float | None = None, flip: float = 0.0) -> Dataset:
-    """``n`` training examples of dataset ``name``, plus round(n * val_fraction) for validation.
+    """``n`` training examples of dataset ``name``, plus round(n * val_fraction) for validation
+    (by default a fifth as many: train's val_acc then says how the model does on examples it
+    never trained on; val_fraction=0 for none).
 
     The validation examples are drawn from the same distribution, after the training ones.
     ones: the probability of class 1 (None: the dataset's own, 1/2 for all three).

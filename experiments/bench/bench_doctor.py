@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=positive_int, default=100, help="training examples (default 100)")
     p.add_argument("--rounds", type=positive_int, default=5, help="timed rounds, each one train and one diagnose")
     args = p.parse_args(argv)
-    data = make_dataset("xor", args.n, seed=0)
+    data = make_dataset("xor", args.n, seed=0, val_fraction=0.0)
     times: dict[str, list[float]] = {"train": [], "diagnose": []}
     with threadpool_limits(limits=1):  # one BLAS thread, as the experiments run
         for _ in range(args.rounds):
