@@ -111,3 +111,11 @@ def test_the_loss_refuses_a_dout_that_is_no_real_number(dout):
     loss.forward(f32(3, 2), np.array([0, 1, 0]))
     with pytest.raises(ValueError, match="dL_total/dL, one number"):
         loss.backward(dout)
+
+
+def test_the_loss_at_float64_s_limit_is_exact_for_one_row_and_rounds_past_it_for_three():
+    """The documented edge (SoftmaxCrossEntropy.forward): each row loses the largest float."""
+    biggest = np.finfo(np.float64).max
+    one = tn.SoftmaxCrossEntropy().forward(np.array([[0.0, -biggest]]), np.array([1]))
+    three = tn.SoftmaxCrossEntropy().forward(np.array([[0.0, -biggest]] * 3), np.array([1, 1, 1]))
+    assert float(one) == biggest and float(three) == np.inf

@@ -42,7 +42,9 @@ class SoftmaxCrossEntropy:
         """logits: (N, C), labels: (N,) integers in 0..C-1 -> loss: () = -mean_i log p_{i, labels_i}.
 
         Returns a 0-d array on the backend; float(loss) gives a Python float. Keeps
-        (probs, onehot) for backward.
+        (probs, onehot) for backward. At float64's very limit a mean can round past it: three
+        rows each losing the largest float give inf, where the mean is that float (each
+        row's share, rounded up, sums above it); a clamp would cost every step an operation.
         """
         check_logits_and_labels(self, logits, labels, check_range=self.validate_labels)
         be = backend_of(logits)
