@@ -186,7 +186,7 @@ def gradient_figure(runs: dict[str, Any], seed: int, path: pathlib.Path) -> None
     """ReLU last, the mechanism: left, the share of the loss's push on the examples' own logits
     that passes the last ReLU (healthy: all of it); right, the first Linear's gradient norm,
     what is left of the gradient once it has come down the network."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"wspace": 0.35})
     for (role, h), color in zip(runs.items(), colours(list(runs))):
         left.plot(h.eval_steps, h.measured["push_passed"], lw=1.2, color=color, label=role)
         right.plot(h.eval_steps, next(iter(h.grad_norm.values())), lw=1.2, color=color, label=role)
@@ -199,7 +199,7 @@ def gradient_figure(runs: dict[str, Any], seed: int, path: pathlib.Path) -> None
     right.set_title("The first Linear layer's gradient", fontsize=9)
     for ax in (left, right):
         ax.set_xlabel("step")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="lower left" if ax is left else "upper right")
         ax.grid(alpha=0.3)
     fig.suptitle(f"ReLU last, seed {seed}: a clipped logit passes no gradient", fontsize=10, y=1.04)
     save(fig, path)
