@@ -44,7 +44,8 @@ class SoftmaxCrossEntropy:
         Returns a 0-d array on the backend; float(loss) gives a Python float. Keeps
         (probs, onehot) for backward. At float64's very limit a mean can round past it: three
         rows each losing the largest float give inf, where the mean is that float (each
-        row's share, rounded up, sums above it); a clamp would cost every step an operation.
+        row's share, rounded up, sums above it), with NumPy's overflow warning; a clamp would
+        cost every step an operation.
         """
         check_logits_and_labels(self, logits, labels, check_range=self.validate_labels)
         be = backend_of(logits)
