@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import pathlib
 import shutil
@@ -200,6 +201,16 @@ def folder_arg(text: str) -> pathlib.Path:
     return pathlib.Path(text)
 
 
+def results_arg(text: str) -> pathlib.Path:
+    """--results: a file to write, in a folder that exists."""
+    path = folder_arg(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; name the file to write, e.g. {path / 'results.json'}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {text} does not exist")
+    return path
+
+
 EPILOG = """A course folder (--from) adds its exercises to tinynet's own. A folder started with --from
 holds both, and checks whole with itself as the course: check week1 --from week1.
 --only names an assignment's exercises (Linear,ReLU or Linear.backward,ReLU.backward):
@@ -219,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", default=None,
                    help="check --json, autograder: exercises whose result the learner sees after the due date")
     p.add_argument("--json", action="store_true", help="check: print Gradescope's results.json instead of a table")
-    p.add_argument("--results", type=folder_arg, default=None,
+    p.add_argument("--results", type=results_arg, default=None,
                    help="check: write Gradescope's results.json to this file; whatever fails, it is written")
     p.add_argument("--timeout", type=float, default=60.0, help="check: seconds each exercise may take (default 60)")
     args = p.parse_args(argv)
@@ -229,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, OSError):  # an unwritable folder, a path under a file
             e = ValueError(f"cannot write to {e.filename or args.folder}: {e.strerror or e}")
         if args.command == "check" and args.results is not None:
-            _write_results(args.results, not_graded(str(e)))
+            with contextlib.suppress(OSError):  # the results file itself may be what failed
+                _write_results(args.results, not_graded(str(e)))
         p.error(str(e))
     except Exception as e:  # noqa: BLE001: with --results, even a bug of the grader's is a results.json
         if args.command == "check" and args.results is not None:
@@ -249,14 +261,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"next: write the methods, then: python -m tinynet.exercises check {args.folder}{course}{only}")
         return 0
     if args.command == "autograder":
-        hidden = select(select(exercises(args.course), args.only), args.hidden)  # named in the assignment
+        hidden = select(select(exercises(args.course), args.only), args.hidden, "--hidden")  # in the assignment
         zipped = autograder.write(args.folder, args.only, args.hidden and ",".join(e.name for e in hidden),
                                   args.course, args.timeout)
         print(f"wrote the autograder in {args.folder}; upload {zipped} to Gradescope (docs/teachers.md)")
         return 0
+    hidden = (frozenset(e.name for e in select(exercises(args.course), args.hidden, "--hidden")) if args.hidden
+              else frozenset())
     began = time.monotonic()
     grades, notes = check_upload(args.folder, args.course, args.timeout, only=args.only)
-    hidden = frozenset(e.name for e in select(exercises(args.course), args.hidden)) if args.hidden else frozenset()
     results = gradescope(grades, notes, hidden, time.monotonic() - began)
     if args.results is not None:
         _write_results(args.results, results)

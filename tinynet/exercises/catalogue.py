@@ -232,9 +232,10 @@ def _blank_body(e: Exercise, doc: str) -> list[str]:
             f'{indent}raise NotImplementedError("{e.name}: your turn (the docstring gives the shapes)")']
 
 
-def select(chosen: list[Exercise], only: str | None) -> list[Exercise]:
+def select(chosen: list[Exercise], only: str | None, flag: str = "--only") -> list[Exercise]:
     """The exercises an assignment names: ``only`` lists exercise names ("Linear.backward") or
-    class names ("Linear"), separated by commas, in any case; None keeps them all."""
+    class names ("Linear"), separated by commas, in any case; None keeps them all. ``flag``
+    names the option in messages."""
     if only is None:
         return chosen
     by_name = {}
@@ -243,7 +244,7 @@ def select(chosen: list[Exercise], only: str | None) -> list[Exercise]:
     names = [n.strip() for n in only.split(",") if n.strip()]
     unknown = [n for n in names if n.lower() not in by_name]
     if unknown or not names:
-        raise ValueError(f"--only names no exercise {', '.join(map(repr, unknown)) or repr(only)}; choose from: "
+        raise ValueError(f"{flag} names no exercise {', '.join(map(repr, unknown)) or repr(only)}; choose from: "
                          f"{', '.join(e.cls for e in chosen)}")
     picked = {by_name[n.lower()].name for n in names}
     return [e for e in chosen if e.name in picked]  # in the course's order, each once
