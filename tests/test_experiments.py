@@ -282,8 +282,8 @@ def test_run_all_signalled_mid_part_ends_with_one_line(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("interrupted: part2_overfit stopped early"), err
+    lines = err.strip().splitlines()  # Part 2, or a later part on a machine fast enough to have finished it
+    assert len(lines) == 1 and lines[0].startswith("interrupted: part") and "stopped early" in lines[0], err
 
 
 # --- seeds, and the one rule across them --------------------------------------------------------
