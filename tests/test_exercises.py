@@ -223,6 +223,22 @@ def test_an_answer_that_exits_is_a_failed_exercise(fool, tmp_path):
     assert all(t["status"] == "passed" for name, t in grades.items() if name != "Sigmoid.backward")
 
 
+def test_an_exception_of_any_length_is_one_failed_exercise_that_says_where(tmp_path):
+    """A 200,000-character message made the child's report longer than a line the grader reads
+    whole: the whole check ended in a JSON error. The report keeps its head and its end."""
+    exercises.start(tmp_path)
+    solved(tmp_path)
+    sigmoid = tmp_path / "sigmoid.py"
+    sigmoid.write_text(sigmoid.read_text().replace("        out = self.cache\n",
+                                                   "        raise ValueError('x' * 200000)\n"))
+    done = run("check", str(tmp_path), "--json", "--only", "Sigmoid,LeakyReLU")
+    grades = {t["name"]: t for t in json.loads(done.stdout)["tests"]}
+    said = grades["Sigmoid.backward"]["output"]
+    assert done.returncode == 1 and grades["LeakyReLU.backward"]["status"] == "passed"
+    assert said.startswith("ValueError: xxx") and "characters left out" in said and "(sigmoid.py, line" in said
+    assert len(said) < 10000
+
+
 def test_a_fake_grader_in_the_learner_s_folder_is_not_run(tmp_path):
     """A tinynet/exercises/grader.py of the learner's that would report a pass: never imported."""
     exercises.start(tmp_path)

@@ -52,6 +52,7 @@ class Grade:
 _children: set[subprocess.Popen] = set()  # the grading processes running now
 MARKER = "TINYNET_GRADING"  # in a child's environment, and so in every process it starts
 KEPT = 64 * 1024  # characters of a child's output kept (a learner's print in a loop must not fill memory)
+DETAIL = 8000  # characters of a verdict's detail: the child's one line stays well under KEPT
 
 
 def grade_all(folder: pathlib.Path, chosen: list[Exercise], timeout: float, jobs: int) -> list[Grade]:
@@ -68,7 +69,7 @@ def grade_all(folder: pathlib.Path, chosen: list[Exercise], timeout: float, jobs
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    changed = installed.restore()
+        changed = installed.restore()  # a Ctrl-C too must not leave a learner's change installed
     if changed:
         why = (f"no grade: while this folder was graded, tinynet's own files changed ({', '.join(changed[:3])}); "
                f"they are restored, and a grade computed on changed files cannot be trusted")
@@ -133,8 +134,11 @@ def grade_in_child(folder: pathlib.Path, e: Exercise, timeout: float) -> Grade:
         return Grade(e.name, "failed", f"stopped after {timeout:g} s without finishing: a loop that never ends in "
                                        f"{e.file}? (the time limit is check's --timeout)", e.points, out.text())
     if out.verdict is not None:
-        found = json.loads(out.verdict)
-        return Grade(e.name, found["status"], found["detail"], e.points, out.text())
+        try:
+            found = json.loads(out.verdict)
+            return Grade(e.name, found["status"], found["detail"], e.points, out.text())
+        except (ValueError, KeyError, TypeError):  # a line the child did not finish writing
+            pass
     last = (err.text().strip().splitlines() or [""])[-1]
     why = (f"the check never finished: the grading process ended with exit status {child.returncode} before it "
            f"could report. Does {e.file} call sys.exit(), exit() or os._exit() at import or in {e.cls}?")
@@ -328,6 +332,8 @@ def main(argv: list[str]) -> None:
         status, detail = grade(folder, e)
     except BaseException as err:  # noqa: BLE001: SystemExit, KeyboardInterrupt raised by the learner's code
         status, detail = "failed", f"your code raised {type(err).__name__} during the check: an answer must return"
+    if len(detail) > DETAIL:  # an exception's message can be any length; its end says where it was raised
+        detail = f"{detail[:DETAIL - 200]} ... ({len(detail) - DETAIL:,} characters left out) ... {detail[-200:]}"
     sys.stdout.write(f"{MARK} {token} {json.dumps({'status': status, 'detail': detail})}\n")
     sys.stdout.flush()
 
