@@ -280,3 +280,20 @@ def test_an_answer_that_forges_the_results_and_kills_the_grader_scores_0(tmp_pat
     results = run_autograder(tmp_path, gradescope_machine(tmp_path))
     assert results["score"] == 0 and "exit status 137" in results["output"], results
     follows_the_specification(results)
+
+
+def test_the_autograder_installs_tinynet_s_own_requirements(monkeypatch):
+    """One list, setup.cfg's: read from the installed metadata, or from setup.cfg in a checkout."""
+    import configparser
+    import importlib.metadata
+
+    setup = configparser.ConfigParser()
+    setup.read(ENGINE.parent / "setup.cfg")
+    wanted = setup["options"]["install_requires"].split()
+    assert exercises.autograder.requirements().split() == wanted
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "requires", not_installed)
+    assert exercises.autograder.requirements().split() == wanted

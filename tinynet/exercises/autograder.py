@@ -12,6 +12,7 @@ run at all, a score of 0 and the reason, where the learner sees it.
 """
 from __future__ import annotations
 
+import configparser
 import importlib.metadata
 import pathlib
 import shlex
@@ -78,11 +79,16 @@ exit 0
 
 
 def requirements() -> str:
-    """tinynet's own requirements (its extras aside), as installed metadata states them."""
+    """tinynet's own requirements (its extras aside): as installed metadata states them, or, in a
+    checkout never installed, as its setup.cfg does. One list, kept in setup.cfg."""
     try:
         found = importlib.metadata.requires("tinynet") or []
-    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        found = ["numpy>=2.0", "matplotlib>=3.7", "tqdm>=4.60", "threadpoolctl>=3.1"]
+    except importlib.metadata.PackageNotFoundError:
+        setup = configparser.ConfigParser()
+        if not setup.read(PACKAGE.parent / "setup.cfg"):
+            raise ValueError("tinynet's requirements are unknown here (not installed, no setup.cfg beside it); "
+                             "install it first: pip install -e .") from None
+        found = setup["options"]["install_requires"].split()
     return "\n".join(r for r in found if "extra ==" not in r) + "\n"
 
 
