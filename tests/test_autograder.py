@@ -121,6 +121,8 @@ def test_the_zip_holds_the_scripts_at_its_root_and_executable(tmp_path):
     with zipfile.ZipFile(zipped) as z:
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    for script in ("setup.sh", "run_autograder"):  # both parse as bash
+        subprocess.run(["bash", "-n", str(tmp_path / "gs" / script)], check=True)
     assert "course/swish.py" in modes and "tinynet/exercises/grader.py" in modes
     assert not any("__pycache__" in name for name in modes)
 
@@ -188,7 +190,8 @@ def test_a_started_course_folder_checks_whole_with_itself_as_the_course(tmp_path
 # --- Messages: each exercise's own gradient, a learner's prints -----------------------------------------
 def test_a_loss_failure_names_the_loss_s_own_input(tmp_path):
     exercises.start(tmp_path, only="MSELoss,L2Penalty")
-    for name, wrong in (("mse.py", "        return dout * 2.0 * self.cache\n"), ("weight_decay.py", "        return dout\n")):
+    wrong_answers = {"mse.py": "        return dout * 2.0 * self.cache\n", "weight_decay.py": "        return dout\n"}
+    for name, wrong in wrong_answers.items():
         path = tmp_path / name
         path.write_text(answer(path.read_text(), wrong))
     grades = exercises.check(tmp_path, isolate=False, only="MSELoss,L2Penalty")
@@ -252,12 +255,14 @@ def test_an_answer_that_rewrites_the_checker_gets_no_grade_and_the_checker_is_re
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "source")}
     code, results = check_json(str(tmp_path / "work"), "--only", "Sigmoid", env=env)
     assert code == 1 and results["score"] == 0
-    assert "tinynet/gradcheck/report.py" in results["tests"][0]["output"] and "restored" in results["tests"][0]["output"]
+    said = results["tests"][0]["output"]
+    assert "tinynet/gradcheck/report.py" in said and "restored" in said
     assert report.read_text() == original
     exercises.start(tmp_path / "again", only="Sigmoid")
     path.write_text(answer((tmp_path / "again" / "sigmoid.py").read_text(), "        return dout\n"))
     code, results = check_json(str(tmp_path / "work"), "--only", "Sigmoid", env=env)
-    assert results["tests"][0]["status"] == "failed" and "ratio" in results["tests"][0]["output"]  # a wrong answer fails again
+    # The real checker again: a wrong answer fails, with its ratio.
+    assert results["tests"][0]["status"] == "failed" and "ratio" in results["tests"][0]["output"]
 
 
 FORGE = """\

@@ -44,7 +44,8 @@ def check_results(folder: pathlib.Path, part: str, claims: dict[str, list[str]] 
         assert c["interval"] == pytest.approx(list(verdicts.wilson_interval(c["reproduced_in"], c["seeds"])))
         assert isinstance(c["reproduced"], bool) and c["measured"] and c["explanation"]
         for e in c["per_seed"]:
-            assert {"seed", "weight_seed", "data_seed", "interrupted", "measured", "reproduced", "explanation"} == set(e)
+            fields = {"seed", "weight_seed", "data_seed", "interrupted", "measured", "reproduced", "explanation"}
+            assert fields == set(e)
         if c["verdict"] == verdicts.NOT_JUDGED_AT_LENGTH:  # a claim set for the full length, on a short run
             assert c["seeds"] == 0 and not c["reproduced"] and all(e["reproduced"] is None for e in c["per_seed"])
             continue

@@ -123,8 +123,8 @@ def layer_inputs(*, rows: Sequence[int] = (1, 6), features: Sequence[int] = (1, 
     from hypothesis.extra import numpy as hnp
 
     for name, pair in (("rows", rows), ("features", features)):
-        if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair)
-                or pair[0] > pair[1]):
+        pair_ok = isinstance(pair, (list, tuple)) and len(pair) == 2
+        if not pair_ok or not all(isinstance(v, int) and v >= 1 for v in pair) or pair[0] > pair[1]:
             raise ValueError(f"{name} must be (smallest, largest), positive integers, got {pair!r}")
     if not (is_real(low) and is_real(high) and math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"low < high must be finite numbers, got low={low!r}, high={high!r}")

@@ -70,7 +70,8 @@ class Run:
     @property
     def label(self) -> str:
         """For progress bars and messages only: never parsed."""
-        return f"{self.role}, seed {self.weight_seed}" + (f" (data {self.data_seed})" if self.data_seed != self.weight_seed else "")
+        data = f" (data {self.data_seed})" if self.data_seed != self.weight_seed else ""
+        return f"{self.role}, seed {self.weight_seed}{data}"
 
     def cost(self) -> float:
         """Rough work of the run (multiply-adds), to start the longest runs first."""

@@ -36,8 +36,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
     apt-get install -y -qq python3 python3-venv python3-pip
 fi
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tinynet needs Python 3.10 or newer, and \
-this image has " + sys.version.split()[0] + ": choose the Ubuntu 22.04 base image (or newer) in the autograder settings")'
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tinynet needs Python 3.10 or newer, \
+and this image has " + sys.version.split()[0] + ": choose the Ubuntu 22.04 base image (or newer) in the \
+autograder settings")'
 python3 -m venv "$root/venv"  # its own environment: Ubuntu 24.04 refuses pip installs into the system's Python
 "$root/venv/bin/pip" install --quiet -r requirements.txt
 """
@@ -70,8 +71,8 @@ if [ "$status" -le 2 ] && [ -s "$grades" ]; then  # the grader ended as it does 
     mv "$grades" "$results"
 else  # Python could not run, or the grader was killed: still a results.json, with the reason
     why=$(tail -n 5 "$log" | tr -d '\000-\011\013-\037' | sed 's/\\/\\\\/g; s/"/\\"/g' | awk '{printf "%s\\n", $0}')
-    printf '{"score": 0, "output": "The autograder could not run (exit status %s); tell your teacher. %s", "tests": []}\n' \
-        "$status" "$why" > "$results"
+    said="The autograder could not run (exit status $status); tell your teacher."
+    printf '{"score": 0, "output": "%s %s", "tests": []}\n' "$said" "$why" > "$results"
 fi
 rm -f "$log" "$grades"
 exit 0
