@@ -184,6 +184,16 @@ def test_a_wrong_gradient_with_a_validation_set_is_not_also_blamed_on_the_labels
     assert len(data.y_val) == 20 and ids(d) == ["wrong_gradient"], str(d)
 
 
+@pytest.mark.parametrize("name, n, steps, seed", [("xor", 30, 30, 0), ("xor", 60, 100, 0), ("moons", 30, 100, 1)])
+def test_a_healthy_run_cut_short_on_a_few_validation_examples_is_not_called_unlearnable(name, n, steps, seed):
+    """6 or 12 validation examples (make_dataset's default fifth): an accuracy of 50% against a
+    majority share of 50% says nothing. Each of these was called unlearnable_labels."""
+    data = make_dataset(name, n, seed=seed)
+    d = tn.diagnose(tn.create_model([2, 500, 500, 2], seed=seed), data, lr=0.01, steps=steps, seed=seed,
+                    progress=False)
+    assert d.cause == "healthy", str(d)
+
+
 def test_a_learner_s_layer_that_raises_inside_the_check_is_a_finding():
     class Float32Only(Sigmoid):
         def backward(self, dout):

@@ -60,15 +60,16 @@ def _unlearnable(watch: Any, h: Any, defects: list[Finding]) -> Finding | None:
     """Labels the inputs do not predict: no neighbourhood predicts them, or, with a validation
     set, fresh examples are predicted no better than by the majority class while what the
     model learned on the training set does not carry over to them. That second sign needs
-    training that worked: after a defect found before the first step (a wrong gradient, say),
-    poor validation accuracy is that defect's doing, not the labels'."""
+    training that worked (after a defect found before the first step, a wrong gradient say,
+    poor validation accuracy is that defect's doing, not the labels') and enough validation
+    examples to tell their accuracy from the majority share."""
     data, near = watch.data, watch.exam.unpredictable
     if not (data is not None and len(getattr(data, "y_val", ())) and h.val_acc and math.isfinite(h.val_acc[-1])):
         return None if near is None else Finding("unlearnable_labels", near, UNLEARNABLE_FIX)
     # The best a constant answer does on the validation set: its most common class's share.
     baseline = float(np.bincount(np.asarray(data.y_val)).max() / len(data.y_val))
     val, train = h.val_acc[-1], h.train_acc[-1]
-    memorised = train >= val + T.MEMORISED and not defects
+    memorised = train >= val + T.MEMORISED and not defects and len(data.y_val) >= T.VALIDATION_EXAMPLES
     if not (val <= baseline + T.NEAR_BASELINE and (near is not None or memorised)):
         return None  # fresh examples were predicted after all, or the model has not learned anything yet
     said = near + "; " if near else ""

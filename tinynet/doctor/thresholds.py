@@ -36,6 +36,12 @@ NEIGHBOURS = 5
 # With a validation set: training accuracy this far above validation accuracy is memorising
 # (10 points: more than the sampling noise of a few dozen validation examples, about 7).
 MEMORISED = 0.10
+# ... and only on this many validation examples or more: fewer give an accuracy too noisy to be
+# told from the majority share (its 95% interval is about +-14 points at 50, +-22 at 20). On
+# healthy runs of [2, 500, 500, 2] cut short (xor and moons, 20-100 steps, seeds 0-3), 13 of 40
+# with 6 or 12 validation examples and 4 of 48 with 20 to 40 were called unlearnable; 0 of 32
+# with 50 or 100.
+VALIDATION_EXAMPLES = 50
 NEIGHBOUR_SAMPLE = 2000  # at most this many training examples (pairwise distances: N^2 numbers)
 
 # The finite-difference check of a learner's layer or loss: on this many rows, in float64.
