@@ -145,7 +145,8 @@ def not_judged_at_length(id: str, log_says: str, per_seed: dict[Seed, Verdict], 
     entries = [{"seed": s.seed, "weight_seed": s.weights, "data_seed": s.data, "interrupted": s in cut_short,
                 "measured": v.measured, "reproduced": None, "explanation": v.explanation}
                for s, v in per_seed.items()]
-    why = f"Its thresholds are set for runs of {full_steps:,} steps; these ran {steps:,}. Numbers kept in results.json."
+    why = (f"Its thresholds are set for runs of {full_steps:,} steps; these ran {steps:,} (for a verdict, run without "
+           f"--quick, or with --steps {full_steps:,} or more). Numbers kept in results.json.")
     if cut_short:
         why += f" Seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} interrupted."
     return {"id": id, "log_says": log_says, "measured": collect(v.measured for v in per_seed.values()),
