@@ -54,16 +54,15 @@ def measure_clipping(model: Any, x: Any, labels: Any) -> dict[str, Any]:
 
 def push_passed(out: Any, labels: Any, passed: Any) -> float:
     """out: (N, C) the model's output, labels: (N,), passed: (N, C) bool the last ReLU's mask
-    -> the share of the loss's push on the examples' own logits that passes the ReLU."""
+    -> the share of the loss's push on the examples' own logits that passes the ReLU. The push
+    is the engine's own gradient, dL/dz = (p - onehot) / N, negative at each own logit."""
     be = backend_of(out)
     xp = be.xp
-    own = label_mask(labels, out.shape[1], be)  # (N, C): True at each example's own class
-    z = out - xp.max(out, axis=1, keepdims=True)
-    p = xp.exp(z) / xp.sum(xp.exp(z), axis=1, keepdims=True)  # (N, C) softmax
-    push = xp.sum(xp.where(own, 1.0 - p, 0.0), axis=1)  # (N,) |dL/dz[n, y_n]| x N
-    reaches = xp.sum(xp.where(own & passed, 1.0 - p, 0.0), axis=1)  # (N,) the part that passes
+    loss = tn.SoftmaxCrossEntropy()
+    loss.forward(out, labels)
+    push = -xp.where(label_mask(labels, out.shape[1], be), loss.backward(), 0.0)  # (N, C): >= 0 at own logits
     total = float(xp.sum(push))
-    return float(xp.sum(reaches)) / total if total > 0 else 1.0
+    return float(xp.sum(xp.where(passed, push, 0.0))) / total if total > 0 else 1.0
 
 
 def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
