@@ -84,6 +84,8 @@ def guard_the_import() -> None:
 
 
 def _quit_at_once(signum: int, frame: Any) -> None:
+    # experiments/harness/preamble.py has its own copy of these three lines: it runs before
+    # tinynet (and NumPy with it) may be imported, so it cannot call this one.
     print("\ninterrupted", file=sys.stderr, flush=True)
     # At once, not by raising: an exception raised while a compiled module initialises comes
     # out as "ImportError: initialization failed". Nothing has been written yet.
