@@ -162,7 +162,7 @@ def test_a_step_s_array_operations_are_counted_and_stay_few():
     formulas shows here."""
     count_ops = runpy.run_path(str(BENCH.parent / "count_ops.py"), run_name="count_ops")
     phases = count_ops["by_phase"]([2, 500, 500, 2])
-    assert phases == {"forward": 10, "loss": 15, "backward": 13, "update": 12}
+    assert phases == {"forward": 10, "loss": 19, "backward": 13, "update": 12}
     assert sum(count_ops["step_operations"]([2, 500, 500, 2]).values()) == sum(phases.values())
     assert sum(count_ops["step_operations"]([2, 8, 8, 8, 2]).values()) > sum(phases.values())  # a layer more
 

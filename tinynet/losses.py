@@ -42,10 +42,8 @@ class SoftmaxCrossEntropy:
         """logits: (N, C), labels: (N,) integers in 0..C-1 -> loss: () = -mean_i log p_{i, labels_i}.
 
         Returns a 0-d array on the backend; float(loss) gives a Python float. Keeps
-        (probs, onehot) for backward. At float64's very limit a mean can round past it: three
-        rows each losing the largest float give inf, where the mean is that float (each
-        row's share, rounded up, sums above it), with NumPy's overflow warning; a clamp would
-        cost every step an operation.
+        (probs, onehot) for backward. Finite whenever the exact mean is: a row's loss that
+        overflows (logits more than the largest float apart) makes it inf, nothing else does.
         """
         check_logits_and_labels(self, logits, labels, check_range=self.validate_labels)
         be = backend_of(logits)
@@ -62,7 +60,12 @@ class SoftmaxCrossEntropy:
         # log p_{i, labels_i} picked out of each row by where(), not onehot * log_probs: that
         # would compute 0 * -inf = nan wherever a wrong class's probability underflows to 0.
         picked = xp.sum(xp.where(is_label, log_probs, 0.0), axis=1)  # (N,)
-        return xp.sum(picked / -n)  # (): the mean of -log p_{i, labels_i}; divided first, so no overflow
+        with np.errstate(over="ignore"):  # an overflow here is repaired on the next line
+            mean = xp.sum(picked / -n)  # (): the mean of -log p_{i, labels_i}; each share divided first
+        # At float's very limit the shares, each rounded, can sum past the largest float while
+        # their exact mean, never above the largest row's loss, does not: then that row's loss
+        # is the mean (to rounding). A row whose loss is itself inf keeps the mean inf.
+        return xp.where(xp.isinf(mean), -xp.min(picked), mean)  # ()
 
     def backward(self, dout: Any = 1.0) -> Any:
         """dout = dL_total/dL: a number (default 1) -> dL/dlogits = dout * (probs - onehot) / N: (N, C)."""
