@@ -112,9 +112,9 @@ class Part2(study.Study):
         plans = {}
         for seed in args.seeds:
             same = dict(steps=steps, dataset=args.dataset, n=N_EXAMPLES)
-            plans[seed] = OverfitRuns(widths={w: study.seed_run("main", seed, lr=args.lr, sizes=(2, w, w, 2), **same)
-                                       for w in widths},
-                               high_lr=study.seed_run(f"lr {BREAKING_LR:g}", seed, lr=BREAKING_LR, **same))
+            by_width = {w: seed.run("main", lr=args.lr, sizes=(2, w, w, 2), **same) for w in widths}
+            high_lr = seed.run(f"lr {BREAKING_LR:g}", lr=BREAKING_LR, **same)
+            plans[seed] = OverfitRuns(widths=by_width, high_lr=high_lr)
         return plans
 
     def config(self, args: Any) -> dict[str, Any]:

@@ -36,12 +36,11 @@ from typing import Any, NamedTuple
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments.harness import study  # noqa: E402
+from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Hooks, Outcome, Run  # noqa: E402
+from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
-from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Judged  # noqa: E402
 from experiments.part3 import cases  # noqa: E402
 from experiments.part3.cases import BY_NAME, CASES, LOG_CASES, RELU_LAST  # noqa: E402
@@ -67,18 +66,6 @@ class BreakRuns(NamedTuple):
 
     def runs(self) -> list[Run]:
         return [self.healthy, *self.cases.values()]
-
-
-def cases_flag(text: str) -> tuple[str, ...]:
-    """--cases: "log", "all", or case names separated by commas."""
-    if text in ("log", "all"):
-        return LOG_CASES if text == "log" else ALL_CASES
-    names = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
-    unknown = [name for name in names if name not in ALL_CASES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown case {', '.join(map(repr, unknown)) or repr(text)}; choose log, "
-                                         f"all, or names from: {', '.join(ALL_CASES)}")
-    return names
 
 
 # --- Beyond the log: many initialisations, forward passes only ---------------------------------
@@ -145,14 +132,13 @@ class Part3(study.Study):
     script = "part3_break"
     default_steps = 5000
     quick_steps = 300
-    hooks = Hooks(measure=measure_clipping, prepare=cases.prepare)  # Part 3's own numbers; the breakages
+    measure = staticmethod(measure_clipping)  # Part 3's own numbers, on every run (a case may bring its own)
+    claims = tuple(case.as_claim() for case in CASES)  # judged where --cases planned the case's runs
 
     def add_flags(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("--cases", type=cases_flag, default=LOG_CASES,
+        p.add_argument("--cases", type=flags.names("case", ALL_CASES, {"log": LOG_CASES, "all": ALL_CASES}),
+                       default=LOG_CASES,
                        help=f"log (the default: {', '.join(LOG_CASES)}), all, or names from: {', '.join(ALL_CASES)}")
-
-    def claims_for(self, args: Any) -> list[Claim]:
-        return [case.as_claim() for case in CASES if case.name in args.cases]
 
     def title(self, args: Any) -> str:
         return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
@@ -162,8 +148,11 @@ class Part3(study.Study):
 
     def plan(self, args: Any, steps: int) -> dict[Seed, BreakRuns]:
         healthy = dict(lr=args.lr, steps=steps, dataset=args.dataset, n=N_EXAMPLES)
-        return {seed: BreakRuns(study.seed_run("healthy", seed, **healthy),
-                                {case.name: case.run_for(seed, healthy) for case in CASES if case.name in args.cases})
+        asked = [case for case in CASES if case.name in args.cases]
+        # Each case's run: the healthy run's settings with the case's own over them, carrying the case.
+        return {seed: BreakRuns(seed.run("healthy", **healthy),
+                                {case.name: seed.run(case.role, case=case, **{**healthy, **case.settings})
+                                 for case in asked})
                 for seed in args.seeds}
 
     def config(self, args: Any) -> dict[str, Any]:
@@ -205,7 +194,7 @@ class Part3(study.Study):
 def ending(run: Run, h: History) -> str:
     end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
     end += interrupted_at(h)
-    if run.case != RELU_LAST.name:
+    if run.case is not RELU_LAST:
         return f"loss {h.loss[0]:.4f} -> {end}"
     dead = h.measured["dead_units"][-1]
     dead = f"; dead output units at end: {dead}" if dead else ""

@@ -84,7 +84,7 @@ def plan(args: Any, steps: int) -> dict[Seed, ScaleRuns]:
     plans = {}
     for seed in args.seeds:
         same = dict(steps=steps, dataset=args.dataset, n=N, val_fraction=VAL_FRACTION)
-        sweep = {lr: study.seed_run("lr sweep", seed, lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
+        sweep = {lr: seed.run("lr sweep", lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
         diagnosis = {}
         for change in changes(args.dataset):
             settings = {**same, **change.settings}
@@ -93,7 +93,7 @@ def plan(args: Any, steps: int) -> dict[Seed, ScaleRuns]:
                 # from then on it cannot show the log's picture (no convergence). A mini-batch
                 # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
                 settings["until_loss"] = v.CONVERGED_LOSS
-            diagnosis[change.role] = study.seed_run(change.role, seed, lr=args.lr, **settings)
+            diagnosis[change.role] = seed.run(change.role, lr=args.lr, **settings)
         plans[seed] = ScaleRuns(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
     return plans
 

@@ -78,8 +78,8 @@ def test_the_part_scripts_import_their_preamble_from_one_place():
 
 
 # The harness's layers, lowest first: a module may import only modules of lower layers.
-HARNESS_LAYERS = [{"seeds", "preamble", "compare_results"}, {"verdicts"}, {"runner", "report", "output"}, {"flags"},
-                  {"study"}]
+HARNESS_LAYERS = [{"runner", "preamble", "compare_results"}, {"seeds"}, {"verdicts"}, {"report", "output"},
+                  {"flags"}, {"study"}]
 
 
 def test_the_harness_imports_one_way():

@@ -12,6 +12,7 @@ import tinynet as tn
 from experiments import part3_break
 from experiments.part3 import cases, measures
 from experiments.part3 import user_code as user
+from experiments.harness.runner import broken
 from experiments.harness.seeds import Seed
 from experiments.part3.cases import BY_NAME, Trial
 from tinynet import gradcheck
@@ -96,19 +97,50 @@ def test_every_case_is_declared_once_and_whole():
 
 
 def test_a_case_is_applied_as_a_user_would():
+    """The runner applies the case a Run carries (runner.broken): the user's model, loss, data
+    transform and measure hook; what the case leaves alone stays as the runner built it."""
     from tinynet.data import make_dataset
 
     data = make_dataset("xor", 20, seed=0)
     model = tn.create_model([2, 4, 2], seed=0)
-    broken, same, options = cases.RELU_LAST.apply(model, data, 0)
-    assert isinstance(broken.layers[-1], tn.ReLU) and broken.layers[:-1] == model.layers and same is data
-    assert options == {}
-    _, _, options = cases.SOFTMAX_TWICE.apply(model, data, 0)
-    assert isinstance(options["loss_fn"], user.SoftmaxTwiceCrossEntropy)
-    _, _, options = cases.CONSTANT_INIT.apply(tn.create_model([2, 4, 2], seed=0), data, 0)
+    options: dict = {}
+    broken_model, same = broken(cases.RELU_LAST, model, data, 0, options)
+    assert isinstance(broken_model.layers[-1], tn.ReLU) and broken_model.layers[:-1] == model.layers
+    assert same is data and options == {}
+    broken(cases.SOFTMAX_TWICE, model, data, 0, options)
+    assert isinstance(options.pop("loss_fn"), user.SoftmaxTwiceCrossEntropy) and options == {}
+    broken(cases.CONSTANT_INIT, tn.create_model([2, 4, 2], seed=0), data, 0, options)
     assert options == {"measure": measures.measure_symmetry}
-    _, shuffled, _ = cases.LABELS_SHUFFLED.apply(model, data, 3)
+    _, shuffled = broken(cases.LABELS_SHUFFLED, model, data, 3, {})
     np.testing.assert_array_equal(shuffled.y_train, user.shuffled_labels(data, 3).y_train)
+    _, scaled = broken(cases.UNNORMALISED_INPUTS, model, data, 3, {})
+    np.testing.assert_array_equal(scaled.x_train, data.x_train * user.INPUT_SCALE)
+
+
+def test_every_case_travels_whole_to_a_worker():
+    """A Run carries its case into a spawned worker by pickling: every part of every case must
+    be a module-level function or class (a lambda cannot be sent), and it arrives the same."""
+    import pickle
+
+    for case in cases.CASES:
+        arrived = pickle.loads(pickle.dumps(case))
+        assert arrived.name == case.name and arrived.judge is case.judge and arrived.plot is case.plot, case.name
+
+
+def test_a_case_not_asked_for_has_no_run_and_its_claim_is_not_judged():
+    """Part 3 declares every case's claim; --cases plans the runs, and only the claims of the
+    cases planned are judged."""
+    from experiments.harness import study
+
+    part3 = part3_break.Part3()
+    args = type("Args", (), {"cases": ("softmax_twice",), "lr": 0.01, "dataset": "xor", "steps": 300,
+                             "seeds": [Seed(0, 0, 0)]})()
+    plans = part3.plan(args, 300)
+    (plan,) = plans.values()
+    assert list(plan.cases) == ["softmax_twice"] and plan.cases["softmax_twice"].case is cases.SOFTMAX_TWICE
+    hist = {plan.healthy: HEALTHY, plan.cases["softmax_twice"]: BOTH_WAYS["softmax_twice"][0]}
+    verdicts, claims = study.judge(part3.claims, args, plans, hist, {}, full_steps=300)
+    assert [c["id"] for c in claims] == [cases.SOFTMAX_TWICE.claim] and list(verdicts) == [cases.SOFTMAX_TWICE.claim]
 
 
 # --- the user-written pieces: their backward is right; using them is what breaks training -------
@@ -238,7 +270,9 @@ def test_relu_last_explanation_of_a_flat_or_rising_loss():
 @pytest.mark.parametrize("text, names", [("log", ("lr10", "relu_last")), ("all", part3_break.ALL_CASES),
                                          ("softmax_twice, lr10", ("softmax_twice", "lr10"))])
 def test_the_cases_flag(text, names):
-    assert part3_break.cases_flag(text) == names
+    p = part3_break.flags.parser("", default_steps=1)
+    part3_break.Part3().add_flags(p)
+    assert p.parse_args(["--cases", text]).cases == names
 
 
 def test_an_unknown_case_is_one_line_naming_the_choices(capsys):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import pathlib
-from typing import Sequence
+from typing import Callable, Sequence
 
 import tinynet as tn
 from experiments.harness.runner import cores
@@ -24,6 +24,23 @@ def seeds_text(text: str) -> str:
     """An argparse type: seeds as every part reads them (parse_seeds), kept as text to pass on."""
     parse_seeds(text)
     return text
+
+
+def names(what: str, choices: Sequence[str], groups: dict[str, tuple[str, ...]]) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type for a part's own selection flag (Part 3's --cases): a group's name
+    ("log", "all"), or names from ``choices`` separated by commas. ``what``: one choice, in
+    the refusal."""
+    def parse(text: str) -> tuple[str, ...]:
+        if text in groups:
+            return groups[text]
+        chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+        unknown = [name for name in chosen if name not in choices]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"unknown {what} {', '.join(map(repr, unknown)) or repr(text)}; choose "
+                                             f"{', '.join(groups)}, or names from: {', '.join(choices)}")
+        return chosen
+
+    return parse
 
 
 def out_folder(text: str) -> pathlib.Path:

@@ -11,7 +11,6 @@ import math
 import os
 import pathlib
 import tempfile
-from dataclasses import asdict
 from typing import Any
 
 from experiments.harness.verdicts import VERDICT_RULE
@@ -46,7 +45,7 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
     h = outcome.history.as_dict()
     loss = h.pop("loss")
     own = h.pop("measured")
-    return {"run": asdict(run), "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
+    return {"run": run.settings(), "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
             "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own, "doctor": outcome.doctor}
 
 

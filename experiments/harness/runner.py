@@ -28,8 +28,8 @@ import signal
 import threading
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -42,6 +42,18 @@ from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 N_EXAMPLES = 100  # the log's training set (Parts 1-3)
+
+
+class Breakage(Protocol):
+    """What a run breaks, as a user would: a Part 3 case (experiments/part3/case.py). Each
+    part the case leaves alone is None. Sent to a worker whole, so its parts are module-level
+    functions and classes, never lambdas."""
+
+    name: str  # how results.json names it
+    model: Callable[[Any], Any] | None  # model -> the model as the user broke it
+    data: Callable[[Dataset, int], Dataset] | None  # (data, data seed) -> the data as the user fed it
+    loss: Callable[[], Any] | None  # -> the user's loss, in place of SoftmaxCrossEntropy
+    measure: Callable | None  # train()'s measure hook, in place of the study's own
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class Run:
     ones: float | None = None  # share of class 1 (None: the dataset's own)
     flip: float = 0.0  # label noise
     until_loss: float | None = None  # stop once the training loss reaches this
-    case: str | None = None  # the breakage the study's ``prepare`` hook applies (a Part 3 case), by name
+    case: Breakage | None = None  # what the run breaks, applied in the worker (a Part 3 case)
 
     def data(self) -> Dataset:
         return make_dataset(self.dataset, self.n, seed=self.data_seed, val_fraction=self.val_fraction,
@@ -72,6 +84,12 @@ class Run:
         """For progress bars and messages only: never parsed."""
         data = f" (data {self.data_seed})" if self.data_seed != self.weight_seed else ""
         return f"{self.role}, seed {self.weight_seed}{data}"
+
+    def settings(self) -> dict[str, Any]:
+        """Every field, as results.json records it: the case by its name."""
+        settings = {f.name: getattr(self, f.name) for f in fields(self)}
+        settings["case"] = self.case.name if self.case is not None else None
+        return settings
 
     def cost(self) -> float:
         """Rough work of the run (multiply-adds), to start the longest runs first."""
@@ -90,34 +108,21 @@ class Outcome:
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
 
 
-@dataclass(frozen=True)
-class Hooks:
-    """What a study adds to every run, as module-level functions (a worker receives them by name).
-
-    measure: train()'s hook, measure(model, x, labels) -> {name: number}: the study's own numbers.
-    prepare: prepare(run, model, data) -> (model, data, train options) for a run whose ``case``
-             is set: the breakage, written as a user would (own layer or loss, a data transform,
-             weights assigned, other arguments of train).
-    """
-
-    measure: Callable | None = None
-    prepare: Callable | None = None
-
-
-def execute(run: Run, backend: str, boundary: bool = False, hooks: Hooks = Hooks()) -> Outcome:
-    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one."""
+def execute(run: Run, backend: str, boundary: bool = False, measure: Callable | None = None) -> Outcome:
+    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one.
+    ``measure``: train()'s hook, measure(model, x, labels) -> {name: number}, the study's own
+    numbers (a module-level function: a worker receives it by name)."""
     with threadpool_limits(limits=1):
-        return _execute(run, backend, boundary, hooks)
+        return _execute(run, backend, boundary, measure)
 
 
-def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
+def _execute(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
     model = tn.create_model(list(run.sizes), seed=run.weight_seed, backend=be)
-    options: dict[str, Any] = {"measure": hooks.measure}
+    options: dict[str, Any] = {"measure": measure}
     if run.case is not None:
-        model, data, own = hooks.prepare(run, model, data)
-        options.update(own)
+        model, data = broken(run.case, model, data, run.data_seed, options)
     # Trained exactly as tn.train would (the same numbers), with the doctor watching.
     found = tn.diagnose(model, data, lr=run.lr, steps=run.steps, batch_size=run.batch_size, seed=run.weight_seed,
                         desc=run.label, until_loss=run.until_loss, **options)
@@ -127,6 +132,20 @@ def _execute(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
         outcome.grid = grid(data)
         outcome.boundary = predict_grid(model, be, *outcome.grid)
     return outcome
+
+
+def broken(case: Breakage, model: Any, data: Dataset, data_seed: int, options: dict[str, Any]) -> tuple[Any, Dataset]:
+    """(model, data) as the user broke them; the user's loss and the case's measure hook go
+    into ``options``, the other arguments of train."""
+    if case.model is not None:
+        model = case.model(model)
+    if case.data is not None:
+        data = case.data(data, data_seed)
+    if case.loss is not None:
+        options["loss_fn"] = case.loss()
+    if case.measure is not None:
+        options["measure"] = case.measure
+    return model, data
 
 
 def grid(data: Dataset, resolution: int = 120) -> tuple[np.ndarray, np.ndarray]:
@@ -144,12 +163,12 @@ def cores() -> int:
 
 
 def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = (),
-             hooks: Hooks = Hooks()) -> tuple[dict[Run, Outcome], bool]:
+             measure: Callable | None = None) -> tuple[dict[Run, Outcome], bool]:
     """Train every run; returns ({run: outcome} in the order given, interrupted).
 
     jobs = 1 trains in this process, one run after another; more jobs train in that many
-    worker processes. The numbers do not depend on it. ``hooks``: what the study adds to
-    every run.
+    worker processes. The numbers do not depend on it. ``measure``: the study's own hook for
+    every run (see ``execute``).
     """
     boundary_for = set(boundary_for)
     jobs = max(1, min(jobs, len(runs)))
@@ -157,18 +176,18 @@ def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequ
         done: dict[Run, Outcome] = {}
         try:
             for run in runs:
-                done[run] = execute(run, backend, run in boundary_for, hooks)
+                done[run] = execute(run, backend, run in boundary_for, measure)
                 if done[run].history.interrupted or requested():  # a stop asked for, even if its exception was lost
                     return done, True
         except KeyboardInterrupt:  # between runs (building a model, predicting a grid): keep what finished
             return done, True
         return done, False
-    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, hooks)
+    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, measure)
     return {run: done[run] for run in runs if run in done}, interrupted
 
 
 def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run],
-                hooks: Hooks) -> tuple[dict[Run, Outcome], bool]:
+                measure: Callable | None) -> tuple[dict[Run, Outcome], bool]:
     # "spawn": a fresh interpreter per worker. A forked child would inherit the parent's BLAS
     # and CUDA state, which neither OpenBLAS nor CUDA supports.
     context = multiprocessing.get_context("spawn")
@@ -180,7 +199,7 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
     interrupted = False
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(pids, stop)) as pool:
-        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, hooks): run
+        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, measure): run
                    for run in longest_first(runs)}
         try:
             for future in as_completed(futures):
@@ -230,12 +249,12 @@ def _exit_with_parent() -> None:
     os._exit(1)  # at once: no clean-up could reach anyone
 
 
-def _execute_in_worker(run: Run, backend: str, boundary: bool, hooks: Hooks) -> Outcome:
+def _execute_in_worker(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
     if _stop is not None and _stop.is_set():  # interrupted: start no new run
         raise KeyboardInterrupt
     signal.signal(signal.SIGINT, _interrupt_once)  # while training: Ctrl-C stops this run
     try:
-        return execute(run, backend, boundary, hooks)
+        return execute(run, backend, boundary, measure)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -1,9 +1,11 @@
-"""The seeds of a study, as the flags name them: the lowest layer of the harness, importing
-nothing of it."""
+"""The seeds of a study, as the flags name them, and the runs planned from them: above the
+runner (a ``Run``), below everything else of the harness."""
 from __future__ import annotations
 
 import argparse
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from experiments.harness.runner import Run
 
 
 class Seed(NamedTuple):
@@ -13,6 +15,10 @@ class Seed(NamedTuple):
     seed: int
     weights: int
     data: int
+
+    def run(self, role: str, **settings: Any) -> Run:
+        """The Run of ``role`` for this seed: its weights and data drawn from this seed's own."""
+        return Run(role, weight_seed=self.weights, data_seed=self.data, **settings)
 
 
 def parse_seeds(text: str) -> list[int]:

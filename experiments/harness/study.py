@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from experiments.harness import flags, output, report
 from experiments.harness.seeds import Seed
-from experiments.harness.runner import Hooks, Outcome, Run, run_many
+from experiments.harness.runner import Outcome, Run, run_many
 from experiments.harness.verdicts import Judged, Verdict, across_seeds, not_judged_at_length
 from tinynet.cli import requested
 from tinynet.training import History
@@ -43,7 +43,10 @@ class Claim:
 
     id: str
     log_says: str
-    needs: Callable[[SeedRuns], list[Run]]  # the runs of one seed that the claim rests on
+    # The runs of one seed that the claim rests on; None for a run this study did not plan (a
+    # Part 3 case not asked for): such a claim, like one whose runs were all cut short before
+    # their first measurement, is not judged.
+    needs: Callable[[SeedRuns], list[Run | None]]
     judge: Callable[[Seed, SeedRuns, Histories, argparse.Namespace], Verdict]  # one seed's verdict
     key: str | None = None  # the measured number that the sentence across seeds quotes per seed
     # Its own sentence across seeds, from the per-seed verdicts, the seeds cut short and the
@@ -66,8 +69,10 @@ class Study:
     quick_steps: int | None = None  # the steps of a --quick run (None: --steps)
     default_seeds: str = "0-4"
     trains: bool = True  # False: no --steps or --lr (Part 1 trains nothing)
-    claims: Sequence[Claim] = ()
-    hooks: Hooks = Hooks()  # what the part adds to every run: its own measurements, its breakages
+    claims: Sequence[Claim] = ()  # every claim the part can judge: those whose runs it planned are judged
+    # train()'s hook for every run, the part's own numbers (runner.execute): a staticmethod,
+    # so that the study's instance is not passed to it as a first argument.
+    measure: Callable | None = None
 
     def add_flags(self, p: argparse.ArgumentParser) -> None:
         """The part's own flags, beside those every script takes."""
@@ -83,10 +88,6 @@ class Study:
 
     def title(self, args: argparse.Namespace) -> str:
         raise NotImplementedError
-
-    def claims_for(self, args: argparse.Namespace) -> Sequence[Claim]:
-        """The claims this run judges (all of them, unless the part's flags choose)."""
-        return self.claims
 
     def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, SeedRuns]:
         raise NotImplementedError
@@ -137,13 +138,13 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     plans = study.plan(args, steps)
     every = [r for plan in plans.values() for r in plan.runs()]
     outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
-                                     boundary_for=study.boundary_for(args, plans), hooks=study.hooks)
+                                     boundary_for=study.boundary_for(args, plans), measure=study.measure)
     outcomes = measured_runs(outcomes)
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)
     context["doctor"] = study.doctor(args, plans, outcomes)
     interrupted = bool(context.pop("interrupted", False)) or interrupted  # a Ctrl-C in the context's own work
-    verdicts, claims = judge(study.claims_for(args), args, plans, hist, context, full_steps=study.default_steps)
+    verdicts, claims = judge(study.claims, args, plans, hist, context, full_steps=study.default_steps)
     asked = args.out
     trouble: dict[str, str] = {}  # what went wrong with --out: said once, in one line, at the end
 
@@ -191,8 +192,8 @@ def draw(study: Study, args: argparse.Namespace, plans: dict[Seed, SeedRuns], ou
 
 def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
           context: dict[str, Any], full_steps: int | None = None) -> tuple[dict[str, Judged], list[dict[str, Any]]]:
-    """Every claim whose runs finished on at least one seed, judged on each such seed, then
-    across them (a seed whose runs were cut short is shown, not counted). A claim set for the
+    """Every claim whose runs were planned and measured on at least one seed, judged on each
+    such seed, then across them (a seed whose runs were cut short is shown, not counted). A claim set for the
     full length (``full_steps``) is not judged on shorter runs: its numbers are kept, with no
     verdict. Returns the verdicts ({claim id: Judged}, what figures draw from) and the claims
     as results.json keeps them."""
@@ -213,18 +214,13 @@ def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, S
     return verdicts, judged
 
 
-def seed_run(role: str, seed: Seed, **settings: Any) -> Run:
-    """The Run of ``role`` for one seed of the study."""
-    return Run(role, weight_seed=seed.weights, data_seed=seed.data, **settings)
-
-
 def measured_runs(outcomes: dict[Run, Outcome]) -> dict[Run, Outcome]:
     """The runs with at least one measurement. Ctrl-C can stop a run before its first; such a
     run has nothing to judge, plot or print, and is left out (the results say interrupted)."""
     return {r: o for r, o in outcomes.items() if o.history.eval_steps}
 
 
-def seeds_with(args: argparse.Namespace, hist: Histories, needs: Callable[[Seed], list[Run]]
+def seeds_with(args: argparse.Namespace, hist: Histories, needs: Callable[[Seed], list[Run | None]]
                ) -> tuple[list[Seed], list[Seed]]:
     """(seeds whose runs ``needs(seed)`` all have measurements, those of them cut short)."""
     have = [s for s in args.seeds if all(r in hist for r in needs(s))]

@@ -1,5 +1,9 @@
 """What a Part 3 case is: one failure of training, declared once (``Case``), judged on one
-seed's pair of runs (``Trial``). The catalogue of cases is experiments/part3/cases.py."""
+seed's pair of runs (``Trial``). The catalogue of cases is experiments/part3/cases.py.
+
+A case travels as itself: part3_break.py plans a ``Run`` that carries it, the runner applies
+its model, data, loss and measure in the worker (experiments/harness/runner.py ``broken``),
+and the study judges it as a claim (``as_claim``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +11,7 @@ from typing import Any, Callable, NamedTuple
 
 from experiments.harness.runner import Run
 from experiments.harness.seeds import Seed
-from experiments.harness.study import Claim, seed_run
+from experiments.harness.study import Claim
 from experiments.harness.verdicts import Verdict
 from tinynet.data import Dataset
 from tinynet.training import History
@@ -26,9 +30,10 @@ class Trial(NamedTuple):
     healthy_lr: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Case:
-    """One failure of training, declared once."""
+    """One failure of training, declared once. Two cases are the same only if they are the
+    same declaration (eq=False: compared, and hashed inside a Run, by identity)."""
 
     name: str  # what --cases takes
     role: str  # the run's name in labels and figures
@@ -39,7 +44,8 @@ class Case:
     cause: Callable[[Trial, Measured, bool], str]  # one seed's cause in a sentence, from its numbers
     doctor: str  # the cause tinynet's doctor should name for this run (one of tinynet.doctor.CAUSES)
     # How the broken run differs from the healthy one. settings: the fields of its Run (lr,
-    # sizes, val_fraction); the rest is applied to the model, data and loss the runner built.
+    # sizes, val_fraction); the rest is applied to the model, data and loss the runner built
+    # (runner.Breakage): module-level functions and classes, which a worker receives by name.
     settings: dict[str, Any] = field(default_factory=dict)
     model: Callable[[Any], Any] | None = None  # model -> the model as the user broke it
     data: Callable[[Dataset, int], Dataset] | None = None  # (data, data seed) -> the data as the user fed it
@@ -63,30 +69,16 @@ class Case:
         story = self.explain(measured, happened, seed) if self.explain else f"Seed {seed}: {cause}"
         return Verdict(measured, happened, story, cause)
 
-    def run_for(self, seed: Seed, healthy: dict[str, Any]) -> Run:
-        """Its run for one seed: the healthy run's settings, with the case's own over them."""
-        return seed_run(self.role, seed, case=self.name, **{**healthy, **self.settings})
-
     def as_claim(self) -> Claim:
         """The case as a claim of the study, judged on each seed from its run and the healthy
-        one (``runs``: the seed's planned runs, with .healthy and .cases by name)."""
+        one (``runs``: the seed's planned runs, with .healthy and .cases by name; a case not
+        asked for has no run, and its claim is not judged)."""
         def judge(seed: Seed, runs: Any, hist: dict[Run, History], args: Any) -> Verdict:
             run = runs.cases[self.name]
             return self.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr), seed.seed)
 
-        return Claim(self.claim, self.says, needs=lambda runs: [runs.healthy, runs.cases[self.name]], judge=judge,
+        return Claim(self.claim, self.says, needs=lambda runs: [runs.healthy, runs.cases.get(self.name)], judge=judge,
                      key=self.key, why=self.why, any_length=self.any_length)
-
-    def apply(self, model: Any, data: Dataset, data_seed: int) -> tuple[Any, Dataset, dict[str, Any]]:
-        """(model, data, train options) with the breakage applied, as the user would."""
-        model = self.model(model) if self.model else model
-        data = self.data(data, data_seed) if self.data else data
-        options: dict[str, Any] = {}
-        if self.loss:
-            options["loss_fn"] = self.loss()
-        if self.measure:
-            options["measure"] = self.measure
-        return model, data, options
 
 
 def first_layer_norm(h: History) -> float:

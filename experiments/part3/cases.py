@@ -4,9 +4,9 @@ the claim (the log's words, or a prediction fixed before any run), the judge tha
 seed's runs into a verdict, the cause in a sentence from that seed's numbers, and the figure.
 
 A case is one ``Case(...)`` below (the type: experiments/part3/case.py), after the functions
-that only it uses. Adding one is
-adding one such block: part3_break.py plans, trains, judges, writes and draws every case the
-same way. The predictions beyond the log were written down, with their thresholds, before
+that only it uses, each named (no lambdas: a case travels whole to the worker that trains
+it). Adding one is adding one such block: part3_break.py plans, trains, judges, writes and
+draws every case the same way. The predictions beyond the log were written down, with their thresholds, before
 the first run of any case; a prediction that fails on a seed is reported as such, with the
 mechanism's numbers that say why not.
 """
@@ -184,13 +184,16 @@ def cause_constant(t: Trial, m: Measured, happened: bool) -> str:
     return f"No stall: {same}, yet the loss reached {m['final_loss']:.3g} (healthy: {m['healthy_final_loss']:.3g})."
 
 
+def plot_constant(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+    return ("spread between units' weights", {"constant init": (h.eval_steps, h.measured["unit_spread"])},
+            (HEALTHY_SPREAD, f"a random start: {HEALTHY_SPREAD:.2f}"), False)
+
+
 CONSTANT_INIT = Case(
     "constant_init", "constant init", "every weight initialised to the same constant (0.1), every bias to 0",
     "constant_init_stays_symmetric", "(predicted) The hidden units stay identical and the model stops learning: "
     "the loss stays flat, or high where the healthy model converges.", judge_constant, cause_constant, "symmetric_init",
-    model=user.constant_init, measure=measure_symmetry, key="final_loss",
-    plot=lambda h, g: ("spread between units' weights", {"constant init": (h.eval_steps, h.measured["unit_spread"])},
-                       (HEALTHY_SPREAD, f"a random start: {HEALTHY_SPREAD:.2f}"), False))
+    model=user.constant_init, measure=measure_symmetry, key="final_loss", plot=plot_constant)
 
 
 # --- a learning rate too small ---------------------------------------------------------------------
@@ -241,13 +244,21 @@ def cause_unnormalised(t: Trial, m: Measured, happened: bool) -> str:
                    + (", not converged." if happened else ", converged all the same."))
 
 
+def scale_inputs(data: Dataset, data_seed: int) -> Dataset:
+    """The user's transform takes no seed: it draws nothing."""
+    return user.scaled_inputs(data)
+
+
+def plot_unnormalised(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+    norms = {"healthy": first_layer_norms(g), "inputs x 1000": first_layer_norms(h)}
+    return "first layer's gradient norm", norms, None, True
+
+
 UNNORMALISED_INPUTS = Case(
     "unnormalised_inputs", "unnormalised inputs", "inputs scaled by 1,000 (not normalised)",
     "unnormalised_inputs_do_not_converge", "(predicted) Training fails: the loss diverges, or ends above the "
     "converged level where the healthy model converges.", judge_unnormalised, cause_unnormalised, "unnormalised_inputs",
-    data=lambda data, seed: user.scaled_inputs(data), key="gradient_ratio",
-    plot=lambda h, g: ("first layer's gradient norm", {"healthy": first_layer_norms(g),
-                                                       "inputs x 1000": first_layer_norms(h)}, None, True))
+    data=scale_inputs, key="gradient_ratio", plot=plot_unnormalised)
 
 
 # --- softmax applied twice -------------------------------------------------------------------------
@@ -267,12 +278,16 @@ def cause_softmax_twice(t: Trial, m: Measured, happened: bool) -> str:
             f"classified correctly.")
 
 
+def plot_softmax_twice(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+    return ("training loss", {"softmax twice": loss_at_measurements(h)},
+            (SOFTMAX_TWICE_FLOOR, "the floor, ln(1 + 1/e) = 0.313"), False)
+
+
 SOFTMAX_TWICE = Case(
     "softmax_twice", "softmax twice", "softmax applied to probabilities: the model's softmax, then the loss's own",
     "softmax_twice_never_converges", "(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
     judge_softmax_twice, cause_softmax_twice, "softmax_twice", loss=user.SoftmaxTwiceCrossEntropy, key="final_loss",
-    plot=lambda h, g: ("training loss", {"softmax twice": loss_at_measurements(h)},
-                       (SOFTMAX_TWICE_FLOOR, "the floor, ln(1 + 1/e) = 0.313"), False))
+    plot=plot_softmax_twice)
 
 
 # --- labels shuffled -----------------------------------------------------------------------------
@@ -321,12 +336,16 @@ def cause_sum(t: Trial, m: Measured, happened: bool) -> str:
                    f"{m['loss_when_stopped']:.3g} in {m['steps']} steps.")
 
 
+def plot_sum(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+    norms = {"healthy": first_layer_norms(g), "summed loss": first_layer_norms(h)}
+    return "first layer's gradient norm", norms, None, True
+
+
 SUM_NOT_MEAN = Case(
     "sum_not_mean", "sum not mean", "the loss summed over the batch where the mean belongs", "sum_not_mean_diverges",
     "(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
     judge_sum, cause_sum, "loss_summed", loss=user.SumCrossEntropy, key="diverged_at_step",
-    plot=lambda h, g: ("first layer's gradient norm", {"healthy": first_layer_norms(g),
-                                                       "summed loss": first_layer_norms(h)}, None, True))
+    plot=plot_sum)
 
 
 # --- sigmoid hidden layers in a deeper net ----------------------------------------------------------
@@ -362,8 +381,3 @@ CASES = (LR10, RELU_LAST, CONSTANT_INIT, LR_TOO_SMALL, UNNORMALISED_INPUTS, SOFT
          SUM_NOT_MEAN, SIGMOID_DEEP)
 BY_NAME = {case.name: case for case in CASES}
 LOG_CASES = tuple(case.name for case in CASES if case.in_log)
-
-
-def prepare(run: Any, model: Any, data: Dataset) -> tuple[Any, Dataset, dict[str, Any]]:
-    """The runner's hook: the breakage of the run's case, applied in the worker that trains it."""
-    return BY_NAME[run.case].apply(model, data, run.data_seed)
