@@ -193,9 +193,9 @@ def draw(study: Study, args: argparse.Namespace, plans: dict[Seed, SeedRuns], ou
 def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, SeedRuns], hist: Histories,
           context: dict[str, Any], full_steps: int | None = None) -> tuple[dict[str, Judged], list[dict[str, Any]]]:
     """Every claim whose runs were planned and measured on at least one seed, judged on each
-    such seed, then across them (a seed whose runs were cut short is shown, not counted). A claim set for the
-    full length (``full_steps``) is not judged on shorter runs: its numbers are kept, with no
-    verdict. Returns the verdicts ({claim id: Judged}, what figures draw from) and the claims
+    such seed, then across them (a seed whose runs were cut short is shown, not counted). A
+    claim set for the full length (``full_steps``) is not judged on shorter runs: its numbers
+    are kept, with no verdict. Returns the verdicts ({claim id: Judged}, what figures draw from) and the claims
     as results.json keeps them."""
     verdicts, judged = {}, []
     for c in claims:
