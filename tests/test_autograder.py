@@ -210,6 +210,16 @@ def test_a_learner_s_prints_reach_the_table_and_stay_out_of_the_json(tmp_path):
     assert code == 0 and "shape of dout" not in json.dumps(results)
 
 
+def test_a_print_left_without_its_newline_does_not_hide_the_verdict(tmp_path):
+    """print(..., end="") leaves the line open: the grader's own line must still be read."""
+    exercises.start(tmp_path, only="Sigmoid")
+    path = tmp_path / "sigmoid.py"
+    path.write_text(answer(path.read_text(), "        print('no newline', end='')\n" + ANSWERS["sigmoid.py"]))
+    (grade,) = exercises.check(tmp_path, only="Sigmoid")
+    assert grade.status == "passed", grade.detail
+    assert "no newline" in grade.printed
+
+
 # --- A grader a learner's answer cannot stall or rewrite -----------------------------------------------
 STALL = """\
         import os, sys, time

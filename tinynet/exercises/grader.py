@@ -334,7 +334,8 @@ def main(argv: list[str]) -> None:
         status, detail = "failed", f"your code raised {type(err).__name__} during the check: an answer must return"
     if len(detail) > DETAIL:  # an exception's message can be any length; its end says where it was raised
         detail = f"{detail[:DETAIL - 200]} ... ({len(detail) - DETAIL:,} characters left out) ... {detail[-200:]}"
-    sys.stdout.write(f"{MARK} {token} {json.dumps({'status': status, 'detail': detail})}\n")
+    # On a line of its own: the learner's code may have printed a line it did not end.
+    sys.stdout.write(f"\n{MARK} {token} {json.dumps({'status': status, 'detail': detail})}\n")
     sys.stdout.flush()
 
 
