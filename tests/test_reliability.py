@@ -195,6 +195,16 @@ def test_a_program_that_imports_tinynet_keeps_its_own_signal_handlers():
     assert done.stdout.strip() == "kept", done.stderr
 
 
+def test_a_script_whose_own_arguments_name_a_command_keeps_its_signal_handlers(tmp_path):
+    """`python mine.py -m tinynet.doctor`: the script's arguments, not python's -m."""
+    script = tmp_path / "mine.py"
+    script.write_text("import signal, tinynet\nassert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+                      "print('kept')\n")
+    done = subprocess.run([sys.executable, str(script), "-m", "tinynet.doctor"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "kept", done.stderr
+
+
 LOST = """
 import signal, weakref
 from tinynet.cli import as_interrupt, run

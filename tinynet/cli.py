@@ -76,9 +76,11 @@ def guard_the_import() -> None:
     imports tinynet and NumPy, the second before the command runs, ends it with one line and
     exit code 130, not a traceback through the import machinery or a silent death. ``run``
     hands the signals back to the command. A program that imports tinynet is left as it was."""
+    # While ``python -m`` imports the command's package, sys.argv[0] is "-m" (a script that
+    # merely has "-m tinynet.doctor" among its own arguments is not a command line of ours).
     argv = getattr(sys, "orig_argv", [])
     at = argv.index("-m") + 1 if "-m" in argv else len(argv)
-    if at < len(argv) and argv[at] in COMMANDS:
+    if sys.argv[:1] == ["-m"] and at < len(argv) and argv[at] in COMMANDS:
         signal.signal(signal.SIGINT, _quit_at_once)
         signal.signal(signal.SIGTERM, _quit_at_once)
 
