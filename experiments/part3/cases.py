@@ -6,9 +6,9 @@ seed's runs into a verdict, the cause in a sentence from that seed's numbers, an
 A case is one ``Case(...)`` below (the type: experiments/part3/case.py), after the functions
 that only it uses, each named (no lambdas: a case travels whole to the worker that trains
 it). Adding one is adding one such block: part3_break.py plans, trains, judges, writes and
-draws every case the same way. The predictions beyond the log were written down, with their thresholds, before
-the first run of any case; a prediction that fails on a seed is reported as such, with the
-mechanism's numbers that say why not.
+draws every case the same way. The predictions beyond the log were written down, with their
+thresholds, before the first run of any case; a prediction that fails on a seed is reported
+as such, with the mechanism's numbers that say why not.
 """
 from __future__ import annotations
 

@@ -202,8 +202,7 @@ def _identical_units(exam: Exam, model: Any, be: Backend) -> None:
         exam.add("symmetric_init",
                  f"every unit of {names} starts with the same weights (the largest spread between units, against "
                  f"the largest weight: {max(relative_spread(model.layers[i], be) for i in exam.identical):.2g}): "
-                 f"each gets the same "
-                 f"gradient and takes the same step, so they stay one unit copied",
+                 f"each gets the same gradient and takes the same step, so they stay one unit copied",
                  "draw the initial weights at random (tn.create_model does, or W = rng.uniform(-1/sqrt(n_in), "
                  "1/sqrt(n_in), (n_in, n_out))): different units must start different")
 
@@ -212,7 +211,11 @@ def relative_spread(layer: Any, be: Backend) -> float:
     """unit_spread against the layer's largest weight: 0 for identical units (all-zero weights too)."""
     spread = unit_spread(layer, be)
     size = float(be.xp.max(be.xp.abs(layer.W)))
-    return 0.0 if spread == 0 else spread / size if size > 0 else float("inf")
+    if spread == 0:
+        return 0.0
+    if size == 0:  # W all zero, the units told apart by their biases alone: not identical
+        return float("inf")
+    return spread / size
 
 
 def unit_spread(layer: Any, be: Backend) -> float:

@@ -18,7 +18,7 @@ def diagnosis(watch: Any, history: Any) -> Diagnosis:
         return Diagnosis([], history, interrupted=history.interrupted)
     found = [_what_it_cost(f, watch, history) for f in exam.findings]
     for rule in (_unlearnable, _too_high, _vanishing, _dead):
-        finding = rule(watch, history, exam.findings) if rule is _unlearnable else rule(watch, history)
+        finding = rule(watch, history)
         if finding is not None:
             found.append(finding)
     if not found:  # a flat loss with any finding above is explained by it: tiny steps follow tiny gradients
@@ -56,7 +56,7 @@ def _what_it_cost(f: Finding, watch: Any, h: Any) -> Finding:
     return Finding(f.id, f.evidence + more, f.fix)
 
 
-def _unlearnable(watch: Any, h: Any, defects: list[Finding]) -> Finding | None:
+def _unlearnable(watch: Any, h: Any) -> Finding | None:
     """Labels the inputs do not predict: no neighbourhood predicts them, or, with a validation
     set, fresh examples are predicted no better than by the majority class while what the
     model learned on the training set does not carry over to them. That second sign needs
@@ -69,6 +69,7 @@ def _unlearnable(watch: Any, h: Any, defects: list[Finding]) -> Finding | None:
     # The best a constant answer does on the validation set: its most common class's share.
     baseline = float(np.bincount(np.asarray(data.y_val)).max() / len(data.y_val))
     val, train = h.val_acc[-1], h.train_acc[-1]
+    defects = watch.exam.findings  # found before the first step
     memorised = train >= val + T.MEMORISED and not defects and len(data.y_val) >= T.VALIDATION_EXAMPLES
     if not (val <= baseline + T.NEAR_BASELINE and (near is not None or memorised)):
         return None  # fresh examples were predicted after all, or the model has not learned anything yet
