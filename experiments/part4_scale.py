@@ -288,12 +288,15 @@ class Part4(study.Study):
                            context["diagnosis"])
 
     def print_runs(self, args: Any, plans: dict[Seed, ScaleRuns], hist: dict[Run, History], context: dict) -> None:
-        for run, h in hist.items():
-            setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
-            stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
-            print(f"  seed {run.weight_seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
-                  f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {context['baseline'][run]:.0%}), "
-                  f"{h.seconds:.0f} s, doctor: {context['doctor'][run]}{stop}{interrupted_at(h)}")
+        # By the study's seed, the number k/n counts: with --weight-seed fixed, every run has the same weight seed.
+        for seed in args.seeds:
+            for run in [r for r in plans[seed].runs() if r in hist]:
+                h = hist[run]
+                setting = f"lr {run.lr:g}" if run.role == "lr sweep" else run.role
+                stop = f", stopped at step {h.reached_at} (converged)" if h.reached_at is not None else ""
+                print(f"  seed {seed.seed}  {setting:<28} train loss {h.loss[0]:.4f} -> {h.loss[-1]:.4g}, train acc "
+                      f"{h.train_acc[-1]:.0%}, val acc {h.val_acc[-1]:.0%} (baseline {context['baseline'][run]:.0%}), "
+                      f"{h.seconds:.0f} s, doctor: {context['doctor'][run]}{stop}{interrupted_at(h)}")
         if context["diagnosis"]:
             print(f"  diagnosis: {context['diagnosis']['conclusion']}")
 

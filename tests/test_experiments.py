@@ -191,6 +191,22 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path,
     assert [("interrupted at step 17" in line) for line in lines] == [False, False, True], lines
 
 
+def test_part4_prints_each_run_under_the_study_s_seed(capsys):
+    """With --weight-seed fixed every run has the same weight seed: the printed lines name the
+    study's seeds, 0 and 1, as the claims count them."""
+    from tinynet.training import History
+
+    args = flags.parse(flags.parser("", default_steps=5), ["--seeds", "0-1", "--weight-seed", "3", "--out",
+                                                            "runs/flag-test"], "x")
+    plans = part4_scale.plan(args, steps=5)
+    hist = {p.main: History(loss=[0.7, 0.6], eval_steps=[0, 1], train_acc=[0.5, 0.6], val_acc=[0.5, 0.6],
+                            grad_norm={}, measured={}) for p in plans.values()}
+    part4_scale.Part4().print_runs(args, plans, hist, {"baseline": dict.fromkeys(hist, 0.5),
+                                                       "doctor": dict.fromkeys(hist, "healthy"), "diagnosis": None})
+    printed = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("  seed ")]
+    assert printed == ["0", "1"]
+
+
 def test_part4_prints_which_run_was_cut_short_and_where(monkeypatch, tmp_path, capsys):
     """A run's printed line gives its last numbers; for a run that Ctrl-C stopped, those are not
     the end of training, and the line says at which step they were taken."""
