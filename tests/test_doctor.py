@@ -165,6 +165,26 @@ def test_labels_that_are_coin_flips():
     assert d.cause == "unlearnable_labels", str(d)
 
 
+@pytest.mark.parametrize("train, val, n_train, n_val, majority, named", [
+    (0.83, 0.58, 100, 50, 29, True),  # Part 3's shuffled labels, seed 1: a gap of 3.15 standard errors
+    (0.767, 0.633, 240, 60, 36, False),  # a healthy xor run cut short at 50 steps: 2.0, sampling noise
+    (0.70, 0.52, 800, 200, 100, True),  # coin flips on a larger set: 4.9
+])
+def test_the_memorised_sign_needs_a_gap_beyond_the_sampling_noise(train, val, n_train, n_val, majority, named):
+    """No neighbourhood sign, validation within 5 points of the majority share (``majority`` of
+    the validation labels are 0): the train-validation gap alone decides, and only where it
+    stands out of the accuracies' sampling noise."""
+    from types import SimpleNamespace
+
+    from tinynet.doctor.judge import _unlearnable
+
+    y_val = np.array([0] * majority + [1] * (n_val - majority))
+    watch = SimpleNamespace(data=SimpleNamespace(y_val=y_val, y_train=np.zeros(n_train, dtype=int)),
+                            exam=SimpleNamespace(unpredictable=None, findings=[]))
+    h = SimpleNamespace(val_acc=[val], train_acc=[train])
+    assert (_unlearnable(watch, h) is not None) is named
+
+
 def test_a_learner_s_sigmoid_with_a_slip_and_without():
     data = circle(200, 14)
     slipped = tn.Sequential(tn.Linear(2, 32, seed=0), Sigmoid(slip=True), tn.Linear(32, 2, seed=1))

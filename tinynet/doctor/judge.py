@@ -61,8 +61,9 @@ def _unlearnable(watch: Any, h: Any) -> Finding | None:
     set, fresh examples are predicted no better than by the majority class while what the
     model learned on the training set does not carry over to them. That second sign needs
     training that worked (after a defect found before the first step, a wrong gradient say,
-    poor validation accuracy is that defect's doing, not the labels') and enough validation
-    examples to tell their accuracy from the majority share."""
+    poor validation accuracy is that defect's doing, not the labels'), enough validation
+    examples to tell their accuracy from the majority share, and a gap between training and
+    validation accuracy larger than their sampling noise."""
     data, near = watch.data, watch.exam.unpredictable
     if not (data is not None and len(getattr(data, "y_val", ())) and h.val_acc and math.isfinite(h.val_acc[-1])):
         return None if near is None else Finding("unlearnable_labels", near, UNLEARNABLE_FIX)
@@ -70,7 +71,10 @@ def _unlearnable(watch: Any, h: Any) -> Finding | None:
     baseline = float(np.bincount(np.asarray(data.y_val)).max() / len(data.y_val))
     val, train = h.val_acc[-1], h.train_acc[-1]
     defects = watch.exam.findings  # found before the first step
-    memorised = train >= val + T.MEMORISED and not defects and len(data.y_val) >= T.VALIDATION_EXAMPLES
+    n_val, n_train = len(data.y_val), len(data.y_train)
+    noise = math.sqrt(val * (1 - val) / n_val + train * (1 - train) / n_train)  # the gap's standard error
+    memorised = (train - val >= max(T.MEMORISED, T.GAP_ERRORS * noise) and not defects
+                 and n_val >= T.VALIDATION_EXAMPLES)
     if not (val <= baseline + T.NEAR_BASELINE and (near is not None or memorised)):
         return None  # fresh examples were predicted after all, or the model has not learned anything yet
     said = near + "; " if near else ""
