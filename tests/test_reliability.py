@@ -8,6 +8,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -120,8 +121,18 @@ def test_run_all_log_only_names_a_damaged_results_file(damage, tmp_path, capsys)
     assert info.value.code == 2 and "incomplete or damaged" in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.fixture
+def fallback(monkeypatch, tmp_path):
+    """A run's fallback folder (tempfile.mkdtemp) made inside the test's own folder, so that no
+    test leaves one in the system's temporary folder."""
+    folder = tmp_path / "fallback"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_folder_made_read_only_during_a_run_loses_nothing(monkeypatch, tmp_path, capsys):
+def test_a_folder_made_read_only_during_a_run_loses_nothing(monkeypatch, tmp_path, capsys, fallback):
     """Made read-only once the runs are trained: results and figures go to a fresh folder,
     named in one line, and the exit code says something went wrong (1)."""
     original = part3_break.Part3.context
@@ -138,10 +149,11 @@ def test_a_folder_made_read_only_during_a_run_loses_nothing(monkeypatch, tmp_pat
     err = capsys.readouterr().err
     assert code == 1 and "results and figures go to" in err
     elsewhere = pathlib.Path(err.split("go to ")[1].split(" instead")[0])
+    assert elsewhere.parent == fallback
     assert len(json.loads((elsewhere / "results.json").read_text())["runs"]) == 6
 
 
-def test_a_folder_made_read_only_during_a_run_loses_nothing_even_as_root(monkeypatch, tmp_path, capsys):
+def test_a_folder_made_read_only_during_a_run_loses_nothing_even_as_root(monkeypatch, tmp_path, capsys, fallback):
     """The same, with the write failing as it would for a user (root ignores permissions)."""
     from experiments.harness import output
 
@@ -158,6 +170,7 @@ def test_a_folder_made_read_only_during_a_run_loses_nothing_even_as_root(monkeyp
     err = capsys.readouterr().err
     assert code == 1 and "cannot write to --out" in err and "Permission denied" in err
     elsewhere = pathlib.Path(err.split("go to ")[1].split(" instead")[0])
+    assert elsewhere.parent == fallback
     results = json.loads((elsewhere / "results.json").read_text())
     assert len(results["runs"]) == 6 and results["figures"] and (elsewhere / results["figures"][0]).exists()
 
@@ -231,7 +244,8 @@ def test_a_signal_whose_interrupt_python_dropped_still_ends_the_command_as_inter
     assert done.returncode == 130 and done.stderr.strip().endswith("interrupted"), (done.returncode, done.stderr)
 
 
-def test_a_disk_full_at_the_figures_says_one_line_and_the_figures_follow_the_results(monkeypatch, tmp_path, capsys):
+def test_a_disk_full_at_the_figures_says_one_line_and_the_figures_follow_the_results(monkeypatch, tmp_path, capsys,
+                                                                                     fallback):
     """The disk fills as the first figure is written, then refuses results.json too: the
     results move to a fresh folder (readable as any other, not the owner's alone), the figures
     are drawn there, and the whole say is one line."""
@@ -258,6 +272,7 @@ def test_a_disk_full_at_the_figures_says_one_line_and_the_figures_follow_the_res
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "results and figures go to" in err[0], err
     elsewhere = pathlib.Path(err[0].split("go to ")[1].split(" instead")[0])
+    assert elsewhere.parent == fallback
     results = json.loads((elsewhere / "results.json").read_text())
     assert results["figures"] and all((elsewhere / f).exists() for f in results["figures"])
     mask = os.umask(0)
