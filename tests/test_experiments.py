@@ -191,6 +191,20 @@ def test_ctrl_c_writes_partial_results_marked_interrupted(monkeypatch, tmp_path,
     assert [("interrupted at step 17" in line) for line in lines] == [False, False, True], lines
 
 
+def test_a_claim_of_a_part_that_trains_nothing_is_judged():
+    """Part 1 trains nothing (no --steps: args.steps is None): a claim there is judged, whatever
+    its any_length, never compared with a number of steps."""
+    from experiments.harness import study
+    from experiments.harness.seeds import Seed
+    from experiments.harness.verdicts import Verdict
+
+    claim = study.Claim("c", "(not in the log) says", needs=lambda p: [],
+                        judge=lambda s, p, hist, args: Verdict({"x": 1.0}, True, "Seed 0: it did."))
+    args = type("Args", (), {"seeds": [Seed(0, 0, 0)], "steps": None})()
+    _, claims = study.judge([claim], args, {Seed(0, 0, 0): None}, {}, {}, full_steps=1)
+    assert claims[0]["reproduced_in"] == claims[0]["seeds"] == 1
+
+
 def test_part4_prints_each_run_under_the_study_s_seed(capsys):
     """With --weight-seed fixed every run has the same weight seed: the printed lines name the
     study's seeds, 0 and 1, as the claims count them."""

@@ -195,15 +195,16 @@ def judge(claims: Sequence[Claim], args: argparse.Namespace, plans: dict[Seed, S
     """Every claim whose runs were planned and measured on at least one seed, judged on each
     such seed, then across them (a seed whose runs were cut short is shown, not counted). A
     claim set for the full length (``full_steps``) is not judged on shorter runs: its numbers
-    are kept, with no verdict. Returns the verdicts ({claim id: Judged}, what figures draw from) and the claims
-    as results.json keeps them."""
+    are kept, with no verdict. Returns the verdicts ({claim id: Judged}, what figures draw
+    from) and the claims as results.json keeps them."""
     verdicts, judged = {}, []
+    short = full_steps is not None and args.steps is not None and args.steps < full_steps  # steps None: trains nothing
     for c in claims:
         seeds, cut = seeds_with(args, hist, lambda s: c.needs(plans[s]))
         if not seeds:
             continue
         per_seed = {s: c.judge(s, plans[s], hist, args) for s in seeds}
-        if not c.any_length and full_steps is not None and getattr(args, "steps", full_steps) < full_steps:
+        if short and not c.any_length:
             judged.append(not_judged_at_length(c.id, c.log_says, per_seed, args.steps, full_steps, cut))
             continue
         verdicts[c.id] = j = Judged(per_seed, tuple(cut))
