@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments.harness import study  # noqa: E402
+from experiments.harness import flags, output, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
@@ -103,13 +103,6 @@ class Part1(study.Study):
     def title(self, args: Any) -> str:
         return f"Part 1: sanity before training ({len(args.seeds)} seeds; {args.varied} vary)"
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, Sanity]:
-        samples = 30 if args.quick else 1000
-        return {seed: sanity(args, seed, samples) for seed in args.seeds}  # seconds per seed, in this process
-
-    def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N_EXAMPLES, "model": MODEL}
-
     def context(self, args: Any, plans: dict[Seed, Sanity], hist: dict) -> dict[str, Any]:
         return {"majority_class_share": {str(s.seed): majority_share(p.data.y_train) for s, p in plans.items()},
                 "gradcheck": [r.__dict__ for r in plans[args.seeds[0]].gradcheck]}
@@ -133,8 +126,24 @@ class Part1(study.Study):
         print(gradcheck.format_table(plans[args.seeds[0]].gradcheck))
 
 
+PART1 = Part1()
+
+
+def plan(args: Any) -> dict[Seed, Sanity]:
+    """Each seed's sanity checks, computed here: seconds per seed, in this process."""
+    samples = 30 if args.quick else 1000
+    return {seed: sanity(args, seed, samples) for seed in args.seeds}
+
+
+def config(args: Any) -> dict[str, Any]:
+    """The study's settings, as results.json records them."""
+    return {"n_train": N_EXAMPLES, "model": MODEL}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return study.main(Part1(), argv)
+    args = flags.read(PART1, argv)
+    output.hold(args.out)  # first: the plan is the minute's work, and a folder in use is said before it
+    return study.run(PART1, args, plan(args), config(args))
 
 
 if __name__ == "__main__":

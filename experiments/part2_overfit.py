@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
-from experiments.harness import study  # noqa: E402
+from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
@@ -107,20 +107,6 @@ class Part2(study.Study):
     def title(self, args: Any) -> str:
         return f"Part 2: overfitting {N_EXAMPLES} examples ({len(args.seeds)} seeds; {args.varied} vary)"
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, OverfitRuns]:
-        widths = QUICK_WIDTHS if args.quick else WIDTHS
-        plans = {}
-        for seed in args.seeds:
-            same = dict(steps=steps, dataset=args.dataset, n=N_EXAMPLES)
-            by_width = {w: seed.run("main", lr=args.lr, sizes=(2, w, w, 2), **same) for w in widths}
-            high_lr = seed.run(f"lr {BREAKING_LR:g}", lr=BREAKING_LR, **same)
-            plans[seed] = OverfitRuns(widths=by_width, high_lr=high_lr)
-        return plans
-
-    def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N_EXAMPLES, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
-                "lrs": [args.lr, BREAKING_LR], "full_batch": True}
-
     def boundary_for(self, args: Any, plans: dict[Seed, OverfitRuns]) -> list[Run]:
         return [plans[args.seeds[0]].widths[MAIN_WIDTH]]
 
@@ -136,8 +122,30 @@ class Part2(study.Study):
                   f"({h.seconds:.1f} s){diverged}{interrupted_at(h)}")
 
 
+PART2 = Part2()
+
+
+def plan(args: Any) -> dict[Seed, OverfitRuns]:
+    """For each seed: the log's model at each width, and the same model at the breaking lr."""
+    widths = QUICK_WIDTHS if args.quick else WIDTHS
+    plans = {}
+    for seed in args.seeds:
+        same = dict(steps=args.steps, dataset=args.dataset, n=N_EXAMPLES)
+        by_width = {w: seed.run("main", lr=args.lr, sizes=(2, w, w, 2), **same) for w in widths}
+        high_lr = seed.run(f"lr {BREAKING_LR:g}", lr=BREAKING_LR, **same)
+        plans[seed] = OverfitRuns(widths=by_width, high_lr=high_lr)
+    return plans
+
+
+def config(args: Any) -> dict[str, Any]:
+    """The study's settings, as results.json records them."""
+    return {"n_train": N_EXAMPLES, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
+            "lrs": [args.lr, BREAKING_LR], "full_batch": True}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return study.main(Part2(), argv)
+    args = flags.read(PART2, argv)
+    return study.run(PART2, args, plan(args), config(args))
 
 
 def draw(args: Any, first: OverfitRuns, outcomes: dict[Run, Outcome]) -> list[str]:

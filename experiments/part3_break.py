@@ -28,7 +28,6 @@ against how often the trained seeds stalled.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 from typing import Any, NamedTuple
@@ -36,8 +35,7 @@ from typing import Any, NamedTuple
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments.harness import flags, study  # noqa: E402
-from experiments.harness import verdicts as v  # noqa: E402
+from experiments.harness import flags, report, study  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
 from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
@@ -95,38 +93,6 @@ def init_study(args: Any, inits: int) -> tuple[dict[str, Any] | None, bool]:
             len(dead) < inits)
 
 
-# --- The doctor's labelled benchmark ---------------------------------------------------------------
-def doctor_benchmark(args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome]) -> dict[str, Any]:
-    """Every run diagnosed by tn.diagnose: for each case, on how many seeds the doctor named the
-    case's own cause; for the healthy runs, on how many it named anything (a false alarm). A run
-    cut short by Ctrl-C is not counted."""
-    def tally(runs: list[tuple[Seed, Run]], hit: Any) -> dict[str, Any]:
-        seen = [(s, outcomes[r].doctor) for s, r in runs if r in outcomes and not outcomes[r].history.interrupted]
-        k = sum(bool(hit(d["cause"])) for _, d in seen)
-        return {"k": k, "n": len(seen), "interval": list(v.wilson_interval(k, len(seen))),
-                "per_seed": [{"seed": s.seed, "cause": d["cause"], "findings": [f["id"] for f in d["findings"]]}
-                             for s, d in seen]}
-
-    cases = {case.name: {"expected": case.doctor,
-                         **tally([(s, plans[s].cases[case.name]) for s in args.seeds], lambda c, e=case.doctor: c == e)}
-             for case in CASES if case.name in args.cases}
-    healthy = tally([(s, plans[s].healthy) for s in args.seeds], lambda c: c != "healthy")
-    return {"cases": cases, "false_alarms": healthy}
-
-
-def print_doctor(bench: dict[str, Any]) -> None:
-    print("\n  The doctor (tn.diagnose) on every run: did it name the case's cause?")
-    width = max(len(name) for name in bench["cases"]) if bench["cases"] else 0
-    for name, row in bench["cases"].items():
-        missed = [f"seed {e['seed']}: {e['cause']}" for e in row["per_seed"] if e["cause"] != row["expected"]]
-        print(f"  {name:<{width}}  {row['expected']:<20} {v.k_of_n(row['k'], row['n'])}"
-              + (f"  (otherwise {'; '.join(missed)})" if missed else ""))
-    alarms = bench["false_alarms"]
-    named = [f"seed {e['seed']}: {e['cause']}" for e in alarms["per_seed"] if e["cause"] != "healthy"]
-    print(f"  {'healthy':<{width}}  false alarms         {v.k_of_n(alarms['k'], alarms['n'])}"
-          + (f"  ({'; '.join(named)})" if named else ""))
-
-
 # --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
 class Part3(study.Study):
     script = "part3_break"
@@ -134,31 +100,15 @@ class Part3(study.Study):
     quick_steps = 300
     measure = staticmethod(measure_clipping)  # Part 3's own numbers, on every run (a case may bring its own)
     claims = tuple(case.as_claim() for case in CASES)  # judged where --cases planned the case's runs
-
-    def add_flags(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("--cases", type=flags.names("case", ALL_CASES, {"log": LOG_CASES, "all": ALL_CASES}),
-                       default=LOG_CASES,
-                       help=f"log (the default: {', '.join(LOG_CASES)}), all, or names from: {', '.join(ALL_CASES)}")
+    flags = (flags.Flag("--cases", type=flags.names("case", ALL_CASES, {"log": LOG_CASES, "all": ALL_CASES}),
+                        default=LOG_CASES,
+                        help=f"log (the default: {', '.join(LOG_CASES)}), all, or names from: {', '.join(ALL_CASES)}"),)
 
     def title(self, args: Any) -> str:
         return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
 
     def terms(self, args: Any) -> str:
         return TERMS if RELU_LAST.name in args.cases else ""
-
-    def plan(self, args: Any, steps: int) -> dict[Seed, BreakRuns]:
-        healthy = dict(lr=args.lr, steps=steps, dataset=args.dataset, n=N_EXAMPLES)
-        asked = [case for case in CASES if case.name in args.cases]
-        # Each case's run: the healthy run's settings with the case's own over them, carrying the case.
-        return {seed: BreakRuns(seed.run("healthy", **healthy),
-                                {case.name: seed.run(case.role, case=case, **{**healthy, **case.settings})
-                                 for case in asked})
-                for seed in args.seeds}
-
-    def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N_EXAMPLES, "model": MODEL, "lr": args.lr, "breaking_lr": cases.BREAKING_LR,
-                "cases": list(args.cases), "runs_per_seed": ["healthy", *args.cases],
-                "broken": {case.name: case.broken for case in CASES if case.name in args.cases and not case.in_log}}
 
     def boundary_for(self, args: Any, plans: dict[Seed, BreakRuns]) -> list[Run]:
         return [r for p in plans.values() for r in (p.healthy, p.cases.get(RELU_LAST.name)) if r is not None]
@@ -173,9 +123,6 @@ class Part3(study.Study):
         found, interrupted = init_study(args, INITIALISATIONS // 10 if args.quick else INITIALISATIONS)
         return {"init_study": found, "interrupted": interrupted}
 
-    def doctor(self, args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome]) -> dict[str, Any]:
-        return doctor_benchmark(args, plans, outcomes)
-
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         return {"init_study": context["init_study"], "doctor": context["doctor"]}
 
@@ -188,7 +135,10 @@ class Part3(study.Study):
             for r in plans[seed].runs():
                 if r in hist:
                     print(f"  {r.label:<30} {ending(r, hist[r])}")
-        print_doctor(context["doctor"])
+        report.print_doctor(context["doctor"])
+
+
+PART3 = Part3()
 
 
 def ending(run: Run, h: History) -> str:
@@ -201,8 +151,27 @@ def ending(run: Run, h: History) -> str:
     return f"loss {h.loss[0]:.4f} -> {end}; examples stranded at end: {h.measured['stranded'][-1]:.0%}{dead}"
 
 
+def plan(args: Any) -> dict[Seed, BreakRuns]:
+    """For each seed the healthy run, and each case's run: the healthy run's settings with the
+    case's own over them, carrying the case."""
+    healthy = dict(lr=args.lr, steps=args.steps, dataset=args.dataset, n=N_EXAMPLES)
+    asked = [case for case in CASES if case.name in args.cases]
+    return {seed: BreakRuns(seed.run("healthy", **healthy),
+                            {case.name: seed.run(case.role, case=case, **{**healthy, **case.settings})
+                             for case in asked})
+            for seed in args.seeds}
+
+
+def config(args: Any) -> dict[str, Any]:
+    """The study's settings, as results.json records them."""
+    return {"n_train": N_EXAMPLES, "model": MODEL, "lr": args.lr, "breaking_lr": cases.BREAKING_LR,
+            "cases": list(args.cases), "runs_per_seed": ["healthy", *args.cases],
+            "broken": {case.name: case.broken for case in CASES if case.name in args.cases and not case.in_log}}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return study.main(Part3(), argv)
+    args = flags.read(PART3, argv)
+    return study.run(PART3, args, plan(args), config(args))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 import numpy as np  # noqa: E402
-from experiments.harness import study  # noqa: E402
+from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.part4.figures import diagnosis as diagnosis_figure  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
@@ -77,25 +77,6 @@ class ScaleRuns(NamedTuple):
 
     def runs(self) -> list[Run]:
         return [*self.sweep.values(), *self.diagnosis.values()]
-
-
-def plan(args: Any, steps: int) -> dict[Seed, ScaleRuns]:
-    """For each seed: the lr sweep (the main run among them) and the one-change runs."""
-    plans = {}
-    for seed in args.seeds:
-        same = dict(steps=steps, dataset=args.dataset, n=N, val_fraction=VAL_FRACTION)
-        sweep = {lr: seed.run("lr sweep", lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
-        diagnosis = {}
-        for change in changes(args.dataset):
-            settings = {**same, **change.settings}
-            if "batch_size" not in settings:
-                # A full-batch diagnosis run stops once its training loss reaches CONVERGED_LOSS:
-                # from then on it cannot show the log's picture (no convergence). A mini-batch
-                # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
-                settings["until_loss"] = v.CONVERGED_LOSS
-            diagnosis[change.role] = seed.run(change.role, lr=args.lr, **settings)
-        plans[seed] = ScaleRuns(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
-    return plans
 
 
 # --- The claims, one seed at a time -----------------------------------------------------------
@@ -248,14 +229,6 @@ class Part4(study.Study):
         return (f"Part 4: scaling to {N:,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
                 f"{args.varied} vary)")
 
-    def plan(self, args: Any, steps: int) -> dict[Seed, ScaleRuns]:
-        return plan(args, steps)
-
-    def config(self, args: Any) -> dict[str, Any]:
-        return {"n_train": N, "n_val": round(N * VAL_FRACTION), "model": MODEL, "lr": args.lr,
-                "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
-                "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
-
     def context(self, args: Any, plans: dict[Seed, ScaleRuns], hist: dict[Run, History]) -> dict[str, Any]:
         """Each run's majority baseline, and the diagnosis once the lr sweep finished on a seed."""
         baseline = {r: r.data().majority_baseline for p in plans.values() for r in p.runs()}
@@ -330,8 +303,38 @@ def figures_for(args: Any, first: ScaleRuns, hist: dict, baseline: dict, timing:
     return figures
 
 
+PART4 = Part4()
+
+
+def plan(args: Any) -> dict[Seed, ScaleRuns]:
+    """For each seed: the lr sweep (the main run among them) and the one-change runs."""
+    plans = {}
+    for seed in args.seeds:
+        same = dict(steps=args.steps, dataset=args.dataset, n=N, val_fraction=VAL_FRACTION)
+        sweep = {lr: seed.run("lr sweep", lr=lr, **same) for lr in sorted(set(SWEEP) | {args.lr})}
+        diagnosis = {}
+        for change in changes(args.dataset):
+            settings = {**same, **change.settings}
+            if "batch_size" not in settings:
+                # A full-batch diagnosis run stops once its training loss reaches CONVERGED_LOSS:
+                # from then on it cannot show the log's picture (no convergence). A mini-batch
+                # run's loss is one batch's, too noisy to stop on; it runs its whole budget.
+                settings["until_loss"] = v.CONVERGED_LOSS
+            diagnosis[change.role] = seed.run(change.role, lr=args.lr, **settings)
+        plans[seed] = ScaleRuns(sweep=sweep, main=sweep[args.lr], diagnosis=diagnosis)
+    return plans
+
+
+def config(args: Any) -> dict[str, Any]:
+    """The study's settings, as results.json records them."""
+    return {"n_train": N, "n_val": round(N * VAL_FRACTION), "model": MODEL, "lr": args.lr,
+            "lr_sweep": sorted(set(SWEEP) | {args.lr}), "log_val_accuracy": LOG_VAL_ACCURACY,
+            "diagnosis": {c.role: {"changes": c.settings, "why": c.why} for c in changes(args.dataset)}}
+
+
 def main(argv: list[str] | None = None) -> int:
-    return study.main(Part4(), argv)
+    args = flags.read(PART4, argv)
+    return study.run(PART4, args, plan(args), config(args))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -30,8 +31,8 @@ AT_ANY_LENGTH = {"loss_at_init_ln2", "gradients_match_finite_differences", "lr00
                  "lr10_diverges", "time_per_step_grows"}
 SCRIPTS = {"part1_sanity": part1_sanity, "part2_overfit": part2_overfit, "part3_break": part3_break,
            "part4_scale": part4_scale}
-STUDIES = {"part1_sanity": part1_sanity.Part1(), "part2_overfit": part2_overfit.Part2(),
-           "part3_break": part3_break.Part3(), "part4_scale": part4_scale.Part4()}
+STUDIES = {"part1_sanity": part1_sanity.PART1, "part2_overfit": part2_overfit.PART2,
+           "part3_break": part3_break.PART3, "part4_scale": part4_scale.PART4}
 
 
 def check_results(folder: pathlib.Path, part: str, claims: dict[str, list[str]] = CLAIMS) -> dict:
@@ -84,11 +85,9 @@ def test_quick_run_on_the_strict_backend(part, tmp_path):
     assert check_results(tmp_path, part, every_case)["config"]["backend"] == "strict"
 
 
-def study_args(part: str, argv: list[str], default_steps: int = 1):
-    """The flags as the part's own script parses them (with its own flags, e.g. Part 3's --cases)."""
-    p = flags.parser("", default_steps=default_steps)
-    STUDIES[part].add_flags(p)
-    return flags.parse(p, argv, part)
+def study_args(part: str, argv: list[str]):
+    """The flags as the part's own script reads them (with its own flags, e.g. Part 3's --cases)."""
+    return flags.read(STUDIES[part], argv)
 
 
 def runs_of(folder: pathlib.Path) -> dict[str, dict]:
@@ -114,7 +113,7 @@ def test_part4_runs_do_not_depend_on_jobs():
     """Part 4's runs at N = 1,000, where two BLAS threads changed products in the last bit:
     trained in this process and in two workers, every number agrees."""
     args = flags.parse(flags.parser("", default_steps=5), ["--seeds", "0", "--out", "runs/flag-test"], "x")
-    runs = [r for p in part4_scale.plan(args, steps=5).values() for r in p.runs()]
+    runs = [r for p in part4_scale.plan(args).values() for r in p.runs()]
     serial, parallel = (run_many(runs, backend="numpy", jobs=jobs)[0] for jobs in (1, 2))
     assert len(serial) == len(runs) == 8
     for run in runs:
@@ -131,8 +130,8 @@ def test_no_flag_value_makes_two_runs_share_an_identity(part, given):
     """Runs are looked up by their Run (every setting and a role), never by a display label:
     with --lr 10 the main run and the lr-10 run have the same settings but stay two runs."""
     cases = ["--cases", "all"] if part == "part3_break" else []
-    args = study_args(part, [*given, *cases, "--out", "runs/identity-test"], default_steps=100)
-    plans = STUDIES[part].plan(args, 100)
+    args = study_args(part, [*given, *cases, "--out", "runs/identity-test"])
+    plans = SCRIPTS[part].plan(args)
     runs = [r for p in plans.values() for r in p.runs()]
     per_seed = len(next(iter(plans.values())).runs())
     assert len(set(runs)) == len(runs) == len(args.seeds) * per_seed
@@ -205,6 +204,55 @@ def test_a_claim_of_a_part_that_trains_nothing_is_judged():
     assert claims[0]["reproduced_in"] == claims[0]["seeds"] == 1
 
 
+
+@pytest.mark.parametrize("part", ["part2_overfit", "part3_break", "part4_scale"])
+def test_a_part_s_flags_give_its_own_steps_quick_or_not(part):
+    """flags.read: the part's default number of steps, its own with --quick, --steps if given."""
+    study = STUDIES[part]
+    read = [flags.read(study, [*given, "--out", "runs/flag-test"]).steps for given in ([], ["--quick"], ["--steps", "7"])]
+    assert read == [study.default_steps, study.quick_steps, 7]
+
+
+def test_the_doctor_benchmark_counts_each_case_by_its_own_cause_and_the_healthy_runs_false_alarms():
+    """Runs that carry a case are tallied by the cause their case expects; runs that break
+    nothing count a false alarm for any cause but "healthy"; a run cut short is not counted; a
+    study whose runs break nothing has no benchmark."""
+    from experiments.harness import study
+    from experiments.harness.runner import Outcome, Run
+    from experiments.harness.seeds import Seed
+    from tinynet.training import History
+
+    class Case:  # the two fields the benchmark reads of a case
+        def __init__(self, name, doctor):
+            self.name, self.doctor = name, doctor
+
+    class Runs(NamedTuple):
+        healthy: Run
+        broken: Run
+
+        def runs(self):
+            return [self.healthy, self.broken]
+
+    case = Case("too_fast", "lr_too_high")
+    seeds = [Seed(s, s, s) for s in range(4)]
+    plans = {s: Runs(s.run("healthy", lr=0.01, steps=1), s.run("broken", lr=10.0, steps=1, case=case))
+             for s in seeds}
+    said = {(0, "healthy"): "healthy", (0, "broken"): "lr_too_high", (1, "healthy"): "dead_relu",
+            (1, "broken"): "unlearnable", (2, "healthy"): "healthy", (2, "broken"): "lr_too_high",
+            (3, "healthy"): "healthy", (3, "broken"): "lr_too_high"}
+    outcomes = {r: Outcome(History(loss=[0.7], eval_steps=[0], interrupted=s.seed == 2),
+                           doctor={"cause": said[s.seed, r.role], "findings": [{"id": "a"}]})
+                for s, p in plans.items() for r in p.runs()}
+    args = type("Args", (), {"seeds": seeds})()
+    bench = study.doctor_benchmark(args, plans, outcomes)
+    row = bench["cases"]["too_fast"]
+    assert (row["expected"], row["k"], row["n"]) == ("lr_too_high", 2, 3)  # seed 2 cut short: not counted
+    assert [e["cause"] for e in row["per_seed"]] == ["lr_too_high", "unlearnable", "lr_too_high"]
+    assert (bench["false_alarms"]["k"], bench["false_alarms"]["n"]) == (1, 3)
+    assert bench["false_alarms"]["per_seed"][1] == {"seed": 1, "cause": "dead_relu", "findings": ["a"]}
+    healthy_only = {s: Runs(p.healthy, p.healthy) for s, p in plans.items()}
+    assert study.doctor_benchmark(args, healthy_only, outcomes) is None
+
 def test_part4_prints_each_run_under_the_study_s_seed(capsys):
     """With --weight-seed fixed every run has the same weight seed: the printed lines name the
     study's seeds, 0 and 1, as the claims count them."""
@@ -212,10 +260,10 @@ def test_part4_prints_each_run_under_the_study_s_seed(capsys):
 
     args = flags.parse(flags.parser("", default_steps=5), ["--seeds", "0-1", "--weight-seed", "3", "--out",
                                                             "runs/flag-test"], "x")
-    plans = part4_scale.plan(args, steps=5)
+    plans = part4_scale.plan(args)
     hist = {p.main: History(loss=[0.7, 0.6], eval_steps=[0, 1], train_acc=[0.5, 0.6], val_acc=[0.5, 0.6],
                             grad_norm={}, measured={}) for p in plans.values()}
-    part4_scale.Part4().print_runs(args, plans, hist, {"baseline": dict.fromkeys(hist, 0.5),
+    part4_scale.PART4.print_runs(args, plans, hist, {"baseline": dict.fromkeys(hist, 0.5),
                                                        "doctor": dict.fromkeys(hist, "healthy"), "diagnosis": None})
     printed = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("  seed ")]
     assert printed == ["0", "1"]
@@ -364,7 +412,7 @@ def test_diagnosis_names_the_change_that_reproduces_the_log():
 
 def test_diagnosis_changes_one_thing_from_the_main_run():
     args = flags.parse(flags.parser("", default_steps=100, default_seeds="0"), ["--out", "runs/x"], "x")
-    p = part4_scale.plan(args, 100)[args.seeds[0]]
+    p = part4_scale.plan(args)[args.seeds[0]]
     main = vars(p.main)
     for role, run in p.diagnosis.items():
         changed = {k for k, v in vars(run).items() if v != main[k]} - {"role", "until_loss"}
@@ -404,6 +452,19 @@ def test_a_second_run_on_the_same_out_is_refused_with_one_line(tmp_path):
                                "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and not (tmp_path / "results.json").exists()
     assert "is in use by another run (pid 12345)" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_part1_refuses_a_folder_it_cannot_use_before_its_minute_of_sanity_checks(monkeypatch, tmp_path, capsys):
+    """Part 1's plan is its work (a full gradient check per seed): the folder is held first, so
+    an --out that cannot be used is said at once, not after the checks."""
+    def planned(args):
+        raise AssertionError("planned before the folder was held")
+
+    monkeypatch.setattr(part1_sanity, "plan", planned)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as info:
+        part1_sanity.main(["--quick", "--out", str(tmp_path / "a_file" / "under")])
+    assert info.value.code == 2 and "cannot write to --out" in capsys.readouterr().err
 
 
 def test_the_lock_goes_with_the_run_and_stale_temporaries_are_removed(tmp_path):
@@ -515,7 +576,7 @@ def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
         if out.exists():
             leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
             assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
-            output.hold(flags.parser("", default_steps=1), out)  # what the next run on it does first
+            output.hold(out)  # what the next run on it does first
             assert not list(out.glob("*.tinynet-tmp"))
     codes = [proc.returncode for proc, *_ in ended]
     assert codes.count(130) >= 10 and codes.count(-signal.SIGKILL) >= 5, codes  # most landed before the end

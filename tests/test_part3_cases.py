@@ -132,10 +132,10 @@ def test_a_case_not_asked_for_has_no_run_and_its_claim_is_not_judged():
     cases planned are judged."""
     from experiments.harness import study
 
-    part3 = part3_break.Part3()
+    part3 = part3_break.PART3
     args = type("Args", (), {"cases": ("softmax_twice",), "lr": 0.01, "dataset": "xor", "steps": 300,
                              "seeds": [Seed(0, 0, 0)]})()
-    plans = part3.plan(args, 300)
+    plans = part3_break.plan(args)
     (plan,) = plans.values()
     assert list(plan.cases) == ["softmax_twice"] and plan.cases["softmax_twice"].case is cases.SOFTMAX_TWICE
     hist = {plan.healthy: HEALTHY, plan.cases["softmax_twice"]: BOTH_WAYS["softmax_twice"][0]}
@@ -270,9 +270,7 @@ def test_relu_last_explanation_of_a_flat_or_rising_loss():
 @pytest.mark.parametrize("text, names", [("log", ("lr10", "relu_last")), ("all", part3_break.ALL_CASES),
                                          ("softmax_twice, lr10", ("softmax_twice", "lr10"))])
 def test_the_cases_flag(text, names):
-    p = part3_break.flags.parser("", default_steps=1)
-    part3_break.Part3().add_flags(p)
-    assert p.parse_args(["--cases", text]).cases == names
+    assert part3_break.flags.read(part3_break.PART3, ["--cases", text, "--out", "runs/flag-test"]).cases == names
 
 
 def test_an_unknown_case_is_one_line_naming_the_choices(capsys):

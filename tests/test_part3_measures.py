@@ -76,7 +76,7 @@ def test_revived_units_are_found_between_measurements():
 
 
 def test_part3_declares_its_hook_and_every_claim_once():
-    study = part3_break.Part3()
+    study = part3_break.PART3
     assert study.measure is measures.measure_clipping
     ids = [c.id for c in study.claims]
     assert ids[:2] == ["lr10_diverges", "relu_last_stops_learning"] and len(set(ids)) == len(ids) == 9

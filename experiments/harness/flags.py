@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import pathlib
-from typing import Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import tinynet as tn
 from experiments.harness.runner import cores
@@ -18,6 +18,38 @@ from tinynet.data import DATASETS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]  # the repository
 DEFAULT_DATASET = "xor"
+
+
+class Flag:
+    """One flag of a part's own, as argparse's add_argument takes it (Part 3's --cases)."""
+
+    def __init__(self, *names: str, **options: Any) -> None:
+        self.names, self.options = names, options
+
+
+class Script(Protocol):
+    """What a part's script declares of its command line (experiments/harness/study.py Study)."""
+
+    script: str  # results go to runs/<script>/ by default
+    description: str  # --help's text
+    default_steps: int
+    quick_steps: int | None  # the steps of a --quick run (None: --steps)
+    default_seeds: str
+    trains: bool  # False: no --steps or --lr
+    flags: Sequence[Flag]  # the part's own flags
+
+
+def read(part: Script, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The flags of a part's script: those every script takes, and the part's own. Pure, as
+    ``parse``; a --quick run gets the part's own number of steps."""
+    p = parser(part.description, default_steps=part.default_steps, default_seeds=part.default_seeds,
+               trains=part.trains)
+    for flag in part.flags:
+        p.add_argument(*flag.names, **flag.options)
+    args = parse(p, argv, part.script)
+    if args.quick and part.quick_steps:
+        args.steps = part.quick_steps
+    return args
 
 
 def seeds_text(text: str) -> str:

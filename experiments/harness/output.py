@@ -11,9 +11,11 @@ import math
 import os
 import pathlib
 import tempfile
+from dataclasses import fields
 from typing import Any
 
 from experiments.harness.verdicts import VERDICT_RULE
+from tinynet.cli import Parser
 from tinynet.files import remove_stale, umask, write_atomically
 
 
@@ -42,10 +44,12 @@ def run_record(run: Any, outcome: Any) -> dict[str, Any]:
     """A run for results.json: its settings, and its history with the loss kept at the
     measured steps (the loss of every step of 5 seeds x 20,000 steps would be megabytes).
     What the experiment's own ``measure`` hook took sits beside the loop's own series."""
+    settings = {f.name: getattr(run, f.name) for f in fields(run)}  # every field of the Run
+    settings["case"] = run.case.name if run.case is not None else None  # the case by its name
     h = outcome.history.as_dict()
     loss = h.pop("loss")
     own = h.pop("measured")
-    return {"run": run.settings(), "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
+    return {"run": settings, "label": run.label, "final_loss": loss[-1], "steps_taken": len(loss),
             "loss_at_eval_steps": [loss[s] for s in h["eval_steps"]], **h, **own, "doctor": outcome.doctor}
 
 
@@ -83,12 +87,13 @@ def trouble_line(asked: pathlib.Path, out: pathlib.Path, trouble: dict[str, str]
                    else "")
 
 
-def hold(p: argparse.ArgumentParser, out: pathlib.Path) -> Any:
+def hold(out: pathlib.Path) -> Any:
     """Create --out if needed, check that it can be written, and hold it for this run: a second
     run on the same folder stops with one line instead of mixing its results and figures with
     this one's. The lock goes with the process (a killed run leaves none); once it is held,
     temporary files that a killed run left behind are removed. A folder that cannot be used
     ends the run with one line (argparse's error, exit 2), before anything is trained."""
+    p = Parser()  # its one-line error, under the script's own name, as a bad flag's
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out):

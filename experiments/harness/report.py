@@ -41,6 +41,21 @@ def interrupted_at(h: Any) -> str:
     return f", interrupted at step {h.steps_taken}" if h.interrupted else ""
 
 
+def print_doctor(bench: dict[str, Any]) -> None:
+    """The doctor's labelled benchmark (study.doctor_benchmark): per case, on how many seeds it
+    named the case's cause, and what it named on the others; its false alarms on healthy runs."""
+    print("\n  The doctor (tn.diagnose) on every run: did it name the case's cause?")
+    width = max(len(name) for name in bench["cases"]) if bench["cases"] else 0
+    for name, row in bench["cases"].items():
+        missed = [f"seed {e['seed']}: {e['cause']}" for e in row["per_seed"] if e["cause"] != row["expected"]]
+        print(f"  {name:<{width}}  {row['expected']:<20} {k_of_n(row['k'], row['n'])}"
+              + (f"  (otherwise {'; '.join(missed)})" if missed else ""))
+    alarms = bench["false_alarms"]
+    named = [f"seed {e['seed']}: {e['cause']}" for e in alarms["per_seed"] if e["cause"] != "healthy"]
+    print(f"  {'healthy':<{width}}  false alarms         {k_of_n(alarms['k'], alarms['n'])}"
+          + (f"  ({'; '.join(named)})" if named else ""))
+
+
 def print_files(out: pathlib.Path, figures: list[str], results: pathlib.Path) -> None:
     if figures:
         print("figures: " + ", ".join(str(out / f) for f in figures))

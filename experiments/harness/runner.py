@@ -28,7 +28,7 @@ import signal
 import threading
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
@@ -54,6 +54,7 @@ class Breakage(Protocol):
     data: Callable[[Dataset, int], Dataset] | None  # (data, data seed) -> the data as the user fed it
     loss: Callable[[], Any] | None  # -> the user's loss, in place of SoftmaxCrossEntropy
     measure: Callable | None  # train()'s measure hook, in place of the study's own
+    doctor: str  # the cause tinynet.diagnose should name for the run (the study's doctor benchmark)
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,6 @@ class Run:
         """For progress bars and messages only: never parsed."""
         data = f" (data {self.data_seed})" if self.data_seed != self.weight_seed else ""
         return f"{self.role}, seed {self.weight_seed}{data}"
-
-    def settings(self) -> dict[str, Any]:
-        """Every field, as results.json records it: the case by its name."""
-        settings = {f.name: getattr(self, f.name) for f in fields(self)}
-        settings["case"] = self.case.name if self.case is not None else None
-        return settings
 
     def cost(self) -> float:
         """Rough work of the run (multiply-adds), to start the longest runs first."""

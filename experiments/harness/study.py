@@ -1,15 +1,17 @@
-"""The one skeleton every part fills in: plan the runs, train them, judge each claim on every
+"""The one skeleton every part fills in: train the planned runs, judge each claim on every
 seed, write results.json, draw, print.
 
-A part is a ``Study``: its plan (for each seed, the runs it needs), its claims, its figures
-and its printed lines. A claim is one declaration, a ``Claim``: its id, the log's words, the
-runs it rests on, the judge that turns one seed's histories into a Verdict, and the number
-its sentence across seeds quotes. ``main(study, argv)`` does the rest, the same way for every
-part:
+A part is a ``Study``: its claims, its figures and its printed lines. A claim is one
+declaration, a ``Claim``: its id, the log's words, the runs it rests on, the judge that turns
+one seed's histories into a Verdict, and the number its sentence across seeds quotes. Each
+part's ``main`` reads its flags (experiments/harness/flags.py), plans its runs and its
+settings, and hands them to ``run(study, args, plans, config)``, which does the rest the same
+way for every part:
 
-    parse the flags -> plan -> train every run (experiments/harness/runner.py) -> the study's context
-    (numbers beyond single runs) -> judge every claim on every seed (experiments/harness/verdicts.py)
-    -> results.json -> the study's last measurements -> figures -> results.json again -> print
+    hold --out -> train every run (experiments/harness/runner.py) -> the study's context
+    (numbers beyond single runs) -> the doctor -> judge every claim on every seed
+    (experiments/harness/verdicts.py) -> results.json -> the study's last measurements ->
+    figures -> results.json again -> print
 
 The numbers are written before any figure is drawn: a figure that fails loses no result.
 """
@@ -20,10 +22,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
-from experiments.harness import flags, output, report
+from experiments.harness import output, report
+from experiments.harness.flags import Flag
 from experiments.harness.seeds import Seed
 from experiments.harness.runner import Outcome, Run, run_many
-from experiments.harness.verdicts import Judged, Verdict, across_seeds, not_judged_at_length
+from experiments.harness.verdicts import Judged, Verdict, across_seeds, not_judged_at_length, wilson_interval
 from tinynet.cli import requested
 from tinynet.training import History
 
@@ -62,20 +65,18 @@ class Claim:
 
 
 class Study:
-    """What a part declares; main() runs it. Methods have defaults for a part that needs none."""
+    """What a part declares; run() runs it. Methods have defaults for a part that needs none."""
 
     script: str  # "part3_break": results go to runs/<script>/ by default
     default_steps: int
     quick_steps: int | None = None  # the steps of a --quick run (None: --steps)
     default_seeds: str = "0-4"
     trains: bool = True  # False: no --steps or --lr (Part 1 trains nothing)
+    flags: Sequence[Flag] = ()  # the part's own flags, beside those every script takes
     claims: Sequence[Claim] = ()  # every claim the part can judge: those whose runs it planned are judged
     # train()'s hook for every run, the part's own numbers (runner.execute): a staticmethod,
     # so that the study's instance is not passed to it as a first argument.
     measure: Callable | None = None
-
-    def add_flags(self, p: argparse.ArgumentParser) -> None:
-        """The part's own flags, beside those every script takes."""
 
     def terms(self, args: argparse.Namespace) -> str:
         """Words the printed claims use, defined before they are first printed."""
@@ -89,12 +90,6 @@ class Study:
     def title(self, args: argparse.Namespace) -> str:
         raise NotImplementedError
 
-    def plan(self, args: argparse.Namespace, steps: int) -> dict[Seed, SeedRuns]:
-        raise NotImplementedError
-
-    def config(self, args: argparse.Namespace) -> dict[str, Any]:
-        return {}
-
     def boundary_for(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns]) -> list[Run]:
         """The runs whose decision boundary is predicted over a grid, for a figure."""
         return []
@@ -105,8 +100,9 @@ class Study:
 
     def doctor(self, args: argparse.Namespace, plans: dict[Seed, SeedRuns], outcomes: dict[Run, Outcome]
                ) -> dict[str, Any] | None:
-        """What the part makes of the doctor's diagnoses (each run's is in results.json anyway)."""
-        return None
+        """What the part makes of the doctor's diagnoses (each run's is in results.json anyway):
+        by default, where runs break something on purpose, the doctor's labelled benchmark."""
+        return doctor_benchmark(args, plans, outcomes)
 
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
         """What results.json keeps beside the runs and the claims."""
@@ -128,14 +124,10 @@ class Study:
         """A line per run, after the claims."""
 
 
-def main(study: Study, argv: Sequence[str] | None) -> int:
-    p = flags.parser(study.description, default_steps=study.default_steps, default_seeds=study.default_seeds,
-                     trains=study.trains)
-    study.add_flags(p)
-    args = flags.parse(p, argv, study.script)
-    output.hold(p, args.out)  # create, check and lock the folder: held until the process exits
-    steps = args.steps = study.quick_steps if args.quick and study.quick_steps else args.steps
-    plans = study.plan(args, steps)
+def run(study: Study, args: argparse.Namespace, plans: dict[Seed, SeedRuns], config: dict[str, Any]) -> int:
+    """Train the planned runs (``plans``: for each seed, the part's runs), judge, write, draw,
+    print. ``config``: the part's settings, as results.json records them. Returns the exit code."""
+    output.hold(args.out)  # create, check and lock the folder (unless main did): held until the process exits
     every = [r for plan in plans.values() for r in plan.runs()]
     outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
                                      boundary_for=study.boundary_for(args, plans), measure=study.measure)
@@ -149,7 +141,7 @@ def main(study: Study, argv: Sequence[str] | None) -> int:
     trouble: dict[str, str] = {}  # what went wrong with --out: said once, in one line, at the end
 
     def write(figures: list[str]) -> Any:
-        path, why = output.write_results(args.out, args, study.script, study.config(args), outcomes, claims,
+        path, why = output.write_results(args.out, args, study.script, config, outcomes, claims,
                                          figures, interrupted, extra=study.extra(context))
         if why is not None:  # a fresh folder: what follows (figures, the next write) goes there too
             args.out, trouble["results"] = path.parent, why
@@ -226,3 +218,29 @@ def seeds_with(args: argparse.Namespace, hist: Histories, needs: Callable[[Seed]
     """(seeds whose runs ``needs(seed)`` all have measurements, those of them cut short)."""
     have = [s for s in args.seeds if all(r in hist for r in needs(s))]
     return have, [s for s in have if any(hist[r].interrupted for r in needs(s))]
+
+
+def doctor_benchmark(args: argparse.Namespace, plans: dict[Seed, SeedRuns], outcomes: dict[Run, Outcome]
+                     ) -> dict[str, Any] | None:
+    """The doctor's labelled benchmark, where runs carry what they break (a Part 3 case): for
+    each case, on how many seeds tinynet.diagnose named the case's own cause (``case.doctor``);
+    for the runs that break nothing, on how many it named anything (a false alarm). A run cut
+    short by Ctrl-C is not counted. None where no run breaks anything."""
+    by_case: dict[Any, list[tuple[Seed, Run]]] = {}
+    healthy: list[tuple[Seed, Run]] = []
+    for seed in args.seeds:
+        for r in plans[seed].runs():
+            (by_case.setdefault(r.case, []) if r.case is not None else healthy).append((seed, r))
+    if not by_case:
+        return None
+
+    def tally(runs: list[tuple[Seed, Run]], hit: Callable[[str], bool]) -> dict[str, Any]:
+        seen = [(s, outcomes[r].doctor) for s, r in runs if r in outcomes and not outcomes[r].history.interrupted]
+        k = sum(hit(d["cause"]) for _, d in seen)
+        return {"k": k, "n": len(seen), "interval": list(wilson_interval(k, len(seen))),
+                "per_seed": [{"seed": s.seed, "cause": d["cause"], "findings": [f["id"] for f in d["findings"]]}
+                             for s, d in seen]}
+
+    cases = {case.name: {"expected": case.doctor, **tally(runs, lambda cause, e=case.doctor: cause == e)}
+             for case, runs in by_case.items()}
+    return {"cases": cases, "false_alarms": tally(healthy, lambda cause: cause != "healthy")}
