@@ -199,7 +199,8 @@ def conclusion(rows: dict[str, dict[str, dict]], summary: dict[str, dict]) -> st
         for seed, r in rows[role].items():
             trained = (f"converged (stopped at step {r['stopped_at_step']})" if r["stopped_at_step"] is not None
                        else f"train loss {r['final_train_loss']:.3g}")
-            parts.append(f"{trained}, val accuracy {r['final_val_accuracy']:.1%} against a {r['majority_baseline']:.1%} "
+            parts.append(f"{trained}, val accuracy {r['final_val_accuracy']:.1%} "
+                         f"against a {r['majority_baseline']:.1%} "
                          f"baseline" + (f" (seed {seed})" if len(rows[role]) > 1 else ""))
         return "; ".join(parts)
 

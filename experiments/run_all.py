@@ -163,10 +163,10 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
               "Fixed in `experiments/harness/verdicts.py` before the full run, from what the log's words mean:",
               ""]
     lines += [f"- `{name}` = {getattr(v, name)}" for name in v.THRESHOLDS]
-    lines += ["", "`relu_last_stops_learning` reads all of the log's words (\"stopped learning effectively, and the loss "
-              "remained high or flat\"): *flat* is a loss that fell by less than `STOPPED_FRACTION` of its start; "
-              "*high* is a final loss above `CONVERGED_LOSS` where the healthy model, same seeds and steps, ended at "
-              "or below it."]
+    lines += ["", "`relu_last_stops_learning` reads all of the log's words (\"stopped learning effectively, and "
+              "the loss remained high or flat\"): *flat* is a loss that fell by less than `STOPPED_FRACTION` "
+              "of its start; *high* is a final loss above `CONVERGED_LOSS` where the healthy model, same seeds "
+              "and steps, ended at or below it."]
     for part, res in results.items():
         lines += ["", f"## {TITLES[part]}", "", f"**Objective.** {OBJECTIVES[part]}", "",
                   "**Config.** `" + json.dumps(res["config"], separators=(", ", ": ")) + "`", "",

@@ -651,5 +651,6 @@ def test_a_named_dataset_is_a_string_and_an_empty_training_set_has_no_baseline()
         make_dataset(np.array("xor"), 10)
     empty = Dataset("x", np.zeros((0, 2)), np.zeros(0, dtype=int), np.zeros((3, 2)), np.zeros(3, dtype=int))
     assert np.isnan(empty.majority_baseline)
+    fractional = np.array([0.5, 1.0])
     with pytest.raises(TypeError, match="integer class labels"):
-        _ = Dataset("x", np.zeros((2, 2)), np.array([0.5, 1.0]), np.zeros((2, 2)), np.zeros(2, dtype=int)).majority_baseline
+        _ = Dataset("x", np.zeros((2, 2)), fractional, np.zeros((2, 2)), np.zeros(2, dtype=int)).majority_baseline

@@ -96,8 +96,8 @@ MISTAKES = {
     "LayerNorm.backward": ("layer_norm.py", "g = dout * self.gamma", "g = dout", "FAIL"),
     "Dropout.backward": ("dropout.py", "return dout * self.cache", "return dout * (self.cache > 0)", "FAIL"),
     "Residual.backward": ("residual.py", "return dout + dout @ self.W.T", "return dout @ self.W.T", "dL/dx"),
-    "TwoLayerNet.backward": ("two_layer.py", "where(self.mask, dout @ self.W2.T, 0.0)", "where(True, dout @ self.W2.T, 0.0)",
-                             "dW1"),
+    "TwoLayerNet.backward": ("two_layer.py", "where(self.mask, dout @ self.W2.T, 0.0)",
+                             "where(True, dout @ self.W2.T, 0.0)", "dW1"),
     "MomentumSGD.step": ("momentum.py", "self.velocity[key] + g", "self.velocity[key] + (1 - self.momentum) * g",
                          "after step 2 of 3"),
     "Adam.step": ("adam.py", "m_hat = m / (1 - self.beta1 ** self.t)", "m_hat = m", "after step 1 of 3"),
@@ -256,7 +256,8 @@ def test_a_backward_that_never_returns_is_stopped_at_the_time_limit(tmp_path):
     exercises.start(tmp_path)
     solved(tmp_path)
     sigmoid = tmp_path / "sigmoid.py"
-    sigmoid.write_text(sigmoid.read_text().replace("        out = self.cache\n", "        while True:\n            pass\n"))
+    forever = "        while True:\n            pass\n"
+    sigmoid.write_text(sigmoid.read_text().replace("        out = self.cache\n", forever))
     start = time.monotonic()
     done = run("check", str(tmp_path), "--timeout", "5")
     assert time.monotonic() - start < 60 and done.returncode == 1

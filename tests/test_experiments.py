@@ -209,7 +209,8 @@ def test_a_claim_of_a_part_that_trains_nothing_is_judged():
 def test_a_part_s_flags_give_its_own_steps_quick_or_not(part):
     """flags.read: the part's default number of steps, its own with --quick, --steps if given."""
     study = STUDIES[part]
-    read = [flags.read(study, [*given, "--out", "runs/flag-test"]).steps for given in ([], ["--quick"], ["--steps", "7"])]
+    given = ([], ["--quick"], ["--steps", "7"])
+    read = [flags.read(study, [*flags_, "--out", "runs/flag-test"]).steps for flags_ in given]
     assert read == [study.default_steps, study.quick_steps, 7]
 
 
@@ -424,7 +425,8 @@ def test_committed_log_is_exactly_what_the_committed_results_say():
     results_dir, log = ROOT / "docs" / "results", ROOT / "docs" / "experiments_log.md"
     text = log.read_text()
     readme = (ROOT / "README.md").read_text()
-    assert run_all.render(results_dir, log.parent) == text, "docs/experiments_log.md is stale: run run_all.py --log-only"
+    assert run_all.render(results_dir, log.parent) == text, \
+        "docs/experiments_log.md is stale: run run_all.py --log-only"
     every_case = {**CLAIMS, "part3_break": [case.claim for case in CASES]}  # --cases all
     for part, ids in every_case.items():
         results = check_results(results_dir / part, part, every_case)
@@ -574,7 +576,8 @@ def test_runs_killed_at_random_moments_leave_complete_results_or_none(tmp_path):
         for png in out.glob("*.png") if out.exists() else []:
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} was left half-written"
         if out.exists():
-            leftovers = [p.name for p in out.iterdir() if p.name not in {"results.json", ".lock"} and p.suffix != ".png"]
+            kept = {"results.json", ".lock"}
+            leftovers = [p.name for p in out.iterdir() if p.name not in kept and p.suffix != ".png"]
             assert all(name.endswith(".tinynet-tmp") for name in leftovers), leftovers
             output.hold(out)  # what the next run on it does first
             assert not list(out.glob("*.tinynet-tmp"))

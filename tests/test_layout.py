@@ -37,6 +37,15 @@ def test_every_module_reads_in_one_sitting(path):
     assert len(path.read_text().splitlines()) <= 400
 
 
+def test_no_line_is_wider_than_120_characters():
+    """The exercise skeletons' reference numbers aside (data a student never edits)."""
+    skeletons = PACKAGE / "exercises" / "skeletons"
+    wide = [f"{p.relative_to(ROOT)}:{i} ({len(line)})" for p in sources("tinynet", "experiments", "tests")
+            if skeletons not in p.parents
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if len(line) > 120]
+    assert not wide, ", ".join(wide)
+
+
 def test_one_writer_of_temporary_files():
     writers = [p.relative_to(ROOT) for p in sources("tinynet", "experiments") if "mkstemp" in p.read_text()]
     assert writers == [pathlib.Path("tinynet/files.py")], writers

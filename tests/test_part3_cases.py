@@ -49,7 +49,8 @@ BOTH_WAYS = {
     "labels_shuffled": (history(0.2, train_acc=0.9, val_acc=0.5), history(0.6, train_acc=0.6, val_acc=0.52),
                         ["90%", "50%", "40%", "memorised"], ["60%", "52%", "8%", "not yet memorised"]),
     "sum_not_mean": (history(500.0, loss_start=70.0, diverged_at=3, norms=(50.0, 1.0)),
-                     history(2.0, loss_start=70.0, norms=(50.0, 1.0)), ["100", "lr 0.01 is one at lr 1", "step 3"], ["70", "2"]),
+                     history(2.0, loss_start=70.0, norms=(50.0, 1.0)),
+                     ["100", "lr 0.01 is one at lr 1", "step 3"], ["70", "2"]),
     "sigmoid_deep": (history(0.69, loss_start=0.70, norms=(1e-4, 0.1)), history(0.3, norms=(1e-4, 0.1)),
                      ["0.001", "1.4%", "0.69"], ["57.1%", "0.3"]),
 }

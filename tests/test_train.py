@@ -365,7 +365,8 @@ def test_train_step_refuses_an_optimizer_bound_to_another_model():
     model, other = tn.create_model([2, 3, 2], seed=0), tn.create_model([2, 3, 2], seed=1)
     with pytest.raises(ValueError, match="opt updates .* not this model"):
         tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(other), f32(2, 2), np.array([0, 1]))
-    tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(model.layers[0]), f32(2, 2), np.array([0, 1]))  # a layer of it
+    # An optimizer of one layer of this model is accepted.
+    tn.train_step(model, tn.SoftmaxCrossEntropy(), tn.SGD(model.layers[0]), f32(2, 2), np.array([0, 1]))
 
 
 def test_a_history_prints_in_one_short_line():
