@@ -39,6 +39,16 @@ def test_claims_across_seeds_all_none_some(outcomes, k, verdict, says):
     assert [e["explanation"] for e in c["per_seed"]] == [f"one seed's story, loss {0.5 + i / 10}" for i in range(3)]
 
 
+def test_a_claim_judged_on_no_seed_says_neither_reproduced_nor_refuted():
+    """Every seed cut short, or a run shorter than the claim's thresholds were set for: the claim
+    records no verdict (reproduced null), never a false that reads as refuted."""
+    per_seed = {Seed(0, 0, 0): fake_verdict(True, 0.5)}
+    every_seed_cut = verdicts.across_seeds("some_claim", "the log's words", per_seed, cut_short=[Seed(0, 0, 0)])
+    assert (every_seed_cut["seeds"], every_seed_cut["verdict"], every_seed_cut["reproduced"]) == (0, "not judged", None)
+    short = verdicts.not_judged_at_length("some_claim", "the log's words", per_seed, steps=300, full_steps=5000)
+    assert short["reproduced"] is None and short["per_seed"][0]["reproduced"] is None
+
+
 def test_interrupted_seeds_are_kept_but_not_counted_and_said_so():
     per_seed = {Seed(i, i, i): fake_verdict(r, 0.5) for i, r in enumerate([True, False, True])}
     c = verdicts.across_seeds("some_claim", "the log's words", per_seed, cut_short=[Seed(2, 2, 2)], key="final_loss")

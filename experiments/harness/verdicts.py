@@ -129,7 +129,7 @@ def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_shor
     if cut_short:
         why += f" Not judged: seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} (interrupted)."
     claim = {"id": id, "log_says": log_says, "measured": collect(per_seed[s].measured for s in judged),
-             "reproduced": n > 0 and k == n, "reproduced_in": k, "seeds": n, "interval": list(wilson_interval(k, n)),
+             "reproduced": k == n if n else None, "reproduced_in": k, "seeds": n, "interval": list(wilson_interval(k, n)),
              "verdict": overall_verdict(k, n), "explanation": why, "per_seed": entries}
     return claim if cause is None else {**claim, "cause": cause}
 
@@ -150,7 +150,7 @@ def not_judged_at_length(id: str, log_says: str, per_seed: dict[Seed, Verdict], 
     if cut_short:
         why += f" Seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} interrupted."
     return {"id": id, "log_says": log_says, "measured": collect(v.measured for v in per_seed.values()),
-            "reproduced": False, "reproduced_in": 0, "seeds": 0, "interval": [0.0, 1.0],
+            "reproduced": None, "reproduced_in": 0, "seeds": 0, "interval": [0.0, 1.0],
             "verdict": NOT_JUDGED_AT_LENGTH, "explanation": why, "per_seed": entries}
 
 
