@@ -168,7 +168,8 @@ def draw(args: Any, first: OverfitRuns, outcomes: dict[Run, Outcome]) -> list[st
     main = first.widths[MAIN_WIDTH]
     if main in outcomes and outcomes[main].boundary is not None:
         data = main.data()
-        plots.decision_boundaries([(f"seed {main.weight_seed}, width {MAIN_WIDTH}, {hist[main].steps_taken} steps",
+        # The study's seed, as the other two figures and k/n name it (with --weight-seed fixed it is not the run's).
+        plots.decision_boundaries([(f"seed {args.seeds[0].seed}, width {MAIN_WIDTH}, {hist[main].steps_taken} steps",
                                     outcomes[main].boundary)], outcomes[main].grid,
                                   data.x_train, data.y_train, args.out / "boundary.png")
         figures.append("boundary.png")

@@ -256,6 +256,19 @@ def test_the_doctor_benchmark_counts_each_case_by_its_own_cause_and_the_healthy_
     healthy_only = {s: Runs(p.healthy, p.healthy) for s, p in plans.items()}
     assert study.doctor_benchmark(args, healthy_only, outcomes) is None
 
+def test_part2_s_figures_name_the_study_s_seed(monkeypatch, tmp_path):
+    """With --weight-seed fixed the run's weight seed is not the study's seed: every figure's
+    title names the study's seed, the one k/n counts."""
+    from tinynet import plots
+
+    titles = []
+    monkeypatch.setattr(plots, "loss_curves", lambda curves, title, *a, **k: titles.append(title))
+    monkeypatch.setattr(plots, "decision_boundaries", lambda panels, *a, **k: titles.append(panels[0][0]))
+    argv = ["--steps", "3", "--seed", "1", "--weight-seed", "3", "--jobs", "1", "--out", str(tmp_path)]
+    assert part2_overfit.main(argv) == 0
+    assert len(titles) == 3 and all("seed 1" in t and "seed 3" not in t for t in titles), titles
+
+
 def test_part4_prints_each_run_under_the_study_s_seed(capsys):
     """With --weight-seed fixed every run has the same weight seed: the printed lines name the
     study's seeds, 0 and 1, as the claims count them."""
