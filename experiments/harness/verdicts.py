@@ -129,7 +129,8 @@ def across_seeds(id: str, log_says: str, per_seed: dict[Seed, Verdict], cut_shor
     if cut_short:
         why += f" Not judged: seed{'s' * (len(cut_short) > 1)} {_list(s.seed for s in cut_short)} (interrupted)."
     claim = {"id": id, "log_says": log_says, "measured": collect(per_seed[s].measured for s in judged),
-             "reproduced": k == n if n else None, "reproduced_in": k, "seeds": n, "interval": list(wilson_interval(k, n)),
+             "reproduced": k == n if n else None,  # None: judged on no seed, neither reproduced nor refuted
+             "reproduced_in": k, "seeds": n, "interval": list(wilson_interval(k, n)),
              "verdict": overall_verdict(k, n), "explanation": why, "per_seed": entries}
     return claim if cause is None else {**claim, "cause": cause}
 
