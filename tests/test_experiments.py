@@ -471,9 +471,9 @@ def test_a_second_run_on_the_same_out_is_refused_with_one_line(tmp_path):
     assert "is in use by another run (pid 12345)" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_part1_refuses_a_folder_it_cannot_use_before_its_minute_of_sanity_checks(monkeypatch, tmp_path, capsys):
-    """Part 1's plan is its work (a full gradient check per seed): the folder is held first, so
-    an --out that cannot be used is said at once, not after the checks."""
+def test_part1_refuses_a_folder_it_cannot_use_before_its_sanity_checks(monkeypatch, tmp_path, capsys):
+    """Part 1's plan is its work (a full gradient check per seed, about 40 s): the folder is held
+    first, so an --out that cannot be used is said at once, not after the checks."""
     def planned(args):
         raise AssertionError("planned before the folder was held")
 
