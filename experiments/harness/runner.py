@@ -45,9 +45,9 @@ N_EXAMPLES = 100  # the log's training set (Parts 1-3)
 
 
 class Breakage(Protocol):
-    """What a run breaks, as a user would: a Part 3 case (experiments/part3/case.py). Of the
-    four below, what the case leaves alone is None. Sent to a worker whole, so each is a
-    module-level function or class, never a lambda."""
+    """What a run breaks, as a user would: a Part 3 case (experiments/part3/case.py). Of its
+    model, data, loss and measure, what the case leaves alone is None. Sent to a worker whole,
+    so each is a module-level function or class, never a lambda."""
 
     name: str  # how results.json names it
     model: Callable[[Any], Any] | None  # model -> the model as the user broke it

@@ -230,7 +230,10 @@ def doctor_benchmark(args: argparse.Namespace, plans: dict[Seed, SeedRuns], outc
     healthy: list[tuple[Seed, Run]] = []
     for seed in args.seeds:
         for r in plans[seed].runs():
-            (by_case.setdefault(r.case, []) if r.case is not None else healthy).append((seed, r))
+            if r.case is None:
+                healthy.append((seed, r))
+            else:
+                by_case.setdefault(r.case, []).append((seed, r))
     if not by_case:
         return None
 

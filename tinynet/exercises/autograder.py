@@ -89,7 +89,7 @@ def requirements() -> str:
         if not setup.read(PACKAGE.parent / "setup.cfg"):
             raise ValueError("tinynet's requirements are unknown here (not installed, no setup.cfg beside it); "
                              "install it first: pip install -e .") from None
-        found = setup["options"]["install_requires"].split()
+        found = [line.strip() for line in setup["options"]["install_requires"].splitlines() if line.strip()]
     return "\n".join(r for r in found if "extra ==" not in r) + "\n"
 
 
