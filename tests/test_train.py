@@ -62,13 +62,14 @@ def test_each_epoch_visits_every_example_once(monkeypatch):
     import tinynet.training
 
     seen = []
-    step = tinynet.training.train_step
+    batches = tinynet.training._batches
 
-    def record(model, loss_fn, opt, x, labels):
-        seen.append([tuple(row) for row in x.tolist()])
-        return step(model, loss_fn, opt, x, labels)
+    def record(*args):  # the batches the loop takes, as it takes them
+        for x, labels in batches(*args):
+            seen.append([tuple(row) for row in x.tolist()])
+            yield x, labels
 
-    monkeypatch.setattr(tinynet.training, "train_step", record)
+    monkeypatch.setattr(tinynet.training, "_batches", record)
     data = make_dataset("xor", 32, seed=0)
     train(tn.create_model([2, 4, 2], dtype="float64"), data, lr=0.1, steps=8, batch_size=8, progress=False)
     everything = sorted(tuple(row) for row in data.x_train.tolist())
@@ -102,7 +103,7 @@ def test_labels_are_range_checked_once_on_the_host_not_at_every_step(monkeypatch
 
     monkeypatch.setattr(tinynet.checks, "check_labels", spy)
     train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=30, eval_every=10, progress=False)
-    assert len(range_checks) == 30 + 4 and not any(range_checks)  # a step each, and each measurement's
+    assert len(range_checks) == 30 and not any(range_checks)  # one loss a step: no measurement repeats it
 
 
 def count_crossings(monkeypatch, be) -> dict[str, int]:
@@ -265,8 +266,8 @@ def test_train_drives_the_learner_s_own_optimizer_and_loss():
     opt, loss_fn = CountingSGD(opt_model, lr=0.1), CountingLoss()
     h = tn.train(opt_model, data, steps=20, opt=opt, loss_fn=loss_fn, eval_every=5, progress=False)
     assert opt.steps == 20  # one update per step
-    assert loss_fn.forwards == 20 + 5  # a forward per step, and one per measurement (steps 0, 5, 10, 15, 19)
-    assert loss_fn.douts == [1.0] * 25  # backward(dout) from dL/dL = 1
+    assert loss_fn.forwards == 20  # one forward a step: a measurement reads that step's own gradients
+    assert loss_fn.douts == [1.0] * 20  # backward(dout) from dL/dL = 1
     default = tn.train(default_model, data, steps=20, lr=0.1, eval_every=5, progress=False)
     assert h.loss == default.loss and h.grad_norm == default.grad_norm
 

@@ -1,7 +1,15 @@
-"""Input checks for the layers and the loss: each forward and backward opens with one call
-here, so that what the eye meets first in tinynet/layers.py is the math.
+"""The input checks of the layers and the loss, and the few checks other modules share.
 
-Every check raises with a message that names what is wrong and how to fix it.
+Each forward and backward of tinynet/layers.py and tinynet/losses.py opens with one call
+here, so that what the eye meets first there is the math. The shared ones: what counts as a
+real number or a positive integer, and whether an allocation fits in memory. A module that
+checks its own arguments keeps those checks beside them (SGD's lr, make_dataset's options,
+Sequential's layers); train()'s checks of its arguments as a whole are in
+tinynet/training_checks.py, which only training.py imports.
+
+This module is the floor of the engine: it imports backend.py alone, so that any other
+module may import it without a circle. Every check raises with a message that names what
+is wrong and how to fix it.
 """
 from __future__ import annotations
 
@@ -225,112 +233,3 @@ def check_loss_backward(loss: Any, cache: Any, dout: Any) -> Any:
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), real, got dtype "
                          f"{dout.dtype}")
     return be.xp.astype(dout, cache[0].dtype)
-
-
-# (argument, the methods train_step calls on it, an example of one)
-TRAIN_STEP_ARGUMENTS = (
-    ("model", ("forward", "backward"), "tn.create_model(...)"),
-    ("loss_fn", ("forward", "backward"), "tn.SoftmaxCrossEntropy()"),
-    ("opt", ("step",), "tn.SGD(model, lr=...)"),
-)
-
-
-def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:
-    """train_step's three arguments, each with the methods the step calls on it, and an
-    optimizer that updates this model (or one of its layers), not another one."""
-    for (name, methods, example), value in zip(TRAIN_STEP_ARGUMENTS, (model, loss_fn, opt)):
-        if isinstance(value, type) or not all(callable(getattr(value, m, None)) for m in methods):
-            got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
-            wanted = " and ".join(f"{m}()" for m in methods)
-            raise TypeError(f"train_step: {name} must have {wanted}, like {example}; got {got}")
-    bound = getattr(opt, "model", None)  # what tn.SGD updates; a learner's optimizer may not say
-    if bound is not None and bound is not model and not any(bound is layer for layer in getattr(model, "layers", ())):
-        raise ValueError(f"train_step: opt updates {bound!r}, not this model {model!r}: the step would train the "
-                         f"one and leave the other; build the optimizer on this model, tn.SGD(model, lr=...)")
-
-
-# --- What train() needs, checked before the first step ------------------------------------------
-def check_train_options(**options: Any) -> None:
-    """train()'s options, each refused with a message naming it."""
-    o = options
-    if not is_positive_int(o["steps"]):
-        raise ValueError(f"steps must be a positive integer, got {o['steps']!r}")
-    if o["batch_size"] is not None and not is_positive_int(o["batch_size"]):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {o['batch_size']!r}")
-    if o["eval_every"] is not None and not is_positive_int(o["eval_every"]):
-        raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {o['eval_every']!r}")
-    if o["until_loss"] is not None and not (is_real(o["until_loss"]) and math.isfinite(o["until_loss"])):
-        raise ValueError(f"until_loss must be a finite number or None (run all steps), got {o['until_loss']!r}")
-    if o["progress"] is not None and not isinstance(o["progress"], bool):
-        raise TypeError(f"progress must be True, False or None (a bar only on a terminal), got {o['progress']!r}")
-    if not isinstance(o["quiet"], bool):
-        raise TypeError(f"quiet must be True or False, got {o['quiet']!r}")
-    if not isinstance(o["desc"], str):
-        raise TypeError(f"desc must be a string (the progress bar's label), got {o['desc']!r}")
-    if o["measure"] is not None and not callable(o["measure"]):
-        raise TypeError(f"measure must be a function measure(model, x, labels) -> {{name: number}}, "
-                        f"got {type(o['measure']).__name__}")
-
-
-def linear_layers(model: Any) -> list[Any]:
-    """The model's Linear layers; refuses a model train() cannot use, saying why."""
-    from .layers import Linear  # here, not at the top: layers.py and model.py import this module
-    from .model import Sequential
-
-    if not isinstance(model, Sequential):
-        raise TypeError(f"train: model must be a tn.Sequential (e.g. tn.create_model([2, 500, 500, 2])), "
-                        f"got {type(model).__name__}")
-    linears = [layer for layer in model.layers if isinstance(layer, Linear)]
-    if not linears:
-        raise ValueError(f"train: {model!r} has no Linear layer, so nothing to train; build it with "
-                         f"tn.create_model(...) or tn.Sequential(tn.Linear(...), ...)")
-    return linears
-
-
-def check_dataset(data: Any, model: Any) -> None:
-    """Refuse data the model cannot learn from, before any step is taken."""
-    from .data import Dataset
-
-    if not isinstance(data, Dataset):
-        raise TypeError(f"train: data must be a tinynet.data.Dataset (make_dataset(...) or "
-                        f"Dataset(name, x_train, y_train, x_val, y_val)), got {type(data).__name__}")
-    linears = linear_layers(model)
-    dtype = dtype_name(linears[0].W.dtype)
-    for part in ("train", "val"):
-        _check_part(part, getattr(data, f"x_{part}"), getattr(data, f"y_{part}"), dtype)
-    if len(data.x_train) == 0:
-        raise ValueError("the training set is empty")
-    first, last = linears[0], linears[-1]
-    for part in ("train", "val"):
-        x = getattr(data, f"x_{part}")
-        if len(x) and x.shape[1] != first.W.shape[0]:
-            raise ValueError(f"{part} set: the data has {x.shape[1]} features but the model's first layer "
-                             f"{first!r} expects {first.W.shape[0]}")
-    labels = np.concatenate([data.y_train, data.y_val])
-    n_out = last.W.shape[1]
-    check_label_range(int(labels.min()), int(labels.max()), n_out, f"the model's {n_out} outputs")
-
-
-def _check_part(part: str, x: Any, y: Any, dtype: str) -> None:
-    """One part of a Dataset: host NumPy arrays, as make_dataset gives, real inputs (complex
-    ones would lose their imaginary part in the cast, silently) and integer labels."""
-    real = isinstance(x, np.ndarray) and (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer))
-    if not real:
-        raise TypeError(f"{part} set: inputs (x_{part}) must be a NumPy array of real numbers, got "
-                        f"{x.dtype if isinstance(x, np.ndarray) else type(x).__name__}")
-    if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.integer)):
-        raise TypeError(f"{part} set: labels (y_{part}) must be a NumPy array of integers (class indices), got "
-                        f"{y.dtype if isinstance(y, np.ndarray) else type(y).__name__}")
-    if x.ndim != 2:
-        raise ValueError(f"{part} set: inputs must have shape (N, features), got shape {x.shape}")
-    if y.ndim != 1:
-        raise ValueError(f"{part} set: labels must have shape (N,), one per input row, got shape {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{part} set: {len(x)} inputs but {len(y)} labels; they must match one to one")
-    with np.errstate(over="ignore"):
-        seen = np.asarray(x).astype(dtype)  # what the model will see: 1e300 is inf in float32
-    if len(x) and not np.isfinite(seen).all():
-        bad = int(np.sum(~np.isfinite(seen).all(axis=1)))
-        raise ValueError(f"{part} set: {bad} input rows contain NaN or inf as {dtype} (the model's dtype; "
-                         f"{np.finfo(dtype).max:.3g} is its largest number); clean, rescale or drop them "
-                         f"before training")

@@ -2,7 +2,7 @@
 
 Each function reads the model's state after a forward (and, for gradient norms, a backward)
 and returns host numbers: one small device-to-host copy per number, taken only at the
-loop's measurement steps.
+loop's measurement steps (``measured``, all of them at once).
 """
 from __future__ import annotations
 
@@ -12,7 +12,22 @@ import numpy as np
 
 from .backend import Backend, dtype_name
 from .layers import Linear, ReLU
-from .model import layer_label
+from .model import layer_label, linear_layers
+
+
+def measured(model: Any, be: Backend, train_set: tuple[Any, Any], val_set: tuple[Any, Any]) -> dict[str, Any]:
+    """Right after a step's backward, before its update: each Linear's gradient norm and the
+    zeros behind each ReLU on that step's batch, then the accuracy on the whole training set
+    and on the validation set (NaN without one). In this order: the accuracies' forward
+    passes replace what the layers kept of the step's batch.
+
+    train_set, val_set: (x (N, D), labels (N,)) on the backend.
+    """
+    taken: dict[str, Any] = {"grad_norm": gradient_norms(model, be), "relu_zero": relu_zero_fractions(model, be)}
+    (x, labels), (x_val, labels_val) = train_set, val_set
+    taken["train_acc"] = accuracy(model.forward(x), labels, be)
+    taken["val_acc"] = accuracy(model.forward(x_val), labels_val, be) if labels_val.shape[0] else float("nan")
+    return taken
 
 
 def gradient_norms(model: Any, be: Backend) -> dict[str, float]:
@@ -44,16 +59,11 @@ def accuracy(out: Any, labels: Any, be: Backend) -> float:
     return float(xp.mean(xp.astype(predicted == labels, xp.float32)))
 
 
-def first_linear(model: Any) -> Linear:
-    """The model's first Linear layer: its W says the dtype and the number of input features."""
-    return next(layer for layer in model.layers if isinstance(layer, Linear))
-
-
 def predict_grid(model: Any, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Predicted class on a grid of 2-D points, as a host array of shape (len(ys), len(xs))."""
     gx, gy = np.meshgrid(xs, ys)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)  # (len(xs) * len(ys), 2)
-    dtype = dtype_name(first_linear(model).W.dtype)
+    dtype = dtype_name(linear_layers(model)[0].W.dtype)
     out = model.forward(be.asarray(points, dtype=dtype))
     return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
 

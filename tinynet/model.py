@@ -84,6 +84,12 @@ def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:
             yield where, layer, name
 
 
+def linear_layers(model: Any) -> list[Linear]:
+    """A Sequential's Linear layers, in order. The first one's W says how many features the
+    model takes, in which dtype and on which backend; the last one's, how many classes."""
+    return [layer for layer in model.layers if isinstance(layer, Linear)]
+
+
 def not_a_layer(obj: Any) -> bool:
     """None, a list or tuple of layers, a number or an array: what no layer or model is."""
     return obj is None or isinstance(obj, (list, tuple, int, float, complex, np.number, np.ndarray))

@@ -23,12 +23,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .backend import Backend, dtype_name, host_rng
-from .checks import check_dataset, check_train_options, check_train_step
 from .data import Dataset
 from .losses import SoftmaxCrossEntropy
-from .metrics import accuracy, first_linear, first_step_at_or_below, gradient_norms, relu_zero_fractions
-from .model import Sequential
+from .metrics import first_step_at_or_below, measured
+from .model import Sequential, linear_layers
 from .optim import SGD
+from .training_checks import check_train, check_train_step
 
 DIVERGENCE_FACTOR = 10.0  # a finite loss above 10x its first value counts as diverged
 
@@ -59,6 +59,28 @@ class History:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+    def record(self, step: int, taken: dict[str, Any], own: Any) -> None:
+        """One measurement, appended to every series at once: ``taken`` from
+        tinynet.metrics.measured, ``own`` what train(measure=...) returned."""
+        if not (isinstance(own, dict) and all(isinstance(k, str) for k in own)):
+            raise TypeError(f"train: measure must return a dict of named numbers, {{name: value}}, got "
+                            f"{type(own).__name__}")
+        self.eval_steps.append(step)
+        self.train_acc.append(taken["train_acc"])
+        self.val_acc.append(taken["val_acc"])
+        for series, values in (("grad_norm", taken["grad_norm"]), ("relu_zero", taken["relu_zero"]),
+                               ("measured", own)):
+            for name, value in values.items():
+                getattr(self, series).setdefault(name, []).append(value)
+
+    def drop_unfinished(self) -> None:
+        """A Ctrl-C inside a step loses that step's loss; its measurement, taken before the
+        update, goes too, so that every measured step has its loss (whole or absent)."""
+        if self.eval_steps and self.eval_steps[-1] >= len(self.loss):
+            for series in (self.eval_steps, self.train_acc, self.val_acc, *self.grad_norm.values(),
+                           *self.relu_zero.values(), *self.measured.values()):
+                series.pop()
 
     def __repr__(self) -> str:
         """One line: the run at a glance (the series themselves are the fields)."""
@@ -115,30 +137,33 @@ def train(
     quiet:      no line when the run diverges (by default one line on stderr says at which
                 step it stopped, and that tn.diagnose can say why).
     """
-    check_train_options(steps=steps, batch_size=batch_size, eval_every=eval_every, until_loss=until_loss,
-                        progress=progress, desc=desc, measure=measure, quiet=quiet)
-    check_dataset(data, model)
-    opt, loss_fn = _pieces(model, opt, loss_fn, lr, momentum)
-    be = first_linear(model).backend  # the model's own: its weights live there
-    dtype = dtype_name(first_linear(model).W.dtype)
+    check_train(model, data, opt=opt, loss_fn=loss_fn, lr=lr, momentum=momentum, steps=steps,  # once, before the loop
+                batch_size=batch_size, eval_every=eval_every, until_loss=until_loss, progress=progress, desc=desc,
+                measure=measure, quiet=quiet)
+    if opt is None:
+        opt = SGD(model, lr=lr, momentum=momentum)
+    if loss_fn is None:  # the labels were range-checked above, once, on the host: no device sync per step
+        loss_fn = SoftmaxCrossEntropy(validate_labels=False)
+    first = linear_layers(model)[0]  # its weights say where the model computes, and in which dtype
+    be, dtype = first.backend, dtype_name(first.W.dtype)
     train_set = (be.asarray(data.x_train, dtype=dtype), be.asarray(data.y_train))  # (N, D), (N,): on the device once
     val_set = (be.asarray(data.x_val, dtype=dtype), be.asarray(data.y_val))
     eval_every = eval_every or max(1, steps // 200)
     batches = _batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
-    start = time.perf_counter()
-    with _progress_bar(steps, desc, progress) as bar, _quiet_arithmetic():
-        losses = _HostLosses(history, bar, be)
-        with _stops_on_ctrl_c(history, losses):
-            for step, (xb, yb) in zip(range(steps), batches):
-                last = step == steps - 1
-                if step % eval_every == 0 or last:  # before the update, from this step's own gradients
-                    _record(history, step, _measure(model, loss_fn, xb, yb, train_set, val_set, be, measure))
-                losses.add(train_step(model, loss_fn, opt, xb, yb))
-                if (step + 1) % eval_every == 0 or last:
-                    if losses.flush() or (until_loss is not None and _reached(history, until_loss)):
-                        break  # diverged, or got there
-    history.seconds = time.perf_counter() - start
+    with _Run(history, steps, desc, progress, be) as run:  # the progress bar, the losses' way to the host, Ctrl-C
+        for step, (x, labels) in zip(range(steps), batches):
+            logits = model.forward(x)  # (B, C)
+            loss = loss_fn.forward(logits, labels)  # (): the mean loss over the batch
+            model.backward(loss_fn.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
+            if step % eval_every == 0 or step == steps - 1:  # measured before the update
+                history.record(step, measured(model, be, train_set, val_set),
+                               {} if measure is None else measure(model, *train_set))
+            opt.step()  # theta <- theta - lr * dL/dtheta
+            run.add(loss)
+            if (step + 1) % eval_every == 0 or step == steps - 1:
+                if run.flush() or (until_loss is not None and _reached(history, until_loss)):
+                    break  # diverged, or got there
     if history.diverged_at is not None and not quiet:
         print(f"train: the loss diverged at step {history.diverged_at} ({history.loss[-1]:.4g}, from "
               f"{history.loss[0]:.4g}); the run stopped there. To see why, build the model afresh and call "
@@ -150,29 +175,14 @@ def train_step(model: Any, loss_fn: Any, opt: Any, x: Any, labels: Any) -> Any:
     """One step of gradient descent on the batch (x, labels); returns its loss (before the update).
 
     x: (N, D), labels: (N,). The whole of training, four lines: data -> model -> loss ->
-    backward -> optimizer.
+    backward -> optimizer. (train() makes the same four calls, with its measurements
+    between the backward and the update.)
     """
     check_train_step(model, loss_fn, opt)
     loss = loss_fn.forward(model.forward(x), labels)  # (): the mean loss over the batch
     model.backward(loss_fn.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
     opt.step()  # theta <- theta - lr * dL/dtheta
     return loss
-
-
-# --- The learner's pieces, or the defaults ----------------------------------------------------
-def _pieces(model: Any, opt: Any, loss_fn: Any, lr: Any, momentum: Any) -> tuple[Any, Any]:
-    """The optimizer and the loss: the learner's own, or the defaults built from lr."""
-    if opt is None:
-        if lr is None:
-            raise TypeError("train: give lr=... (for the default optimizer, SGD) or your own opt=...")
-        opt = SGD(model, lr=lr, momentum=momentum)
-    elif lr is not None or momentum:
-        raise TypeError("train: lr and momentum set up the default SGD; with your own opt=..., set them on it")
-    if loss_fn is None:
-        # Labels are range-checked once, on the host, by check_dataset: no device sync per step.
-        loss_fn = SoftmaxCrossEntropy(validate_labels=False)
-    check_train_step(model, loss_fn, opt)
-    return opt, loss_fn
 
 
 # --- The loop's helpers, one job each ------------------------------------------------------------
@@ -193,14 +203,49 @@ def _batches(x: Any, labels: Any, batch_size: int | None, rng: np.random.Generat
             yield be.xp.take(x, idx, axis=0), be.xp.take(labels, idx, axis=0)
 
 
-class _HostLosses:
-    """The step losses, kept on the device and brought to the host once per measurement
-    interval: float() on each loss would be a device-to-host copy, and on a GPU a wait, per
-    step."""
+class _Run:
+    """What surrounds the loop, so that its body is the step alone:
 
-    def __init__(self, history: History, bar: Any, be: Backend) -> None:
-        self.history, self.bar, self.be = history, bar, be
-        self.pending: list[Any] = []  # 0-d device arrays
+    - the losses, kept on the device and brought to the host once per measurement interval
+      (float() on each loss would be a device-to-host copy, and on a GPU a wait, per step),
+      each checked for divergence there;
+    - the progress bar (tqdm on a terminal, or when asked);
+    - the arithmetic warnings of a diverging run, silenced: overflow and invalid values are
+      its symptom, recorded as ``diverged_at``;
+    - Ctrl-C, which ends the run and not the program: the losses so far are kept, a
+      measurement whose step never finished is dropped, and the history comes back marked
+      interrupted;
+    - the run's wall time.
+    """
+
+    def __init__(self, history: History, steps: int, desc: str, progress: bool | None, be: Backend) -> None:
+        self.history, self.be = history, be
+        self.pending: list[Any] = []  # 0-d device arrays: the losses not yet on the host
+        if progress is None:
+            progress = sys.stderr.isatty()
+        self.bar = _progress_bar(steps, desc) if progress else None
+        self.quiet = contextlib.ExitStack()
+
+    def __enter__(self) -> _Run:
+        self.start = time.perf_counter()
+        self.quiet.enter_context(warnings.catch_warnings())
+        self.quiet.enter_context(np.errstate(all="ignore"))
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+        stopped = kind is not None and issubclass(kind, KeyboardInterrupt)
+        try:
+            if stopped:
+                self.flush()
+                self.history.drop_unfinished()
+                self.history.interrupted = True
+        finally:
+            self.quiet.close()
+            if self.bar is not None:
+                self.bar.close()
+            self.history.seconds = time.perf_counter() - self.start
+        return stopped  # Ctrl-C is handled here; any other error goes on up
 
     def add(self, loss: Any) -> None:
         self.pending.append(loss)
@@ -215,71 +260,16 @@ class _HostLosses:
             if not math.isfinite(value) or value > DIVERGENCE_FACTOR * max(h.loss[0], 1e-12):
                 h.diverged_at = len(h.loss) - 1
                 return True
-        self.bar.update(len(values))
-        if values:
+        if self.bar is not None and values:
+            self.bar.update(len(values))
             self.bar.set_postfix(loss=f"{h.loss[-1]:.4g}")
         return False
 
 
-@contextlib.contextmanager
-def _stops_on_ctrl_c(history: History, losses: _HostLosses) -> Iterator[None]:
-    """Ctrl-C ends the run, not the program: the losses so far are kept, a measurement whose
-    step never finished is dropped, and the history comes back marked interrupted."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        losses.flush()
-        _drop_unfinished_measurement(history)
-        history.interrupted = True
+def _progress_bar(steps: int, desc: str) -> Any:
+    from tqdm import tqdm  # here: a run without a bar never imports it
 
-
-@contextlib.contextmanager
-def _quiet_arithmetic() -> Iterator[None]:
-    """Overflow and invalid values in a diverging run are its symptom, recorded as
-    ``diverged_at``: not warnings to print."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
-def _measure(model: Any, loss_fn: Any, xb: Any, yb: Any, train_set: tuple, val_set: tuple, be: Backend,
-             measure: Measure | None) -> dict[str, Any]:
-    """Everything measured at one step, before its update; recorded by _record all at once, so
-    a Ctrl-C in the middle leaves every series as long as ``eval_steps``."""
-    loss_fn.forward(model.forward(xb), yb)  # this step's forward and backward, as train_step does them
-    model.backward(loss_fn.backward(1.0))
-    taken = {"grad_norm": gradient_norms(model, be), "relu_zero": relu_zero_fractions(model, be)}
-    (x, labels), (x_val, labels_val) = train_set, val_set
-    taken["train_acc"] = accuracy(model.forward(x), labels, be)
-    taken["val_acc"] = accuracy(model.forward(x_val), labels_val, be) if labels_val.shape[0] else float("nan")
-    taken["measured"] = {} if measure is None else _own_measurements(measure, model, x, labels)
-    return taken
-
-
-def _own_measurements(measure: Measure, model: Any, x: Any, labels: Any) -> dict[str, Any]:
-    values = measure(model, x, labels)
-    if not (isinstance(values, dict) and all(isinstance(k, str) for k in values)):
-        raise TypeError(f"train: measure must return a dict of named numbers, {{name: value}}, got "
-                        f"{type(values).__name__}")
-    return values
-
-
-def _record(history: History, step: int, taken: dict[str, Any]) -> None:
-    history.eval_steps.append(step)
-    history.train_acc.append(taken["train_acc"])
-    history.val_acc.append(taken["val_acc"])
-    for series in ("grad_norm", "relu_zero", "measured"):
-        for name, value in taken[series].items():
-            getattr(history, series).setdefault(name, []).append(value)
-
-
-def _drop_unfinished_measurement(history: History) -> None:
-    """A Ctrl-C inside a step loses that step's loss; its measurement, taken just before, goes
-    too, so that every measured step has its loss (a measurement is whole or absent)."""
-    if history.eval_steps and history.eval_steps[-1] >= len(history.loss):
-        for series in (history.eval_steps, history.train_acc, history.val_acc, *history.grad_norm.values(),
-                       *history.relu_zero.values(), *history.measured.values()):
-            series.pop()
+    return tqdm(total=steps, desc=desc, unit="step", leave=False, dynamic_ncols=True)
 
 
 def _reached(history: History, until_loss: float) -> bool:
@@ -287,26 +277,3 @@ def _reached(history: History, until_loss: float) -> bool:
     if history.reached_at is None:
         history.reached_at = first_step_at_or_below(history.loss, until_loss)
     return history.reached_at is not None
-
-
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix(self, **kw: Any) -> None: ...
-    def close(self) -> None: ...
-
-
-@contextlib.contextmanager
-def _progress_bar(steps: int, desc: str, progress: bool | None) -> Iterator[Any]:
-    """A tqdm bar on a terminal (or when asked), nothing otherwise; closed however the run ends."""
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=steps, desc=desc, unit="step", leave=False, dynamic_ncols=True)
-    else:
-        bar = _NoBar()
-    try:
-        yield bar
-    finally:
-        bar.close()
