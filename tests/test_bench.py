@@ -174,3 +174,27 @@ def test_the_doctor_s_cost_is_measured_against_train(capsys):
     assert bench["main"](["--steps", "20", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
     assert "train " in out and "diagnose " in out and "x train; target at most 1.25" in out
+
+
+def test_the_forms_benchmark_times_the_same_math_and_restores_the_engine():
+    """experiments/bench/bench_forms.py: each textbook line it times against the engine's kept
+    form computes the same numbers (the bias add to the bit, the bias gradient to rounding),
+    every candidate is timed, and the engine's own methods are back afterwards."""
+    import numpy as np
+
+    import tinynet as tn
+
+    forms = runpy.run_path(str(BENCH.parent / "bench_forms.py"), run_name="bench_forms")
+    engine = (tn.Linear.forward, tn.Linear.backward)
+    be = tn.get_backend("numpy")
+    layer = tn.Linear(3, 4, seed=0)
+    x = be.asarray(np.random.default_rng(0).normal(size=(5, 3)), dtype="float32")
+    dout = be.asarray(np.random.default_rng(1).normal(size=(5, 4)), dtype="float32")
+    out, dx = layer.forward(x), layer.backward(dout)
+    db = layer.db
+    np.testing.assert_array_equal(forms["forward_textbook"](layer, x), out)
+    np.testing.assert_array_equal(forms["backward_textbook"](layer, dout), dx)
+    np.testing.assert_allclose(layer.db, db, rtol=1e-6)
+    ms = forms["timed"](be, 4, 1, 1)
+    assert set(ms) == {"engine", "bias x @ W + b", "db = dout.sum(axis=0)"} and min(ms.values()) > 0
+    assert (tn.Linear.forward, tn.Linear.backward) == engine

@@ -144,7 +144,7 @@ class Backend:
         return None
 
     # Asked about ten times a step: the dtype's one-letter kind is the fast way to ask
-    # (docs/performance.md, "Small choices, measured").
+    # (docs/performance.md, "Forms kept for speed").
     def is_float_dtype(self, dtype: Any) -> bool:
         """True for float32 and float64, the engine's two dtypes (float16 and longdouble are not:
         no layer is written or checked for them)."""

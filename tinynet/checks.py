@@ -56,6 +56,17 @@ def check_memory(what: str, needed: float) -> None:
                           f"this machine has free")
 
 
+def check_layer_size(who: str, n_in: Any, n_out: Any) -> None:
+    """A layer's sizes, before its weights are drawn: positive integers, and a W of n_in x
+    n_out entries that this machine can draw (in float64 on the host, then cast: about 12
+    bytes an entry at once)."""
+    for name, n in (("n_in", n_in), ("n_out", n_out)):
+        if not is_positive_int(n):
+            raise ValueError(f"{who}: {name} must be a positive integer, got {n!r}")
+    entries = int(n_in) * int(n_out)
+    check_memory(f"{who}({n_in}->{n_out}): W of {entries:,} entries", entries * 12.0)
+
+
 def input_backend(layer: Any, x: Any, what: str = "input") -> Backend:
     """The backend of a layer's (or a loss's) input, or an error naming the layer and the
     argument: a list, a tuple, None or a number is not a batch of rows."""

@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, backend_of, get_backend, host_rng
-from .checks import (check_backward_call, check_linear_backward, check_linear_input, check_memory, check_rows,
-                     input_backend, is_positive_int)
+from .checks import check_backward_call, check_layer_size, check_linear_backward, check_linear_input, check_rows, input_backend
 
 INIT_SCHEMES = ("torch", "he")  # how a Linear draws its first W and b
 
 
-def init_params(rng: np.random.Generator, n_in: int, n_out: int, init: str):
+def init_params(rng: np.random.Generator, n_in: int, n_out: int, init: str) -> tuple[np.ndarray, np.ndarray]:
     """Initial W (n_in, n_out) and b (n_out,) as float64 host arrays.
 
     "torch": PyTorch's nn.Linear default, W, b ~ U(-1/sqrt(n_in), 1/sqrt(n_in)):
@@ -34,6 +33,7 @@ def init_params(rng: np.random.Generator, n_in: int, n_out: int, init: str):
     "he":    W ~ N(0, 2/n_in), b = 0, which keeps the variance of ReLU activations
              constant from layer to layer.
     """
+    check_layer_size("Linear", n_in, n_out)  # positive integers, and room to draw W
     if init == "torch":
         bound = 1.0 / np.sqrt(n_in)
         W = rng.uniform(-bound, bound, size=(n_in, n_out))
@@ -66,21 +66,11 @@ class Linear:
         backend: str | Backend | None = None,
         init: str = "torch",
     ) -> None:
-        for name, n in (("n_in", n_in), ("n_out", n_out)):
-            if not is_positive_int(n):
-                raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
+        # Drawn on the host in float64 from the seed, then cast: the same weights on every backend.
+        W, b = init_params(host_rng(seed, "Linear"), n_in, n_out, init)  # (n_in, n_out), (n_out,)
         self.backend = get_backend(backend)
-        self.backend.dtype(dtype)  # "float32" or "float64"; None would quietly keep float64
-        rng = host_rng(seed, "Linear")  # drawn on the host: same weights on every backend
-        # W drawn in float64 on the host, then cast: about 12 bytes an entry at once
-        check_memory(f"Linear({n_in}->{n_out}): W of {int(n_in) * int(n_out):,} entries", int(n_in) * int(n_out) * 12.0)
-        try:
-            W, b = init_params(rng, int(n_in), int(n_out), init)
-        except MemoryError:
-            need = int(n_in) * int(n_out) * 8 / 2 ** 30  # W in float64 on the host, before the cast
-            raise MemoryError(f"Linear({n_in}->{n_out}): W has {int(n_in) * int(n_out):,} entries, {need:,.1f} GiB to "
-                              f"draw in float64; that is more memory than this machine can give") from None
-        self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out)
+        self.backend.dtype(dtype)  # "float32" or "float64": refused here, as None would quietly keep float64
+        self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out), on the backend's device
         self.b = self.backend.asarray(b, dtype=dtype)  # (n_out,)
         self.dW: Any = None
         self.db: Any = None
@@ -97,14 +87,15 @@ class Linear:
         """x: (N, n_in) -> out = x @ W + b: (N, n_out).
 
         Keeps (x, W): x for dW, and W for dx, the W this forward used even if the user
-        reassigns self.W before backward. (b is added in place: one fresh array, not two.)
-        Kept, not copied: an array changed *in place* between forward and backward (x *= 2,
+        reassigns self.W before backward. Kept, not copied: an array changed *in place* between forward and backward (x *= 2,
         self.W *= 0) reaches backward changed, and dW, dx follow the changed values. Assign a
         new array instead (self.W = self.W * 0). PyTorch refuses such a change through a
         version counter; tinynet leaves it to you rather than copy x and W every step.
         """
         check_linear_input(self, self.backend, self.W, self.b, x)
         self.cache = (x, self.W)
+        # out = x @ W + b, with b added in place: one fresh (N, n_out) array where that line
+        # makes two, 4-15% of a step at N = 1,000 (docs/performance.md, "Forms kept for speed").
         out = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
         out += self.b  # (N, n_out): b added to every row
         return out
@@ -117,8 +108,9 @@ class Linear:
         check_linear_backward(self, self.cache, dout)
         x, W = self.cache  # from forward
         self.dW = x.T @ dout  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
-        # b feeds every row, so db sums dout over the batch, written as the product 1^T dout:
-        # the same number, and faster on a GPU (docs/performance.md, "Bias gradients").
+        # db = dout.sum(axis=0): b feeds every row, so its gradient sums dout over the batch.
+        # Written as the product 1^T dout, the same sum: on a GPU the sum along axis 0 took 4.8 ms
+        # of an 11 ms step (docs/performance.md, "Forms kept for speed").
         ones = self.backend.ones(dout.shape[0], dout.dtype)  # (N,)
         self.db = ones @ dout  # (N,) @ (N, n_out) -> (n_out,)
         return dout @ W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
@@ -152,12 +144,7 @@ class ReLU:
         return backend_of(x).xp.maximum(x, 0.0)
 
     def backward(self, dout: Any) -> Any:
-        """dout = dL/dout: (N, D) -> dL/dx = dout * [x > 0]: (N, D).
-
-        (The mask as 0/1 times dout, in place: one fresh array and no where().)
-        """
+        """dout = dL/dout: (N, D) -> dL/dx = dout * [x > 0]: (N, D)."""
         check_backward_call(self, self.cache, dout)  # after forward; dout shaped like the mask, x's dtype
-        mask, _ = self.cache
-        dx = backend_of(dout).xp.astype(mask, dout.dtype)  # (N, D): 1.0 where x > 0, else 0.0
-        dx *= dout
-        return dx
+        mask, _ = self.cache  # (N, D) bool: x > 0
+        return dout * backend_of(dout).xp.astype(mask, dout.dtype)  # (N, D): dout where x > 0, else 0

@@ -61,11 +61,8 @@ class SGD:
         for layer, name, param, grad in updates:
             if self.momentum:
                 grad = self._momentum(layer, name, grad)
-            # theta - lr * dL/dtheta, in a new array: an array the user assigned is never mutated.
-            # (-lr * grad) + theta, built in one array: the same bits as theta - lr * grad.
-            new = grad * -self.lr
-            new += param
-            setattr(layer, name, new)
+            # A new array: one the user assigned is never changed in place.
+            setattr(layer, name, param - self.lr * grad)  # theta <- theta - lr * dL/dtheta
 
     def _checked(self, where: str, layer: Any, name: str) -> tuple[Any, str, Any, Any]:
         """(layer, name, parameter, gradient), the gradient of the parameter's dtype; or an error
