@@ -18,7 +18,7 @@ from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import BREAKING_LR, MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import plots  # noqa: E402
@@ -28,7 +28,6 @@ from tinynet.training import History  # noqa: E402
 WIDTHS = (25, 100, 500)
 QUICK_WIDTHS = (25, 500)
 MAIN_WIDTH = 500  # the log's create_model()
-BREAKING_LR = 10.0
 
 
 class OverfitRuns(NamedTuple):

@@ -34,26 +34,17 @@ from typing import Any, NamedTuple
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the repository root, for `experiments`
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
-import numpy as np  # noqa: E402
 from experiments.harness import flags, report, study  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import BREAKING_LR, MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
 from experiments.harness.verdicts import Judged  # noqa: E402
-from experiments.part3 import cases  # noqa: E402
-from experiments.part3.cases import BY_NAME, CASES, LOG_CASES, RELU_LAST  # noqa: E402
-from experiments.part3.figures import draw  # noqa: E402
-from experiments.part3.measures import at_initialisation, measure_clipping  # noqa: E402
-from tinynet import create_model  # noqa: E402
-from tinynet.data import make_dataset  # noqa: E402
+from experiments.part3 import figures  # noqa: E402
+from experiments.part3.case import Case  # noqa: E402
+from experiments.part3.cases import BY_NAME, CASES, LOG_CASES  # noqa: E402
 from tinynet.training import History  # noqa: E402
 
-INITIALISATIONS = 1000  # in the forward-only study (100 with --quick)
 ALL_CASES = tuple(BY_NAME)
-TERMS = ("Terms: a ReLU after the last layer clips every logit <= 0 to exactly 0 and passes it no gradient. A "
-         "stranded example is one whose own class's logit is clipped: nothing pushes that logit back up, and its "
-         "loss stays at ln 2 = 0.693 or more. A dead output unit is one clipped on every example: no gradient "
-         "reaches its weights at all. The loss floor is ln 2 times the share of examples stranded.")
 
 
 class BreakRuns(NamedTuple):
@@ -66,39 +57,16 @@ class BreakRuns(NamedTuple):
         return [self.healthy, *self.cases.values()]
 
 
-# --- Beyond the log: many initialisations, forward passes only ---------------------------------
-def init_study(args: Any, inits: int) -> tuple[dict[str, Any] | None, bool]:
-    """Over ``inits`` initialisations (seeds 0..inits-1, data seeded as the study's seeds are),
-    the ReLU-last model's state before any step: dead output units, and the share of examples
-    whose own logit is clipped. A forward pass each: seconds for a thousand.
-
-    Returns (the study, interrupted): a Ctrl-C keeps the initialisations done so far (None if
-    none), and the training results, which took the minutes, are written all the same."""
-    dead, stranded = [], []
-    try:
-        for i in range(inits):
-            weights = i if args.weight_seed is None else args.weight_seed
-            data = make_dataset(args.dataset, N_EXAMPLES, seed=i if args.data_seed is None else args.data_seed,
-                                val_fraction=0.0)
-            model = RELU_LAST.model(create_model(list(MODEL), seed=weights, backend=args.be))
-            n_dead, share = at_initialisation(model, data.x_train, data.y_train)
-            dead.append(n_dead)
-            stranded.append(share)
-    except KeyboardInterrupt:
-        pass
-    if not dead:
-        return None, len(dead) < inits
-    return ({"inits": len(dead), "dead_units": dead, "stranded": stranded,
-             "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))},
-            len(dead) < inits)
+def asked(args: Any) -> list[Case]:
+    """The cases --cases asked for, in the catalogue's order."""
+    return [case for case in CASES if case.name in args.cases]
 
 
-# --- The study: Part 3 as the skeleton runs it ---------------------------------------------------
+# --- The study: Part 3 as the skeleton runs it. Every case alike: what one needs is on its declaration.
 class Part3(study.Study):
     script = "part3_break"
     default_steps = 5000
     quick_steps = 300
-    measure = staticmethod(measure_clipping)  # Part 3's own numbers, on every run (a case may bring its own)
     claims = tuple(case.as_claim() for case in CASES)  # judged where --cases planned the case's runs
     flags = (flags.Flag("--cases", type=flags.names("case", ALL_CASES, {"log": LOG_CASES, "all": ALL_CASES}),
                         default=LOG_CASES,
@@ -108,27 +76,30 @@ class Part3(study.Study):
         return f"Part 3: breaking it on purpose ({len(args.seeds)} seeds; {args.varied} vary)"
 
     def terms(self, args: Any) -> str:
-        return TERMS if RELU_LAST.name in args.cases else ""
+        return " ".join(case.terms for case in asked(args) if case.terms)
 
     def boundary_for(self, args: Any, plans: dict[Seed, BreakRuns]) -> list[Run]:
-        return [r for p in plans.values() for r in (p.healthy, p.cases.get(RELU_LAST.name)) if r is not None]
+        """Each run of a case that draws decision boundaries, and the healthy run beside it."""
+        drawn = [case.name for case in asked(args) if case.boundary]
+        return [r for p in plans.values() for r in ([p.healthy] if drawn else []) + [p.cases[n] for n in drawn]]
 
     def context(self, args: Any, plans: dict[Seed, BreakRuns], hist: dict[Run, History]) -> dict[str, Any]:
-        """The initialisation study, when the ReLU-last claim has seeds to quote it for."""
-        if RELU_LAST.name not in args.cases:
-            return {"init_study": None}
-        seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].cases[RELU_LAST.name]])
-        if not seeds:
-            return {"init_study": None}
-        found, interrupted = init_study(args, INITIALISATIONS // 10 if args.quick else INITIALISATIONS)
-        return {"init_study": found, "interrupted": interrupted}
+        """Each case's numbers beyond its runs, where some seed's runs of it finished."""
+        found: dict[str, Any] = {}
+        for case in asked(args):
+            seeds, _ = study.seeds_with(args, hist, lambda s: [plans[s].healthy, plans[s].cases[case.name]])
+            if case.context is not None and seeds:
+                more = case.context(args)
+                found["interrupted"] = found.get("interrupted", False) or more.pop("interrupted", False)
+                found.update(more)
+        return found
 
     def extra(self, context: dict[str, Any]) -> dict[str, Any]:
-        return {"init_study": context["init_study"], "doctor": context["doctor"]}
+        return {name: value for name, value in context.items() if name != "interrupted"}
 
     def draw(self, args: Any, plans: dict[Seed, BreakRuns], outcomes: dict[Run, Outcome],
              verdicts: dict[str, Judged], context: dict[str, Any]) -> list[str]:
-        return draw(args, plans, outcomes, verdicts, context["init_study"])
+        return figures.draw(args, plans, outcomes, verdicts, context, asked(args))
 
     def print_runs(self, args: Any, plans: dict[Seed, BreakRuns], hist: dict[Run, History], context: dict) -> None:
         for seed in args.seeds:
@@ -143,28 +114,23 @@ PART3 = Part3()
 
 def ending(run: Run, h: History) -> str:
     end = f"diverged at step {h.diverged_at}" if h.diverged_at is not None else f"final loss {h.loss[-1]:.4f}"
-    end += interrupted_at(h)
-    if run.case is not RELU_LAST:
-        return f"loss {h.loss[0]:.4f} -> {end}"
-    dead = h.measured["dead_units"][-1]
-    dead = f"; dead output units at end: {dead}" if dead else ""
-    return f"loss {h.loss[0]:.4f} -> {end}; examples stranded at end: {h.measured['stranded'][-1]:.0%}{dead}"
+    line = f"loss {h.loss[0]:.4f} -> {end}{interrupted_at(h)}"
+    return line + (run.case.line(h) if run.case is not None and run.case.line is not None else "")
 
 
 def plan(args: Any) -> dict[Seed, BreakRuns]:
     """For each seed the healthy run, and each case's run: the healthy run's settings with the
     case's own over them, carrying the case."""
     healthy = dict(lr=args.lr, steps=args.steps, dataset=args.dataset, n=N_EXAMPLES)
-    asked = [case for case in CASES if case.name in args.cases]
     return {seed: BreakRuns(seed.run("healthy", **healthy),
                             {case.name: seed.run(case.role, case=case, **{**healthy, **case.settings})
-                             for case in asked})
+                             for case in asked(args)})
             for seed in args.seeds}
 
 
 def config(args: Any) -> dict[str, Any]:
     """The study's settings, as results.json records them."""
-    return {"n_train": N_EXAMPLES, "model": MODEL, "lr": args.lr, "breaking_lr": cases.BREAKING_LR,
+    return {"n_train": N_EXAMPLES, "model": MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
             "cases": list(args.cases), "runs_per_seed": ["healthy", *args.cases],
             "broken": {case.name: case.broken for case in CASES if case.name in args.cases and not case.in_log}}
 

@@ -163,10 +163,6 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
               "Fixed in `experiments/harness/verdicts.py` before the full run, from what the log's words mean:",
               ""]
     lines += [f"- `{name}` = {getattr(v, name)}" for name in v.THRESHOLDS]
-    lines += ["", "`relu_last_stops_learning` reads all of the log's words (\"stopped learning effectively, and "
-              "the loss remained high or flat\"): *flat* is a loss that fell by less than `STOPPED_FRACTION` "
-              "of its start; *high* is a final loss above `CONVERGED_LOSS` where the healthy model, same seeds "
-              "and steps, ended at or below it."]
     for part, res in results.items():
         lines += ["", f"## {TITLES[part]}", "", f"**Objective.** {OBJECTIVES[part]}", "",
                   "**Config.** `" + json.dumps(res["config"], separators=(", ", ": ")) + "`", "",
@@ -175,10 +171,11 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
         for c in res["claims"]:
             lines.append(f"| `{c['id']}` | {c['log_says']} | {summary(c['measured'])} | "
                          f"{v.k_of_n(c['reproduced_in'], c['seeds'])} | {verdict(c)} |")
-        lines += ["", "**What the numbers say.**", ""]
+        cases_only = all(c["id"] in CASE_OF_CLAIM for c in res["claims"])
+        lines += ["", "**What the numbers say.**" + (" Case by case, in the sections below." if cases_only else ""), ""]
         for c in res["claims"]:
             if c["id"] in CASE_OF_CLAIM:
-                continue  # a case beyond the log: its own section below
+                continue  # a case of Part 3: its own section below
             lines.append(f"- `{c['id']}` ({v.k_of_n(c['reproduced_in'], c['seeds'])}): {c['explanation']}")
             if len(c["per_seed"]) > 1:
                 lines += [f"  - seed {e['seed']}: {e['explanation']}" for e in c["per_seed"]]
@@ -199,12 +196,16 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
 
 
 def case_section(case: Any, c: dict, res: dict, folder: str) -> list[str]:
-    """A case of Part 3 beyond the log: what was broken, the prediction fixed before any run,
+    """A case of Part 3, the log's two and those beyond it alike: what was broken, the log's
+    words or the prediction fixed before any run (and how they are read, where they need it),
     k/n with its interval, the cause on one seed, every seed's story, and its figure."""
-    lines = ["", f"### Beyond the log: `{case.name}`", "",
-             f"- **Broken:** {case.broken}.",
-             f"- **Prediction** (fixed before any run): {case.says.removeprefix('(predicted) ')}",
-             f"- **Result:** `{c['id']}` held on {v.k_of_n(c['reproduced_in'], c['seeds'])} seeds: {verdict(c)}."]
+    said = (f"- **The log says:** {case.says}" if case.in_log else
+            f"- **Prediction** (fixed before any run): {case.says.removeprefix('(predicted) ')}")
+    lines = ["", f"### {'The log' if case.in_log else 'Beyond the log'}: `{case.name}`", "",
+             f"- **Broken:** {case.broken}.", said]
+    if case.reading:
+        lines.append(f"- **Read as:** {case.reading}")
+    lines.append(f"- **Result:** `{c['id']}` held on {v.k_of_n(c['reproduced_in'], c['seeds'])} seeds: {verdict(c)}.")
     if c.get("cause"):
         lines.append(f"- **Why:** {c['cause']}")
     lines.append(f"- **Across seeds:** {c['explanation']}")
@@ -264,7 +265,7 @@ def verdict(c: dict) -> str:
     return c["verdict"] if c["reproduced_in"] > 0 else f"**{c['verdict']}**"
 
 
-CASE_OF_CLAIM = {case.claim: case for case in CASES if not case.in_log}  # the log's two have its own section
+CASE_OF_CLAIM = {case.claim: case for case in CASES}
 
 DATA_NOTE = (
     "The log does not say which synthetic data it used. The default here is `xor` (points uniform in the "

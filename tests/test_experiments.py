@@ -321,7 +321,7 @@ def test_ctrl_c_reaches_the_worker_processes(tmp_path):
 
 
 @pytest.mark.parametrize("part", ["part2_overfit", "part3_break", "part4_scale"])
-@pytest.mark.parametrize("at_forward", [1, 2, 3])  # the first step; its measurement; then the next forward
+@pytest.mark.parametrize("at_forward", [1, 2, 3])  # the first step; its measurement's forwards
 @pytest.mark.filterwarnings("error::UserWarning")  # e.g. matplotlib's, for a figure drawn with nothing in it
 def test_ctrl_c_in_the_first_run_ends_cleanly(part, at_forward, monkeypatch, tmp_path, capsys):
     """Ctrl-C before anything can be judged: results marked interrupted, no traceback, and
@@ -345,7 +345,8 @@ def test_ctrl_c_in_the_first_run_ends_cleanly(part, at_forward, monkeypatch, tmp
         assert n >= 1 and run["steps_taken"] >= 1 and len(run["loss_at_eval_steps"]) == n
         lists = {k: v for k, v in run.items() if isinstance(v, list)}  # the loop's series and the hook's
         assert {"eval_steps", "train_acc", "val_acc"} <= set(lists)
-        assert part != "part3_break" or {"logits_clipped", "dead_outputs", "dead_units", "stranded"} <= set(lists)
+        if run["label"].startswith("ReLU last"):  # the hook of that case, on its run alone
+            assert {"logits_clipped", "dead_outputs", "dead_units", "stranded"} <= set(lists)
         assert all(len(series) == n for series in lists.values()), {k: len(v) for k, v in lists.items()}
         assert all(len(series) == n for series in [*run["grad_norm"].values(), *run["relu_zero"].values()])
 

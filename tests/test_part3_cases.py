@@ -10,7 +10,7 @@ import pytest
 
 import tinynet as tn
 from experiments import part3_break
-from experiments.part3 import cases, measures
+from experiments.part3 import cases, log_cases, measures
 from experiments.part3 import user_code as user
 from experiments.harness.runner import broken
 from experiments.harness.seeds import Seed
@@ -93,8 +93,42 @@ def test_every_case_is_declared_once_and_whole():
     assert cases.LOG_CASES == ("lr10", "relu_last")
     for case in cases.CASES:
         assert case.settings or case.model or case.data or case.loss, case.name
-        if not case.in_log:
-            assert case.says.startswith("(predicted)") and case.plot is not None, case.name
+        assert case.plot is not None, case.name  # the log's two drawn like the others
+        assert case.says.startswith("(predicted)") is not case.in_log, case.name
+
+
+def test_a_case_that_names_no_cause_of_the_doctor_is_refused_when_declared():
+    """A misspelt cause would score 0 of n in the doctor's benchmark without a word."""
+    from dataclasses import replace
+
+    from tinynet.doctor import CAUSES
+
+    assert all(case.doctor in CAUSES for case in cases.CASES)
+    with pytest.raises(ValueError, match=r"doctor='lr_to_high' is not one of tinynet.doctor.CAUSES \(wrong_gradient, "):
+        replace(cases.LR10, doctor="lr_to_high")
+    with pytest.raises(TypeError):  # by keyword only: eight bare strings in a row are easy to swap
+        type(cases.LR10)("lr10", "lr 10", "x", "y", "z", cases.LR10.observe, cases.LR10.cause, "lr_too_high")
+
+
+@pytest.mark.parametrize("script", ["part3_break.py", "run_all.py"])
+def test_the_scripts_name_no_case(script):
+    """Every case is planned, trained, printed, drawn and written up alike: what one case alone
+    needs is on its declaration, so the scripts never name a case (their docstrings aside)."""
+    import ast
+    import pathlib
+
+    tree = ast.parse((pathlib.Path(part3_break.__file__).parent / script).read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    words = [w for case in cases.CASES for w in (case.name, case.role, case.name.upper(), case.claim)]
+    said = []  # every name, attribute and string of the code
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            said.append(node.value)
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            said.append(node.id if isinstance(node, ast.Name) else node.attr)
+    assert not [(w, text) for text in said for w in words if w in text]
 
 
 def test_a_case_is_applied_as_a_user_would():
@@ -107,7 +141,8 @@ def test_a_case_is_applied_as_a_user_would():
     options: dict = {}
     broken_model, same = broken(cases.RELU_LAST, model, data, 0, options)
     assert isinstance(broken_model.layers[-1], tn.ReLU) and broken_model.layers[:-1] == model.layers
-    assert same is data and options == {}
+    assert same is data and options == {"measure": measures.measure_clipping}  # its own numbers, its run alone
+    options = {}
     broken(cases.SOFTMAX_TWICE, model, data, 0, options)
     assert isinstance(options.pop("loss_fn"), user.SoftmaxTwiceCrossEntropy) and options == {}
     broken(cases.CONSTANT_INIT, tn.create_model([2, 4, 2], seed=0), data, 0, options)
@@ -125,7 +160,7 @@ def test_every_case_travels_whole_to_a_worker():
 
     for case in cases.CASES:
         arrived = pickle.loads(pickle.dumps(case))
-        assert arrived.name == case.name and arrived.judge is case.judge and arrived.plot is case.plot, case.name
+        assert arrived.name == case.name and arrived.observe is case.observe and arrived.plot is case.plot, case.name
 
 
 def test_a_case_not_asked_for_has_no_run_and_its_claim_is_not_judged():
@@ -178,7 +213,7 @@ def test_constant_init_makes_every_hidden_unit_the_same_and_the_hook_sees_it():
     user.constant_init(model)
     x = np.random.default_rng(0).uniform(-1, 1, size=(10, 2)).astype("float32")
     m = measures.measure_symmetry(model, x, np.zeros(10, dtype=int))
-    assert m["unit_spread"] == 0.0 and "stranded" in m
+    assert m == {"unit_spread": 0.0}  # its own number alone: no other case's
     healthy = measures.measure_symmetry(tn.create_model([2, 8, 8, 2], seed=0), x, np.zeros(10, dtype=int))
     assert healthy["unit_spread"] > 0.01
 
@@ -249,9 +284,9 @@ def test_the_sentence_across_seeds_says_held_up_only_when_every_floor_does():
 
     study = {"inits": 10, "with_dead_unit": 0.3, "stranded_median": 0.5}
     high = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.50, 0.45)}
-    assert "held up by the examples" in cases.why_relu_last(high, [], {"init_study": study})
+    assert "held up by the examples" in log_cases.why_relu_last(high, [], {"init_study": study})
     mixed = {Seed(1, 1, 1): seed_claim(1, 0.36, 0.32), Seed(2, 2, 2): seed_claim(2, 0.30, 0.02)}
-    text = cases.why_relu_last(mixed, [], {"init_study": study})
+    text = log_cases.why_relu_last(mixed, [], {"init_study": study})
     assert "held up" not in text and "with these shares of examples" in text
 
 

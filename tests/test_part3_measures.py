@@ -7,7 +7,7 @@ import pytest
 
 import tinynet as tn
 from experiments import part3_break
-from experiments.part3 import measures
+from experiments.part3 import cases, measures
 from experiments.part3.measures import measure_clipping as measure
 from tinynet.data import make_dataset
 from tinynet.training import train
@@ -75,9 +75,11 @@ def test_revived_units_are_found_between_measurements():
     assert measures.revived_units([0, 10], [[], []]) == {}
 
 
-def test_part3_declares_its_hook_and_every_claim_once():
+def test_part3_s_hooks_are_its_cases_own_and_every_claim_is_declared_once():
     study = part3_break.PART3
-    assert study.measure is measures.measure_clipping
+    assert not hasattr(study, "measure")  # no study-wide hook: a case measures its own run
+    assert cases.RELU_LAST.measure is measures.measure_clipping
+    assert cases.CONSTANT_INIT.measure is measures.measure_symmetry
     ids = [c.id for c in study.claims]
     assert ids[:2] == ["lr10_diverges", "relu_last_stops_learning"] and len(set(ids)) == len(ids) == 9
 

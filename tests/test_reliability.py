@@ -14,6 +14,7 @@ import time
 import pytest
 
 from experiments import part3_break
+from experiments.part3 import measures
 from experiments.harness.runner import Run, run_many
 from helpers import alive, descendants
 
@@ -70,7 +71,7 @@ def test_ctrl_c_in_the_initialisation_study_keeps_every_run(monkeypatch, tmp_pat
     """Part 3's forward-only study comes after all the training: a Ctrl-C there writes every run
     in results.json, the study's initialisations done so far, and exits 130."""
     calls = {"n": 0}
-    real = part3_break.at_initialisation
+    real = measures.at_initialisation
 
     def interrupt_at_10(*args):
         calls["n"] += 1
@@ -78,7 +79,7 @@ def test_ctrl_c_in_the_initialisation_study_keeps_every_run(monkeypatch, tmp_pat
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(part3_break, "at_initialisation", interrupt_at_10)
+    monkeypatch.setattr(measures, "at_initialisation", interrupt_at_10)
     assert part3_break.main(["--quick", "--jobs", "1", "--out", str(tmp_path)]) == 130
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["interrupted"] is True and len(results["runs"]) == 6

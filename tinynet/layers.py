@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, backend_of, get_backend, host_rng
-from .checks import check_backward_call, check_layer_size, check_linear_backward, check_linear_input, check_rows, input_backend
+from .checks import (check_backward_call, check_layer_size, check_linear_backward, check_linear_input, check_rows,
+                     input_backend)
 
 INIT_SCHEMES = ("torch", "he")  # how a Linear draws its first W and b
 
@@ -69,7 +70,7 @@ class Linear:
         # Drawn on the host in float64 from the seed, then cast: the same weights on every backend.
         W, b = init_params(host_rng(seed, "Linear"), n_in, n_out, init)  # (n_in, n_out), (n_out,)
         self.backend = get_backend(backend)
-        self.backend.dtype(dtype)  # "float32" or "float64": refused here, as None would quietly keep float64
+        self.backend.dtype(dtype)  # float32 or float64: refused here (None would quietly keep float64)
         self.W = self.backend.asarray(W, dtype=dtype)  # (n_in, n_out), on the backend's device
         self.b = self.backend.asarray(b, dtype=dtype)  # (n_out,)
         self.dW: Any = None
@@ -87,10 +88,11 @@ class Linear:
         """x: (N, n_in) -> out = x @ W + b: (N, n_out).
 
         Keeps (x, W): x for dW, and W for dx, the W this forward used even if the user
-        reassigns self.W before backward. Kept, not copied: an array changed *in place* between forward and backward (x *= 2,
-        self.W *= 0) reaches backward changed, and dW, dx follow the changed values. Assign a
-        new array instead (self.W = self.W * 0). PyTorch refuses such a change through a
-        version counter; tinynet leaves it to you rather than copy x and W every step.
+        reassigns self.W before backward. Kept, not copied: an array changed *in place*
+        between forward and backward (x *= 2, self.W *= 0) reaches backward changed, and dW,
+        dx follow the changed values. Assign a new array instead (self.W = self.W * 0).
+        PyTorch refuses such a change through a version counter; tinynet leaves it to you
+        rather than copy x and W every step.
         """
         check_linear_input(self, self.backend, self.W, self.b, x)
         self.cache = (x, self.W)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .backend import Backend, dtype_name
 from .layers import Linear, ReLU
+from .losses import label_mask
 from .model import layer_label, linear_layers
 
 
@@ -66,6 +67,29 @@ def predict_grid(model: Any, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.
     dtype = dtype_name(linear_layers(model)[0].W.dtype)
     out = model.forward(be.asarray(points, dtype=dtype))
     return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
+
+
+def own_output_at_zero(out: Any, labels: Any, be: Backend) -> float:
+    """out: (N, C), labels: (N,) -> the share of examples whose output for their own class is
+    <= 0 (exactly k / N). Behind a ReLU such an output passes no gradient: nothing in that
+    example's own loss can raise it, and while it stays at 0 its loss is ln C or more."""
+    xp = be.xp
+    at_zero = xp.any(label_mask(labels, out.shape[1], be) & (out <= 0), axis=1)  # (N,)
+    return float(xp.mean(xp.astype(at_zero, xp.float64)))
+
+
+def unit_spread(layer: Any, be: Backend) -> float:
+    """How different a layer's units are: the largest standard deviation, across its units, of
+    one incoming weight (or of the bias). 0 when every unit computes the same function."""
+    xp = be.xp
+    return max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b)) if hasattr(layer, "b") else 0.0)
+
+
+def fell(losses: Sequence[float]) -> float:
+    """How far the loss fell over a run, as a share of where it started: 1 - last / first
+    (0.9: it lost 90% of its start; negative: it rose; a start of 0 had nothing to lose: 0)."""
+    first, last = losses[0], losses[-1]
+    return 0.0 if first == 0 else 1 - last / first
 
 
 def first_step_at_or_below(losses: Sequence[float], level: float) -> int | None:

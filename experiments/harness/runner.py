@@ -42,6 +42,7 @@ from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 N_EXAMPLES = 100  # the log's training set (Parts 1-3)
+BREAKING_LR = 10.0  # the learning rate of the log's first failure (Parts 2 and 3)
 
 
 class Breakage(Protocol):
@@ -53,7 +54,7 @@ class Breakage(Protocol):
     model: Callable[[Any], Any] | None  # model -> the model as the user broke it
     data: Callable[[Dataset, int], Dataset] | None  # (data, data seed) -> the data as the user fed it
     loss: Callable[[], Any] | None  # -> the user's loss, in place of SoftmaxCrossEntropy
-    measure: Callable | None  # train()'s measure hook, in place of the study's own
+    measure: Callable | None  # train()'s measure hook: the numbers the case needs of its run
     doctor: str  # the cause tinynet.diagnose should name for the run (the study's doctor benchmark)
 
 
@@ -103,19 +104,17 @@ class Outcome:
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
 
 
-def execute(run: Run, backend: str, boundary: bool = False, measure: Callable | None = None) -> Outcome:
-    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one.
-    ``measure``: train()'s hook, measure(model, x, labels) -> {name: number}, the study's own
-    numbers (a module-level function: a worker receives it by name)."""
+def execute(run: Run, backend: str, boundary: bool = False) -> Outcome:
+    """Train one run from its seeds, with one BLAS thread; in a worker process or in this one."""
     with threadpool_limits(limits=1):
-        return _execute(run, backend, boundary, measure)
+        return _execute(run, backend, boundary)
 
 
-def _execute(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
+def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
     model = tn.create_model(list(run.sizes), seed=run.weight_seed, backend=be)
-    options: dict[str, Any] = {"measure": measure}
+    options: dict[str, Any] = {}
     if run.case is not None:
         model, data = broken(run.case, model, data, run.data_seed, options)
     # Trained exactly as tn.train would (the same numbers), with the doctor watching.
@@ -157,13 +156,12 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = (),
-             measure: Callable | None = None) -> tuple[dict[Run, Outcome], bool]:
+def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequence[Run] = ()
+             ) -> tuple[dict[Run, Outcome], bool]:
     """Train every run; returns ({run: outcome} in the order given, interrupted).
 
     jobs = 1 trains in this process, one run after another; more jobs train in that many
-    worker processes. The numbers do not depend on it. ``measure``: the study's own hook for
-    every run (see ``execute``).
+    worker processes. The numbers do not depend on it.
     """
     boundary_for = set(boundary_for)
     jobs = max(1, min(jobs, len(runs)))
@@ -171,18 +169,18 @@ def run_many(runs: Sequence[Run], *, backend: str, jobs: int, boundary_for: Sequ
         done: dict[Run, Outcome] = {}
         try:
             for run in runs:
-                done[run] = execute(run, backend, run in boundary_for, measure)
+                done[run] = execute(run, backend, run in boundary_for)
                 if done[run].history.interrupted or requested():  # a stop asked for, even if its exception was lost
                     return done, True
         except KeyboardInterrupt:  # between runs (building a model, predicting a grid): keep what finished
             return done, True
         return done, False
-    done, interrupted = _in_workers(runs, backend, jobs, boundary_for, measure)
+    done, interrupted = _in_workers(runs, backend, jobs, boundary_for)
     return {run: done[run] for run in runs if run in done}, interrupted
 
 
-def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run],
-                measure: Callable | None) -> tuple[dict[Run, Outcome], bool]:
+def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[Run]
+                ) -> tuple[dict[Run, Outcome], bool]:
     # "spawn": a fresh interpreter per worker. A forked child would inherit the parent's BLAS
     # and CUDA state, which neither OpenBLAS nor CUDA supports.
     context = multiprocessing.get_context("spawn")
@@ -194,7 +192,7 @@ def _in_workers(runs: Sequence[Run], backend: str, jobs: int, boundary_for: set[
     interrupted = False
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(pids, stop)) as pool:
-        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for, measure): run
+        futures = {pool.submit(_execute_in_worker, run, backend, run in boundary_for): run
                    for run in longest_first(runs)}
         try:
             for future in as_completed(futures):
@@ -244,12 +242,12 @@ def _exit_with_parent() -> None:
     os._exit(1)  # at once: no clean-up could reach anyone
 
 
-def _execute_in_worker(run: Run, backend: str, boundary: bool, measure: Callable | None) -> Outcome:
+def _execute_in_worker(run: Run, backend: str, boundary: bool) -> Outcome:
     if _stop is not None and _stop.is_set():  # interrupted: start no new run
         raise KeyboardInterrupt
     signal.signal(signal.SIGINT, _interrupt_once)  # while training: Ctrl-C stops this run
     try:
-        return execute(run, backend, boundary, measure)
+        return execute(run, backend, boundary)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -74,9 +74,6 @@ class Study:
     trains: bool = True  # False: no --steps or --lr (Part 1 trains nothing)
     flags: Sequence[Flag] = ()  # the part's own flags, beside those every script takes
     claims: Sequence[Claim] = ()  # every claim the part can judge: those whose runs it planned are judged
-    # train()'s hook for every run, the part's own numbers (runner.execute): a staticmethod,
-    # so that the study's instance is not passed to it as a first argument.
-    measure: Callable | None = None
 
     def terms(self, args: argparse.Namespace) -> str:
         """Words the printed claims use, defined before they are first printed."""
@@ -130,7 +127,7 @@ def run(study: Study, args: argparse.Namespace, plans: dict[Seed, SeedRuns], con
     output.hold(args.out)  # create, check and lock the folder (unless main did): held until the process exits
     every = [r for plan in plans.values() for r in plan.runs()]
     outcomes, interrupted = run_many(every, backend=args.be.name, jobs=args.jobs,
-                                     boundary_for=study.boundary_for(args, plans), measure=study.measure)
+                                     boundary_for=study.boundary_for(args, plans))
     outcomes = measured_runs(outcomes)
     hist = {r: o.history for r, o in outcomes.items()}
     context = study.context(args, plans, hist)

@@ -14,20 +14,22 @@ import math
 from typing import Any, NamedTuple, Sequence
 
 from experiments.harness.seeds import Seed
+from tinynet.doctor.thresholds import FLAT  # "the loss remained flat": it fell by less than 10% of its start
+from tinynet.metrics import fell
 
 # --- Thresholds: the meaning of the log's words, in numbers ---------------------------------
 LN2_TOLERANCE = 0.05  # "loss at init close to ln 2": |loss - ln 2| <= 0.05
 NEAR_ZERO_LOSS = 0.05  # "near-zero training loss": final loss <= 0.05
 CONVERGED_LOSS = 0.10  # "converged" (Part 4 and the width sweep): training loss <= 0.10
 IMMEDIATE_STEPS = 100  # "diverged immediately": within the first 100 steps
-STOPPED_FRACTION = 0.10  # "loss remained flat": it fell by less than 10% of its start
+# "Loss remained flat": FLAT (imported above: tinynet's own reading of flat, the doctor's too).
 # "Loss remained high": it ended above CONVERGED_LOSS while the healthy model, same seeds and
 # steps, ended at or below it. Either one ("high or flat") is "stopped learning effectively".
 NEAR_BASELINE = 0.05  # "close to the baseline": within 5 accuracy points of the majority class
 TIME_GROWTH = 2.0  # "time per step increased significantly": >= 2x from N = 100 to N = 1000
 # Part 3's cases beyond the log: predictions, fixed before any of them was run.
 MEMORISED_GAP = 0.25  # "memorised, not learned": train accuracy >= 25 points above validation accuracy
-THRESHOLDS = ("LN2_TOLERANCE", "NEAR_ZERO_LOSS", "CONVERGED_LOSS", "IMMEDIATE_STEPS", "STOPPED_FRACTION",
+THRESHOLDS = ("LN2_TOLERANCE", "NEAR_ZERO_LOSS", "CONVERGED_LOSS", "IMMEDIATE_STEPS", "FLAT",
               "NEAR_BASELINE", "TIME_GROWTH", "MEMORISED_GAP")
 
 VERDICT_RULE = ("A claim is judged on each seed by the thresholds below, then across seeds: *reproduced* when "
@@ -222,8 +224,8 @@ def stable(diverged_at: int | None, losses: Sequence[float]) -> bool:
 
 
 def stayed_flat(losses: Sequence[float]) -> bool:
-    """The loss fell by less than STOPPED_FRACTION of its start (or rose)."""
-    return losses[-1] > (1.0 - STOPPED_FRACTION) * losses[0]
+    """The loss fell by less than FLAT of its start (or rose)."""
+    return fell(losses) < FLAT
 
 
 def stayed_high(final_loss: float, healthy_final_loss: float) -> bool:

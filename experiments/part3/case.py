@@ -14,6 +14,7 @@ from experiments.harness.seeds import Seed
 from experiments.harness.study import Claim
 from experiments.harness.verdicts import Verdict
 from tinynet.data import Dataset
+from tinynet.doctor import CAUSES
 from tinynet.training import History
 
 Lines = dict[str, tuple[list[int], list[float]]]
@@ -30,19 +31,23 @@ class Trial(NamedTuple):
     healthy_lr: float
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Case:
-    """One failure of training, declared once. Two cases are the same only if they are the
-    same declaration (eq=False: compared, and hashed inside a Run, by identity)."""
+    """One failure of training, declared once, by keyword. Two cases are the same only if they
+    are the same declaration (eq=False: compared, and hashed inside a Run, by identity).
+
+    What a case alone needs (words to define, a line per run, a decision boundary, numbers
+    beyond its runs, figures of its own) is declared here too, so that part3_break.py, the
+    figures and run_all.py treat every case alike and name none."""
 
     name: str  # what --cases takes
     role: str  # the run's name in labels and figures
     broken: str  # what is broken, as a user did it
     claim: str  # the id of its claim
     says: str  # the log's words, or "(predicted) ...": the symptom, written before any run
-    judge: Callable[[Trial], tuple[Measured, bool]]  # -> (the measured numbers, whether it happened)
+    observe: Callable[[Trial], tuple[Measured, bool]]  # one seed's trial -> (the measured numbers, whether it happened)
     cause: Callable[[Trial, Measured, bool], str]  # one seed's cause in a sentence, from its numbers
-    doctor: str  # the cause tinynet's doctor should name for this run (one of tinynet.doctor.CAUSES)
+    doctor: str  # the cause tinynet's doctor should name for this run: one of tinynet.doctor.CAUSES
     # How the broken run differs from the healthy one. settings: the fields of its Run (lr,
     # sizes, val_fraction); the rest is applied to the model, data and loss the runner built
     # (runner.Breakage): module-level functions and classes, which a worker receives by name.
@@ -50,21 +55,36 @@ class Case:
     model: Callable[[Any], Any] | None = None  # model -> the model as the user broke it
     data: Callable[[Dataset, int], Dataset] | None = None  # (data, data seed) -> the data as the user fed it
     loss: Callable[[], Any] | None = None  # the user's loss, in place of SoftmaxCrossEntropy
-    measure: Callable | None = None  # train()'s hook for this case, in place of the study's own
+    measure: Callable | None = None  # train()'s hook: the case's own numbers at every measurement of its run
     in_log: bool = False  # one of the log's two failures (--cases log)
     any_length: bool = False  # its thresholds mean the same on a short run (see Claim.any_length)
     key: str | None = None  # the measured number that the sentence across seeds quotes
-    # The mechanism over the steps, for the figure: (its run, healthy) -> (y label, lines, a level to
-    # mark as (value, label) or None, log y). None: the case has no figure of its own.
+    # The mechanism over the steps, for its figure case_<name>.png: (its run, healthy) -> (y label,
+    # lines, a level to mark as (value, label) or None, log y).
     plot: Callable[[History, History], tuple[str, Lines, Level, bool]] | None = field(repr=False, default=None)
     # One seed's story (measured, happened, seed number); by default "Seed s: " and the cause.
     explain: Callable[[Measured, bool, int], str] | None = field(repr=False, default=None)
     # The sentence across seeds (per-seed verdicts, seeds cut short, the study's context); by
     # default, which seeds it happened on and which not.
     why: Callable[[dict, list, dict], str] | None = field(repr=False, default=None)
+    reading: str = ""  # how its claim reads the log's words, where they need reading
+    terms: str = ""  # words its printed lines use, defined before the claims are printed
+    line: Callable[[History], str] | None = field(repr=False, default=None)  # its run's printed line, after the loss
+    boundary: bool = False  # its run's decision boundary (and the healthy run's) predicted for its figures
+    # Numbers beyond its runs, computed after training when some seed's runs finished:
+    # context(args) -> {name: value}, kept in results.json by name ("interrupted": a Ctrl-C cut it short).
+    context: Callable[[Any], dict[str, Any]] | None = field(repr=False, default=None)
+    # Its figures beyond case_<name>.png: figures(args, plans, outcomes, its Judged, the study's
+    # context) -> the files written.
+    figures: Callable[..., list[str]] | None = field(repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.doctor not in CAUSES:  # a misspelt cause would score 0 of n, silently
+            raise ValueError(f"case {self.name}: doctor={self.doctor!r} is not one of tinynet.doctor.CAUSES "
+                             f"({', '.join(CAUSES)})")
 
     def verdict(self, trial: Trial, seed: int) -> Verdict:
-        measured, happened = self.judge(trial)
+        measured, happened = self.observe(trial)
         cause = self.cause(trial, measured, happened)
         story = self.explain(measured, happened, seed) if self.explain else f"Seed {seed}: {cause}"
         return Verdict(measured, happened, story, cause)
@@ -84,10 +104,6 @@ class Case:
 def first_layer_norm(h: History) -> float:
     """The first Linear layer's gradient norm at the first measurement."""
     return next(iter(h.grad_norm.values()))[0]
-
-
-def fell(h: History) -> float:
-    return 1 - h.loss[-1] / h.loss[0]
 
 
 def loss_at_measurements(h: History) -> tuple[list[int], list[float]]:

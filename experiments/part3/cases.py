@@ -1,31 +1,32 @@
-"""Part 3's failures of training, each declared once: what is broken and how it is applied
-(the user-written layer, loss, data transform or weights of experiments/part3/user_code.py),
-the claim (the log's words, or a prediction fixed before any run), the judge that turns one
-seed's runs into a verdict, the cause in a sentence from that seed's numbers, and the figure.
+"""Part 3's catalogue of failures of training (``CASES``), and the seven beyond the log, each
+declared once: what is broken and how it is applied (the user-written layer, loss, data
+transform or weights of experiments/part3/user_code.py), the claim (a prediction fixed before
+any run), what one seed's runs show (``observe``: the measured numbers, and whether the
+symptom happened), the cause in a sentence from that seed's numbers, and the figure. The
+log's own two are declared the same way in experiments/part3/log_cases.py.
 
-A case is one ``Case(...)`` below (the type: experiments/part3/case.py), after the functions
-that only it uses, each named (no lambdas: a case travels whole to the worker that trains
-it). Adding one is adding one such block: part3_break.py plans, trains, judges, writes and
-draws every case the same way. The predictions beyond the log were written down, with their
-thresholds, before the first run of any case; a prediction that fails on a seed is reported
-as such, with the mechanism's numbers that say why not.
+A case is one ``Case(...)`` below (the type: experiments/part3/case.py), by keyword, after the
+functions that only it uses, each named (no lambdas: a case travels whole to the worker that
+trains it). Adding one is adding one such block and its name to ``CASES``: part3_break.py
+plans, trains, judges, writes and draws every case the same way and names none. The
+predictions beyond the log were written down, with their thresholds, before the first run of
+any case; a prediction that fails on a seed is reported as such, with the mechanism's numbers
+that say why not.
 """
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from experiments.harness import verdicts as v
-from experiments.harness.verdicts import Verdict
-from experiments.part3.case import (Case, Level, Lines, Measured, Trial, fell, first_layer_norm, first_layer_norms,
-                                    loss_at_measurements)
 from experiments.part3 import user_code as user
-from experiments.part3.measures import measure_symmetry, revived_units
+from experiments.part3.case import (Case, Level, Lines, Measured, Trial, first_layer_norm, first_layer_norms,
+                                    loss_at_measurements)
+from experiments.part3.log_cases import LR10, RELU_LAST
+from experiments.part3.measures import measure_symmetry
 from tinynet.data import Dataset
-from tinynet.training import DIVERGENCE_FACTOR, History
+from tinynet.metrics import fell
+from tinynet.training import History
 
-LN2 = math.log(2)
-BREAKING_LR = 10.0  # the log's first failure
 TINY_LR = 1e-5  # "a learning rate too small"
 DEEP = (2, 100, 100, 100, 100, 2)  # the sigmoid net: four hidden layers
 VAL_FRACTION = 0.5  # the shuffled-labels case keeps 50 fresh examples, with their true labels
@@ -35,138 +36,14 @@ SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)  # 2 classes: no loss below ln(1 
 HEALTHY_SPREAD = 1 / math.sqrt(2) / math.sqrt(3)
 IDENTICAL = 1e-6  # a spread between units' weights below this is float32 rounding: the units are the same
 
-# --- the log's first failure: lr 10 ----------------------------------------------------------------
-def judge_lr10(t: Trial) -> tuple[Measured, bool]:
-    h = t.broken
-    summed_norm = sum(g[0] for g in h.grad_norm.values())  # every Linear's, at the start
-    return ({"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "loss_when_stopped": h.loss[-1],
-             "gradient_norm_at_start": summed_norm, "immediate_means_within_steps": v.IMMEDIATE_STEPS},
-            v.diverged_immediately(h.diverged_at))
-
-
-def cause_lr10(t: Trial, m: Measured, happened: bool) -> str:
-    if m["diverged_at_step"] is None:
-        return f"The loss stayed within {DIVERGENCE_FACTOR:g}x its start at lr {t.lr:g} for all its steps."
-    text = (f"An update at lr {t.lr:g} takes a step {t.lr / t.healthy_lr:,g} times the healthy one (lr "
-            f"{t.healthy_lr:g}) along the same gradient (summed norm {m['gradient_norm_at_start']:.3g} at the start), "
-            f"and overshoots: the loss went from {m['loss_at_start']:.3g} to {m['loss_when_stopped']:.3g}, and the "
-            f"run was stopped as diverged (above {DIVERGENCE_FACTOR:g}x its start) at step {m['diverged_at_step']}")
-    return text + ("." if happened else f", later than 'immediately' ({v.IMMEDIATE_STEPS} steps).")
-
-
-LR10 = Case("lr10", "lr 10", "the learning rate of the log's first failure, 10", "lr10_diverges",
-            "The training loss diverged immediately, indicating numerical instability and an inability of the "
-            "model to learn.", judge_lr10, cause_lr10, "lr_too_high", settings={"lr": BREAKING_LR}, in_log=True,
-            key="diverged_at_step", any_length=True)  # "immediately": within the first 100 steps
-
-
-# --- the log's second failure: a ReLU after the last layer ------------------------------------------
-def judge_relu_last(t: Trial) -> tuple[Measured, bool]:
-    h, m = t.broken, t.broken.measured  # measure_clipping's series
-    return ({"loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h),
-             "healthy_final_loss": t.healthy.loss[-1],
-             "dead_output_units_at_init": m["dead_units"][0], "dead_output_units_at_end": m["dead_units"][-1],
-             "dead_output_units_ever": sorted({u for units in m["dead_units"] for u in units}),
-             "revived_output_units": revived_units(h.eval_steps, m["dead_units"]),
-             "stranded_at_init": m["stranded"][0], "stranded_at_end": m["stranded"][-1],
-             "loss_floor_at_end": LN2 * m["stranded"][-1], "logits_clipped_at_end": m["logits_clipped"][-1],
-             "flat_means_fell_less_than": v.STOPPED_FRACTION,
-             "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
-            v.stopped_learning(h.loss, t.healthy.loss[-1]))
-
-
-def cause_relu_last(t: Trial, m: Measured, stalled: bool) -> str:
-    text = (f"A ReLU after the last layer passes no gradient to a clipped logit: {m['stranded_at_end']:.0%} of the "
-            f"examples ended stranded, a loss floor of {m['loss_floor_at_end']:.3g} under a final loss of "
-            f"{m['final_loss']:.3g}")
-    return text + (f" (healthy model: {m['healthy_final_loss']:.3g})." if stalled else "; few enough to learn anyway.")
-
-
-def explain_relu_last(m: Measured, stalled: bool, seed: int) -> str:
-    """One seed's story, every number taken from ``m`` (the claim's measured dict)."""
-    def units(us: list) -> str:
-        return f"output unit{'s' * (len(us) > 1)} {', '.join(str(u) for u in us)}"
-
-    if not stalled:
-        text = (f"Seed {seed} learned: the loss fell to {m['final_loss']:.3g} (healthy model: "
-                f"{m['healthy_final_loss']:.3g}).")
-    elif m["fraction_of_loss_lost"] < v.STOPPED_FRACTION:
-        moved = (f"fell by only {m['fraction_of_loss_lost']:.0%}" if m["fraction_of_loss_lost"] >= 0
-                 else f"rose by {-m['fraction_of_loss_lost']:.0%}")  # "fell by -5%" would read as a typo
-        text = (f"Seed {seed} stalled: the loss {moved}, to {m['final_loss']:.3g}, while the healthy model "
-                f"reached {m['healthy_final_loss']:.3g}.")
-    else:
-        text = (f"Seed {seed} stalled: the loss ended at {m['final_loss']:.3g}, above {v.CONVERGED_LOSS:g}, "
-                f"while the healthy model reached {m['healthy_final_loss']:.3g}.")
-    if m["stranded_at_end"] > 0:
-        holds = " that holds it up" if stalled and m["loss_floor_at_end"] > v.CONVERGED_LOSS else ""
-        text += (f" At the end {m['stranded_at_end']:.0%} of the examples had their own class's logit clipped to 0: "
-                 f"the ReLU passes such a logit no gradient, so each of these examples keeps a loss of at least "
-                 f"ln 2, a floor of {m['loss_floor_at_end']:.3g} under the mean loss{holds}.")
-    else:
-        text += " At the end no example had its own class's logit clipped to 0, so nothing held the loss up."
-    if m["dead_output_units_at_end"]:
-        text += (f" {units(m['dead_output_units_at_end']).capitalize()} ended dead (clipped on every example, "
-                 f"so no gradient reaches it), and every example of that class is stranded.")
-    else:
-        text += " No output unit was dead at the end."
-    text += f" It started with {m['stranded_at_init']:.0%} of the examples stranded and "
-    dead = m["dead_output_units_at_init"]
-    text += f"{units(dead)} dead." if dead else "no output unit dead."
-    for unit, steps in m["revived_output_units"].items():
-        again = ", and was dead again at the end" if int(unit) in m["dead_output_units_at_end"] else ""
-        times = f"at step {steps[0]}" if len(steps) == 1 else f"{len(steps)} times, first at step {steps[0]}"
-        text += f" Output unit {unit} came back from dead {times}{again}."
-    return text
-
-
-def why_relu_last(per_seed: dict[Any, Verdict], cut: list, context: dict[str, Any]) -> str:
-    """The sentence across seeds: who stalled, what held them, and what the init study says."""
-    judged = [s for s in per_seed if s not in cut]
-    stalled = [s for s in judged if per_seed[s].reproduced]
-    learned = [s for s in judged if not per_seed[s].reproduced]
-
-    def seeds_of(group: list, name: str, spec: str = ".3g") -> str:
-        return ", ".join(f"{per_seed[s].measured[name]:{spec}}" for s in group)
-
-    parts = []
-    if stalled:
-        # "Held up" only where every stalled seed's floor alone keeps its loss above converged.
-        held = all(per_seed[s].measured["loss_floor_at_end"] > v.CONVERGED_LOSS for s in stalled)
-        parts.append(f"Stalled on {len(stalled)} of {len(judged)} seeds ({', '.join(str(s.seed) for s in stalled)}): "
-                     f"final loss {seeds_of(stalled, 'final_loss')} against the healthy model's "
-                     f"{seeds_of(stalled, 'healthy_final_loss')}, "
-                     + ("held up by the examples left with their own logit clipped to 0" if held else
-                        "with these shares of examples left with their own logit clipped to 0")
-                     + f" ({seeds_of(stalled, 'stranded_at_end', '.0%')} of them; floors "
-                     f"{seeds_of(stalled, 'loss_floor_at_end')}).")
-    if learned:
-        parts.append(f"Learned on {len(learned)} ({', '.join(str(s.seed) for s in learned)}): final loss "
-                     f"{seeds_of(learned, 'final_loss')}.")
-    if stalled and learned:
-        parts.append(f"At initialisation the stalled seeds had {seeds_of(stalled, 'stranded_at_init', '.0%')} of "
-                     f"their examples stranded, the others {seeds_of(learned, 'stranded_at_init', '.0%')}.")
-    study = context.get("init_study")
-    if study is not None:
-        parts.append(f"Over {study['inits']} initialisations (forward passes only), {study['with_dead_unit']:.0%} "
-                     f"start with an output unit dead and the median share of examples stranded at the start is "
-                     f"{study['stranded_median']:.0%}.")
-    return " ".join(parts)
-
-
-RELU_LAST = Case("relu_last", "ReLU last", "a ReLU after the last Linear, the log's second failure",
-                 "relu_last_stops_learning", "The model stopped learning effectively, and the loss remained high or "
-                 "flat.", judge_relu_last, cause_relu_last, "output_relu", model=user.relu_after_last, in_log=True,
-                 explain=explain_relu_last, why=why_relu_last)
-
 
 # --- constant initialisation: symmetry ------------------------------------------------------------
-def judge_constant(t: Trial) -> tuple[Measured, bool]:
+def observe_constant(t: Trial) -> tuple[Measured, bool]:
     h, g = t.broken, t.healthy
     spread = h.measured["unit_spread"]
-    return ({"final_loss": h.loss[-1], "healthy_final_loss": g.loss[-1], "fraction_of_loss_lost": fell(h),
+    return ({"final_loss": h.loss[-1], "healthy_final_loss": g.loss[-1], "fraction_of_loss_lost": fell(h.loss),
              "diverged_at_step": h.diverged_at, "unit_spread_at_start": spread[0], "unit_spread_at_end": spread[-1],
-             "largest_unit_spread": max(spread), "flat_means_fell_less_than": v.STOPPED_FRACTION,
+             "largest_unit_spread": max(spread), "flat_means_fell_less_than": v.FLAT,
              "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
             v.stopped_learning(h.loss, g.loss[-1]))
 
@@ -190,19 +67,21 @@ def plot_constant(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 CONSTANT_INIT = Case(
-    "constant_init", "constant init", "every weight initialised to the same constant (0.1), every bias to 0",
-    "constant_init_stays_symmetric", "(predicted) The hidden units stay identical and the model stops learning: "
-    "the loss stays flat, or high where the healthy model converges.", judge_constant, cause_constant, "symmetric_init",
-    model=user.constant_init, measure=measure_symmetry, key="final_loss", plot=plot_constant)
+    name="constant_init", role="constant init", broken="every weight initialised to the same constant (0.1), every "
+    "bias to 0", claim="constant_init_stays_symmetric",
+    says="(predicted) The hidden units stay identical and the model stops learning: the loss stays flat, or high "
+         "where the healthy model converges.",
+    observe=observe_constant, cause=cause_constant, doctor="symmetric_init", model=user.constant_init,
+    measure=measure_symmetry, key="final_loss", plot=plot_constant)
 
 
 # --- a learning rate too small ---------------------------------------------------------------------
-def judge_tiny_lr(t: Trial) -> tuple[Measured, bool]:
+def observe_tiny_lr(t: Trial) -> tuple[Measured, bool]:
     h, g, lr = t.broken, t.healthy, t.lr
     squared = sum(norms[0] ** 2 for norms in h.grad_norm.values())  # |dL/dtheta|^2 at the start
-    return ({"lr": lr, "loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h),
+    return ({"lr": lr, "loss_at_start": h.loss[0], "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h.loss),
              "first_order_drop_per_step": lr * squared, "steps": h.steps_taken,
-             "healthy_final_loss": g.loss[-1], "flat_means_fell_less_than": v.STOPPED_FRACTION},
+             "healthy_final_loss": g.loss[-1], "flat_means_fell_less_than": v.FLAT},
             v.stayed_flat(h.loss))
 
 
@@ -219,13 +98,14 @@ def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 LR_TOO_SMALL = Case(
-    "lr_too_small", "lr too small", "a learning rate of 1e-5", "tiny_lr_stays_flat",
-    "(predicted) The loss stays flat: it falls by less than 10% of its start.", judge_tiny_lr, cause_tiny_lr,
-    "lr_too_low", settings={"lr": TINY_LR}, key="fraction_of_loss_lost", plot=plot_tiny_lr)
+    name="lr_too_small", role="lr too small", broken="a learning rate of 1e-5", claim="tiny_lr_stays_flat",
+    says="(predicted) The loss stays flat: it falls by less than 10% of its start.",
+    observe=observe_tiny_lr, cause=cause_tiny_lr, doctor="lr_too_low", settings={"lr": TINY_LR},
+    key="fraction_of_loss_lost", plot=plot_tiny_lr)
 
 
 # --- inputs not normalised -------------------------------------------------------------------------
-def judge_unnormalised(t: Trial) -> tuple[Measured, bool]:
+def observe_unnormalised(t: Trial) -> tuple[Measured, bool]:
     h, g = t.broken, t.healthy
     return ({"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "final_loss": h.loss[-1],
              "healthy_final_loss": g.loss[-1], "first_layer_gradient_norm_at_start": first_layer_norm(h),
@@ -255,14 +135,16 @@ def plot_unnormalised(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 UNNORMALISED_INPUTS = Case(
-    "unnormalised_inputs", "unnormalised inputs", "inputs scaled by 1,000 (not normalised)",
-    "unnormalised_inputs_do_not_converge", "(predicted) Training fails: the loss diverges, or ends above the "
-    "converged level where the healthy model converges.", judge_unnormalised, cause_unnormalised, "unnormalised_inputs",
-    data=scale_inputs, key="gradient_ratio", plot=plot_unnormalised)
+    name="unnormalised_inputs", role="unnormalised inputs", broken="inputs scaled by 1,000 (not normalised)",
+    claim="unnormalised_inputs_do_not_converge",
+    says="(predicted) Training fails: the loss diverges, or ends above the converged level where the healthy "
+         "model converges.",
+    observe=observe_unnormalised, cause=cause_unnormalised, doctor="unnormalised_inputs", data=scale_inputs,
+    key="gradient_ratio", plot=plot_unnormalised)
 
 
 # --- softmax applied twice -------------------------------------------------------------------------
-def judge_softmax_twice(t: Trial) -> tuple[Measured, bool]:
+def observe_softmax_twice(t: Trial) -> tuple[Measured, bool]:
     h, g = t.broken, t.healthy
     return ({"final_loss": h.loss[-1], "loss_floor": SOFTMAX_TWICE_FLOOR,
              "above_floor": h.loss[-1] - SOFTMAX_TWICE_FLOOR,
@@ -284,14 +166,16 @@ def plot_softmax_twice(h: History, g: History) -> tuple[str, Lines, Level, bool]
 
 
 SOFTMAX_TWICE = Case(
-    "softmax_twice", "softmax twice", "softmax applied to probabilities: the model's softmax, then the loss's own",
-    "softmax_twice_never_converges", "(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
-    judge_softmax_twice, cause_softmax_twice, "softmax_twice", loss=user.SoftmaxTwiceCrossEntropy, key="final_loss",
-    plot=plot_softmax_twice)
+    name="softmax_twice", role="softmax twice",
+    broken="softmax applied to probabilities: the model's softmax, then the loss's own",
+    claim="softmax_twice_never_converges",
+    says="(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
+    observe=observe_softmax_twice, cause=cause_softmax_twice, doctor="softmax_twice",
+    loss=user.SoftmaxTwiceCrossEntropy, key="final_loss", plot=plot_softmax_twice)
 
 
 # --- labels shuffled -----------------------------------------------------------------------------
-def judge_shuffled(t: Trial) -> tuple[Measured, bool]:
+def observe_shuffled(t: Trial) -> tuple[Measured, bool]:
     h = t.broken
     gap = h.train_acc[-1] - h.val_acc[-1]
     return ({"final_train_accuracy": h.train_acc[-1], "final_val_accuracy": h.val_acc[-1], "gap": gap,
@@ -312,14 +196,15 @@ def plot_shuffled(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 LABELS_SHUFFLED = Case(
-    "labels_shuffled", "labels shuffled", "the training labels shuffled among the examples",
-    "shuffled_labels_memorised", "(predicted) Memorised, not learned: training accuracy at least 25 points above "
-    "validation accuracy.", judge_shuffled, cause_shuffled, "unlearnable_labels",
+    name="labels_shuffled", role="labels shuffled", broken="the training labels shuffled among the examples",
+    claim="shuffled_labels_memorised",
+    says="(predicted) Memorised, not learned: training accuracy at least 25 points above validation accuracy.",
+    observe=observe_shuffled, cause=cause_shuffled, doctor="unlearnable_labels",
     settings={"val_fraction": VAL_FRACTION}, data=user.shuffled_labels, key="gap", plot=plot_shuffled)
 
 
 # --- a sum where the mean belongs ------------------------------------------------------------------
-def judge_sum(t: Trial) -> tuple[Measured, bool]:
+def observe_sum(t: Trial) -> tuple[Measured, bool]:
     h, g, lr = t.broken, t.healthy, t.lr
     return ({"lr": lr, "diverged_at_step": h.diverged_at, "gradient_ratio": first_layer_norm(h) / first_layer_norm(g),
              "loss_at_start": h.loss[0], "loss_when_stopped": h.loss[-1], "final_train_accuracy": h.train_acc[-1],
@@ -342,19 +227,20 @@ def plot_sum(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 SUM_NOT_MEAN = Case(
-    "sum_not_mean", "sum not mean", "the loss summed over the batch where the mean belongs", "sum_not_mean_diverges",
-    "(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
-    judge_sum, cause_sum, "loss_summed", loss=user.SumCrossEntropy, key="diverged_at_step",
+    name="sum_not_mean", role="sum not mean", broken="the loss summed over the batch where the mean belongs",
+    claim="sum_not_mean_diverges",
+    says="(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
+    observe=observe_sum, cause=cause_sum, doctor="loss_summed", loss=user.SumCrossEntropy, key="diverged_at_step",
     plot=plot_sum)
 
 
 # --- sigmoid hidden layers in a deeper net ----------------------------------------------------------
-def judge_sigmoid(t: Trial) -> tuple[Measured, bool]:
+def observe_sigmoid(t: Trial) -> tuple[Measured, bool]:
     h = t.broken
     norms = [n[0] for n in h.grad_norm.values()]  # per Linear, first to last, at the start
     return ({"gradient_norms_at_start": norms, "first_over_last": norms[0] / norms[-1], "loss_at_start": h.loss[0],
-             "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h), "steps": h.steps_taken,
-             "flat_means_fell_less_than": v.STOPPED_FRACTION},
+             "final_loss": h.loss[-1], "fraction_of_loss_lost": fell(h.loss), "steps": h.steps_taken,
+             "flat_means_fell_less_than": v.FLAT},
             v.stayed_flat(h.loss))
 
 
@@ -370,9 +256,11 @@ def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 SIGMOID_DEEP = Case(
-    "sigmoid_deep", "sigmoid deep", "Sigmoid in place of ReLU, in a deeper net [2, 100, 100, 100, 100, 2]",
-    "sigmoid_deep_stays_flat", "(predicted) The gradient vanishes on its way down and the loss stays flat: it falls "
-    "by less than 10% of its start.", judge_sigmoid, cause_sigmoid, "vanishing_gradients", settings={"sizes": DEEP},
+    name="sigmoid_deep", role="sigmoid deep", broken="Sigmoid in place of ReLU, in a deeper net [2, 100, 100, 100, "
+    "100, 2]", claim="sigmoid_deep_stays_flat",
+    says="(predicted) The gradient vanishes on its way down and the loss stays flat: it falls by less than 10% of "
+         "its start.",
+    observe=observe_sigmoid, cause=cause_sigmoid, doctor="vanishing_gradients", settings={"sizes": DEEP},
     model=user.with_sigmoids, key="fraction_of_loss_lost", plot=plot_sigmoid)
 
 

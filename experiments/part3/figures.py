@@ -1,6 +1,10 @@
 """Part 3's figures. Each shows a seed where the failure happened (the first such seed; the
 first seed only where it happened on none), and says which in its title: a learner opening
-losses.png should see the failure, not a seed that learned anyway."""
+losses.png should see the failure, not a seed that learned anyway.
+
+``draw`` draws every case alike, from its declaration; a case's own figures beyond its
+mechanism are named on it (the ReLU-last case's: ``relu_last_figures``). Nothing here
+imports the catalogue: a case reaches these functions as the case itself."""
 from __future__ import annotations
 
 import pathlib
@@ -11,29 +15,60 @@ import numpy as np
 from experiments.harness.runner import N_EXAMPLES, Outcome, Run
 from experiments.harness.seeds import Seed
 from experiments.harness.verdicts import Judged, interval_text, k_of_n
-from experiments.part3.cases import CASES, LR10, RELU_LAST, Case
+from experiments.part3.case import Case
 from tinynet import plots
 from tinynet.plots import plt, save
 
 
-def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], verdicts: dict[str, Judged],
-         init_study: dict | None) -> list[str]:
+def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], verdicts: dict[str, Judged], context: dict[str, Any],
+         cases: Sequence[Case]) -> list[str]:
+    """Every figure of the ``cases`` asked for, each drawn the same way: the log's failures
+    together on one seed (losses.png), each case's mechanism (case_<name>.png, where its claim
+    was judged), and what a case draws beyond that (its ``figures``)."""
+    hist = {r: o.history for r, o in outcomes.items()}
+    figures = log_losses(args, plans, hist, verdicts, [case for case in cases if case.in_log])
+    for case in cases:
+        judged = verdicts.get(case.claim)  # None where its claim was not judged (a run too short)
+        if case.plot is not None and judged is not None:
+            figures.append(draw_case(args, plans, hist, case, judged))
+        if case.figures is not None:
+            figures += case.figures(case, args, plans, outcomes, judged, context)
+    return figures
+
+
+def log_losses(args: Any, plans: dict, hist: dict, verdicts: dict[str, Judged], log: Sequence[Case]) -> list[str]:
+    """losses.png: the healthy run and each of the log's failures, on the first seed where the
+    most of them happened (the first seed where none did, or none was judged)."""
+    judged = {case: verdicts[case.claim] for case in log if case.claim in verdicts}
+
+    def happened(seed: Seed) -> list[Case]:
+        return [c for c, j in judged.items() if seed in j.per_seed and j.per_seed[seed].reproduced]
+
+    seed = max(args.seeds, key=lambda s: len(happened(s)))  # max keeps the first of equals
+    plan = plans[seed]
+    runs = [r for r in (plan.healthy, *(plan.cases.get(case.name) for case in log)) if r in hist]
+    if len(runs) < 2:
+        return []
+    broke = happened(seed)
+    why = f" (where {' and '.join(case.role for case in broke)} broke training)" if broke else ""
+    plots.loss_curves({r.label: hist[r].loss for r in runs},
+                      f"Part 3: {N_EXAMPLES} examples, {args.dataset} data, seed {seed.seed}{why}",
+                      args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in runs})
+    return ["losses.png"]
+
+
+def relu_last_figures(case: Case, args: Any, plans: dict, outcomes: dict[Run, Outcome], relu: Judged | None,
+                      context: dict[str, Any]) -> list[str]:
+    """The ReLU-last case's own figures: seeds.png and stranded.png (every seed, and the
+    initialisation study), and, on the seed shown, grad_norms.png (the mechanism against the
+    healthy run) and boundaries.png (both decision boundaries)."""
     hist = {r: o.history for r, o in outcomes.items()}
     figures = []
-    relu = verdicts.get(RELU_LAST.claim)
+    if relu is not None and context.get("init_study") is not None:
+        figures += relu_last_seeds(case, args, plans, hist, relu, context["init_study"])
     seed = relu.shown() if relu else args.seeds[0]
-    stalled = bool(relu) and relu.per_seed[seed].reproduced
     plan = plans[seed]
-    log_runs = [r for r in (plan.healthy, plan.cases.get(LR10.name), plan.cases.get(RELU_LAST.name)) if r in hist]
-    if len(log_runs) > 1:
-        why = " (it stalled with ReLU last)" if stalled else ""
-        plots.loss_curves({r.label: hist[r].loss for r in log_runs},
-                          f"Part 3: {N_EXAMPLES} examples, {args.dataset} data, seed {seed.seed}{why}",
-                          args.out / "losses.png", marks={r.label: hist[r].diverged_at for r in log_runs})
-        figures.append("losses.png")
-    if relu is not None and init_study is not None:
-        figures += relu_last_seeds(args, plans, hist, relu, init_study)
-    pair = [r for r in (plan.healthy, plan.cases.get(RELU_LAST.name)) if r in hist]
+    pair = [r for r in (plan.healthy, plan.cases.get(case.name)) if r in hist]
     if len(pair) == 2:
         gradient_figure({("healthy" if r is plan.healthy else r.role): hist[r] for r in pair}, seed.seed,
                         args.out / "grad_norms.png")
@@ -44,13 +79,10 @@ def draw(args: Any, plans: dict, outcomes: dict[Run, Outcome], verdicts: dict[st
         plots.decision_boundaries([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", o.boundary) for r, o in panels],
                                   panels[0][1].grid, data.x_train, data.y_train, args.out / "boundaries.png")
         figures.append("boundaries.png")
-    for case in CASES:
-        if case.plot is not None and case.claim in verdicts:
-            figures.append(draw_case(args, plans, hist, case, verdicts[case.claim]))
     return figures
 
 
-def relu_last_seeds(args: Any, plans: dict, hist: dict, relu: Judged, init_study: dict) -> list[str]:
+def relu_last_seeds(case: Case, args: Any, plans: dict, hist: dict, relu: Judged, init_study: dict) -> list[str]:
     """seeds.png (final loss per seed, and how broken a model starts) and stranded.png."""
     seeds = list(relu.per_seed)
     m = [relu.per_seed[s].measured for s in seeds]
@@ -66,7 +98,7 @@ def relu_last_seeds(args: Any, plans: dict, hist: dict, relu: Judged, init_study
         stall_rate=stall_rate(relu), path=args.out / "seeds.png")
     lines = {}
     for s in seeds:
-        h = hist[plans[s].cases[RELU_LAST.name]]
+        h = hist[plans[s].cases[case.name]]
         lines[f"seed {s.seed} ({'stalled' if relu.per_seed[s].reproduced else 'learned'})"] = (
             h.eval_steps, h.measured["stranded"])
     plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
@@ -188,7 +220,8 @@ def gradient_figure(runs: dict[str, Any], seed: int, path: pathlib.Path) -> None
     what is left of the gradient once it has come down the network."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"wspace": 0.35})
     for (role, h), color in zip(runs.items(), colours(list(runs))):
-        left.plot(h.eval_steps, h.measured["push_passed"], lw=1.2, color=color, label=role)
+        passed = h.measured.get("push_passed", [1.0] * len(h.eval_steps))  # no last ReLU: all of it passes
+        left.plot(h.eval_steps, passed, lw=1.2, color=color, label=role)
         right.plot(h.eval_steps, next(iter(h.grad_norm.values())), lw=1.2, color=color, label=role)
     left.set_ylim(-0.02, 1.02)
     left.set_ylabel("share of the push that passes")

@@ -1,5 +1,7 @@
-"""Part 3's own measurements, taken through train()'s ``measure`` hook: what a ReLU after the
-last layer clips (every run), and how alike the hidden units are (the constant initialisation).
+"""Part 3's own measurements, taken through train()'s ``measure`` hook of the case that needs
+them: what a ReLU after the last layer clips, and how alike the hidden units are (the
+constant initialisation); and, beyond the runs, how broken the ReLU-last model starts out
+over many initialisations.
 
 A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it no gradient.
 
@@ -14,10 +16,10 @@ A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it n
   that passes the last ReLU to the weights below; a stranded example's passes none. 1 for a
   model without a last ReLU.
 
-``measure_clipping`` is train()'s hook: it adds these numbers to every run's history at every
-measurement. For a model without a last ReLU it reports what such a ReLU would do.
-``at_initialisation`` is the same question asked of a fresh model on the host, for the
-study of many initialisations.
+``measure_clipping`` is the ReLU-last case's hook: it adds these numbers to its run's history
+at every measurement (for a model without a last ReLU it reports what such a ReLU would
+do). ``at_initialisation`` asks the same of a fresh model, for ``initialisations``, the study
+of many initialisations.
 """
 from __future__ import annotations
 
@@ -26,9 +28,12 @@ from typing import Any
 import numpy as np
 
 import tinynet as tn
+from experiments.harness.runner import MODEL, N_EXAMPLES
+from experiments.part3.user_code import relu_after_last
 from tinynet.backend import backend_of
-from tinynet.doctor.exam import unit_spread
+from tinynet.data import make_dataset
 from tinynet.losses import label_mask
+from tinynet.metrics import own_output_at_zero, unit_spread
 
 
 def measure_clipping(model: Any, x: Any, labels: Any) -> dict[str, Any]:
@@ -42,8 +47,7 @@ def measure_clipping(model: Any, x: Any, labels: Any) -> dict[str, Any]:
     passed = model.layers[-1].mask if clips else out > 0  # (N, C) bool
     clipped = 1.0 - float(xp.mean(xp.astype(passed, xp.float32)))
     n_classes = out.shape[1]
-    own_passed = xp.any(passed & label_mask(labels, n_classes, be), axis=1)  # (N,): the example's own logit passed
-    stranded = 1.0 - float(xp.mean(xp.astype(own_passed, xp.float32)))
+    stranded = own_output_at_zero(out, labels, be)  # behind the ReLU, an own output at 0 is a clipped logit
     dead_units: list[int] = []
     if clips:  # an output unit gets no gradient from the batch when clipped on every example
         alive = be.to_numpy(xp.any(passed, axis=0))  # (C,), a few bytes to the host
@@ -68,21 +72,49 @@ def push_passed(out: Any, labels: Any, passed: Any) -> float:
 def measure_symmetry(model: Any, x: Any, labels: Any) -> dict[str, Any]:
     """How different the hidden units are: for each hidden Linear, the spread (standard
     deviation) across its output units of their incoming weights and biases, the largest
-    over inputs and layers. 0 means every unit of a layer computes the same function.
-    Part 3's own numbers (measure_clipping) are taken too."""
+    over inputs and layers. 0 means every unit of a layer computes the same function."""
     be = backend_of(x)
     linears = [layer for layer in model.layers if isinstance(layer, tn.Linear)][:-1]  # the hidden ones
-    spread = max(unit_spread(layer, be) for layer in linears)
-    return {**measure_clipping(model, x, labels), "unit_spread": spread}
+    return {"unit_spread": max(unit_spread(layer, be) for layer in linears)}
 
 
 def at_initialisation(model: Any, x: np.ndarray, labels: np.ndarray) -> tuple[int, float]:
     """A ReLU-last model before any step, on host data x: (N, D), labels: (N,) -> (dead output
     units, share of examples stranded), from one forward pass."""
     be = model.layers[0].backend
-    model.forward(be.asarray(x, dtype="float32"))
+    out = model.forward(be.asarray(x, dtype="float32"))  # (N, C), each logit clipped at 0 by the last ReLU
     passed = be.to_numpy(model.layers[-1].mask)  # (N, C): logit > 0
-    return int((~passed.any(axis=0)).sum()), float(np.mean(~passed[np.arange(len(labels)), labels]))
+    return int((~passed.any(axis=0)).sum()), own_output_at_zero(out, be.asarray(labels), be)
+
+
+INITIALISATIONS = 1000  # in the forward-only study (100 with --quick)
+
+
+def initialisations(args: Any) -> dict[str, Any]:
+    """Beyond the log: over many initialisations (seeds 0..inits-1, data seeded as the study's
+    seeds are), the ReLU-last model's state before any step: dead output units, and the share
+    of examples whose own logit is clipped. A forward pass each: seconds for a thousand.
+
+    Returns {"init_study": the study or None, "interrupted": bool}: a Ctrl-C keeps the
+    initialisations done so far (None if none), and the training results, which took the
+    minutes, are written all the same."""
+    inits = INITIALISATIONS // 10 if args.quick else INITIALISATIONS
+    dead, stranded = [], []
+    try:
+        for i in range(inits):
+            weights = i if args.weight_seed is None else args.weight_seed
+            data = make_dataset(args.dataset, N_EXAMPLES, seed=i if args.data_seed is None else args.data_seed,
+                                val_fraction=0.0)
+            model = relu_after_last(tn.create_model(list(MODEL), seed=weights, backend=args.be))
+            n_dead, share = at_initialisation(model, data.x_train, data.y_train)
+            dead.append(n_dead)
+            stranded.append(share)
+    except KeyboardInterrupt:
+        pass
+    found = None if not dead else {
+        "inits": len(dead), "dead_units": dead, "stranded": stranded,
+        "with_dead_unit": float(np.mean(np.array(dead) > 0)), "stranded_median": float(np.median(stranded))}
+    return {"init_study": found, "interrupted": len(dead) < inits}
 
 
 def revived_units(steps: list[int], dead_units: list[list[int]]) -> dict[str, list[int]]:

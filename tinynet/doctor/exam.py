@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import gradcheck
 from ..backend import Backend, backend_of
-from ..losses import SoftmaxCrossEntropy, label_mask
+from ..losses import SoftmaxCrossEntropy
+from ..metrics import own_output_at_zero, unit_spread
 from ..model import layer_label, layer_name
 from . import thresholds as T
 from .finding import Finding
@@ -129,13 +130,6 @@ def _clips(tail: list[Any], logits: Any, be: Backend) -> bool:
     return float(xp.min(out)) >= 0
 
 
-def own_output_at_zero(out: Any, labels: Any, be: Backend) -> float:
-    """out: (N, C), labels: (N,) -> the share of examples whose output for their own class is <= 0."""
-    xp = be.xp
-    at_zero = xp.any(label_mask(labels, out.shape[1], be) & (out <= 0), axis=1)  # (N,)
-    return float(xp.mean(xp.astype(at_zero, xp.float32)))
-
-
 def _loss_probes(exam: Exam, loss_fn: Any, out: Any, labels: Any, be: Backend) -> None:
     """The loss at certain, correct logits (its floor), and on a batch written twice (mean or sum)."""
     rows = min(T.CHECK_ROWS, int(out.shape[0]))
@@ -218,10 +212,6 @@ def relative_spread(layer: Any, be: Backend) -> float:
     return spread / size
 
 
-def unit_spread(layer: Any, be: Backend) -> float:
-    """The largest standard deviation across a layer's units of one incoming weight (or the bias)."""
-    xp = be.xp
-    return max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b)) if hasattr(layer, "b") else 0.0)
 
 
 def _neighbours(exam: Exam, x: np.ndarray, labels: np.ndarray) -> None:

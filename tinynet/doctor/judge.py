@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics import fell
 from . import thresholds as T
 from .finding import CAUSES, Diagnosis, Finding
 
@@ -143,8 +144,8 @@ def _dead(watch: Any, h: Any) -> Finding | None:
 def _too_low(watch: Any, h: Any) -> Finding | None:
     if h.diverged_at is not None or len(h.loss) < 2 or not watch.moved:
         return None
-    fell = 1 - h.loss[-1] / h.loss[0]
-    if fell >= T.FLAT:
+    lost = fell(h.loss)
+    if lost >= T.FLAT:
         return None
     gaps = [b - a for a, b in zip(h.eval_steps, h.eval_steps[1:])]
     per_step = [max(series[j] for series in watch.moved.values() if j < len(series)) / gaps[j]
@@ -152,7 +153,7 @@ def _too_low(watch: Any, h: Any) -> Finding | None:
     if not per_step or statistics.median(per_step) >= T.UPDATE_TOO_SMALL:
         return None
     lr = f" (now {watch.lr:g})" if watch.lr else ""
-    return Finding("lr_too_low", f"the loss fell by {fell:.1%} in {h.steps_taken} steps, and each step moved the "
+    return Finding("lr_too_low", f"the loss fell by {lost:.1%} in {h.steps_taken} steps, and each step moved the "
                    f"weights of the layer that moved most by {statistics.median(per_step):.2g} of their size "
                    f"(median): steps this small take a very long time to get anywhere",
                    f"raise the learning rate{lr} by factors of 10 until the loss falls clearly")

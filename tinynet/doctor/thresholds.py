@@ -55,7 +55,9 @@ NEIGHBOUR_SAMPLE = 2000  # at most this many training examples (pairwise distanc
 CHECK_ROWS = 8
 
 # --- during the run ------------------------------------------------------------------------------------
-# The loss "barely moves": it fell by less than 10% of its start (the experiments' "flat").
+# The loss "barely moves", is flat: it fell by less than a tenth of where it started
+# (tinynet.metrics.fell). A loss that falls at all steadily loses far more than that over a
+# run. (Code that judges "the loss remained flat" may read this same number.)
 FLAT = 0.10
 
 # A step too small for the weights: the largest layer's update, lr * |dW| / |W|, below 1e-5

@@ -18,7 +18,8 @@ from typing import Any, Callable
 from ..backend import backend_of
 from ..layers import ReLU
 from ..model import layer_label
-from .exam import Exam, examine, own_output_at_zero, relative_spread, weighted
+from ..metrics import own_output_at_zero
+from .exam import Exam, examine, relative_spread, weighted
 
 
 class Watcher:
