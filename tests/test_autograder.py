@@ -15,7 +15,7 @@ import pytest
 
 from exercise_answers import ANSWERS, answer
 from tinynet import exercises
-from tinynet.exercises import upload
+from tinynet.exercises import handin
 
 ENGINE = pathlib.Path(exercises.__file__).resolve().parents[1]
 COURSE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "course"
@@ -117,7 +117,7 @@ def test_the_autograder_grades_a_submission_with_its_own_copy_of_tinynet(tmp_pat
 def test_the_zip_holds_the_scripts_at_its_root_and_executable(tmp_path):
     import zipfile
 
-    zipped = exercises.autograder.write(tmp_path / "gs", "Linear", None, COURSE, 60.0)
+    zipped = exercises.gradescope.write(tmp_path / "gs", "Linear", None, COURSE, 60.0)
     with zipfile.ZipFile(zipped) as z:
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
@@ -129,7 +129,7 @@ def test_the_zip_holds_the_scripts_at_its_root_and_executable(tmp_path):
 
 @pytest.mark.parametrize("what", ["no submission", "no python3"])
 def test_the_autograder_always_writes_a_valid_results_file(what, tmp_path):
-    exercises.autograder.write(tmp_path / "source", WEEK1, None, None, 30.0)
+    exercises.gradescope.write(tmp_path / "source", WEEK1, None, None, 30.0)
     if what == "no submission":
         results = run_autograder(tmp_path, gradescope_machine(tmp_path))
         assert "Nothing could be graded" in results["output"] and "is not a folder" in results["output"]
@@ -152,7 +152,7 @@ def test_a_nested_and_renamed_upload_is_graded_and_said(tmp_path):
     shutil.copyfile(started / "sigmoid.py", nested / "sigmoid.py")
     (tmp_path / "upload" / "__MACOSX").mkdir()
     (tmp_path / "upload" / "__MACOSX" / "layers.py").write_text("junk a zip tool left")
-    grades, notes = exercises.check_upload(tmp_path / "upload", only=WEEK1)
+    grades, notes = exercises.check_handin(tmp_path / "upload", only=WEEK1)
     assert [g.status for g in grades] == ["passed"] * 3, grades
     assert notes == ["graded my_backprop/layers (1).py as layers.py", "graded my_backprop/sigmoid.py as sigmoid.py"]
 
@@ -163,7 +163,7 @@ def test_an_upload_without_the_file_says_what_was_expected_and_what_was_found(tm
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "layers.py").write_text("")
     (tmp_path / "notes.py").write_text("")
-    found, missing = upload.locate(tmp_path, ["layers.py", "sigmoid.py"])
+    found, missing = handin.locate(tmp_path, ["layers.py", "sigmoid.py"])
     assert found == {}
     assert missing["layers.py"] == "2 files could be layers.py (a/layers.py, b/layers.py): hand in one, named layers.py"
     assert "sigmoid.py was not found" in missing["sigmoid.py"] and "a/layers.py" in missing["sigmoid.py"]
@@ -173,7 +173,7 @@ def test_an_upload_without_the_file_says_what_was_expected_and_what_was_found(tm
                                          ("layers(12).py", True), ("my_layers.py", False), ("layers2.py", False),
                                          ("layers.py.py", False)])
 def test_names_an_upload_gives_a_file(name, taken):
-    assert upload.renamed("layers.py", pathlib.Path(name)) is taken
+    assert handin.renamed("layers.py", pathlib.Path(name)) is taken
 
 
 # --- A course folder a learner can check ---------------------------------------------------------------
@@ -182,7 +182,7 @@ def test_a_started_course_folder_checks_whole_with_itself_as_the_course(tmp_path
     grades = exercises.check(tmp_path, tmp_path, isolate=False)
     assert "Swish.backward" in [g.exercise for g in grades]
     assert {g.status for g in grades} == {"not attempted"}
-    _, notes = exercises.check_upload(tmp_path, isolate=False)
+    _, notes = exercises.check_handin(tmp_path, isolate=False)
     assert notes == [f"not graded: swish.py (Swish.backward), a course's exercises; add --from with the course's "
                      f"folder (or this folder itself: --from {tmp_path}) to grade them too"]
 
@@ -256,7 +256,7 @@ REWRITE = """\
 
 
 def test_an_answer_that_rewrites_the_checker_gets_no_grade_and_the_checker_is_restored(tmp_path):
-    exercises.autograder.write(tmp_path / "source", None, None, None, 60.0)
+    exercises.gradescope.write(tmp_path / "source", None, None, None, 60.0)
     report = tmp_path / "source" / "tinynet" / "gradcheck" / "report.py"
     original = report.read_text()
     exercises.start(tmp_path / "work", only="Sigmoid")
@@ -288,7 +288,7 @@ FORGE = """\
 
 
 def test_an_answer_that_forges_the_results_and_kills_the_grader_scores_0(tmp_path):
-    exercises.autograder.write(tmp_path / "source", "Sigmoid", None, None, 30.0)
+    exercises.gradescope.write(tmp_path / "source", "Sigmoid", None, None, 30.0)
     exercises.start(tmp_path / "submission", only="Sigmoid")
     path = tmp_path / "submission" / "sigmoid.py"
     path.write_text(answer(path.read_text(), FORGE))
@@ -305,10 +305,10 @@ def test_the_autograder_installs_tinynet_s_own_requirements(monkeypatch):
     setup = configparser.ConfigParser()
     setup.read(ENGINE.parent / "setup.cfg")
     wanted = setup["options"]["install_requires"].split()
-    assert exercises.autograder.requirements().split() == wanted
+    assert exercises.gradescope.requirements().split() == wanted
 
     def not_installed(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "requires", not_installed)
-    assert exercises.autograder.requirements().split() == wanted
+    assert exercises.gradescope.requirements().split() == wanted

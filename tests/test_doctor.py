@@ -176,7 +176,7 @@ def test_the_memorised_sign_needs_a_gap_beyond_the_sampling_noise(train, val, n_
     stands out of the accuracies' sampling noise."""
     from types import SimpleNamespace
 
-    from tinynet.doctor.judge import _unlearnable
+    from tinynet.doctor.rules import _unlearnable
 
     y_val = np.array([0] * majority + [1] * (n_val - majority))
     watch = SimpleNamespace(data=SimpleNamespace(y_val=y_val, y_train=np.zeros(n_train, dtype=int)),

@@ -84,7 +84,8 @@ def test_the_answers_pass_every_exercise_for_a_full_score(tmp_path):
 # One mistake of the kind learners make, per exercise: (file, correct, wrong, what the grade must say).
 MISTAKES = {
     "Linear.backward": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x", "gradient has shape"),
-    "ReLU.backward": ("layers.py", "dx *= dout\n        return dx", "return dout", "disagree"),
+    "ReLU.backward": ("layers.py", "return dout * backend_of(dout).xp.astype(mask, dout.dtype)", "return dout * 1",
+                      "disagree"),
     "SoftmaxCrossEntropy.backward": ("losses.py", "(dout / n)", "dout", "a 1/N (the batch mean) is missing"),
     "Sigmoid.backward": ("sigmoid.py", "dout * out * (1.0 - out)", "out * (1.0 - out)", "ignores dout"),
     "LeakyReLU.backward": ("leaky_relu.py", "self.slope * dout)", "0.0 * dout)", "backprop is 0"),

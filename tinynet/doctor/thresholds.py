@@ -36,18 +36,15 @@ NEIGHBOURS = 5
 # With a validation set: training accuracy this far above validation accuracy is memorising
 # (10 points: more than the sampling noise of a few dozen validation examples, about 7).
 MEMORISED = 0.10
-# ... and only on this many validation examples or more: fewer give an accuracy too noisy to be
-# told from the majority share (its 95% interval is about +-14 points at 50, +-22 at 20). On
-# healthy runs of [2, 500, 500, 2] cut short (xor and moons, 20-100 steps, seeds 0-3), 13 of 40
-# with 6 or 12 validation examples and 4 of 48 with 20 to 40 were called unlearnable; 0 of 32
-# with 50 or 100.
+# ... and only on this many validation examples or more: an accuracy measured on n examples
+# has a sampling error of sqrt(p(1-p)/n), a 95% interval of about +-14 points at n = 50 and
+# +-22 at n = 20, as wide as the whole gap between a model that learned and the majority
+# class; below 50 the sign cannot be told from noise, and the doctor does not read it.
 VALIDATION_EXAMPLES = 50
 # ... and only where the gap stands out of the two accuracies' sampling noise by this many
-# standard errors (sqrt(v(1-v)/n_val + t(1-t)/n_train)): a one-sided chance of about 0.1%.
-# Without it a healthy xor run cut short at 50 steps (300 examples, 60 of them for validation,
-# seed 5) was called unlearnable: validation 63% against a 60% majority, training 77%, a gap of
-# 2.0 standard errors. Shuffled labels on 100 examples (50 for validation), named by this sign alone
-# after 5,000 steps, had 3.15.
+# standard errors, sqrt(v(1-v)/n_val + t(1-t)/n_train): by chance alone a gap that large comes
+# once in about a thousand runs (one-sided normal tail at 3), so a healthy run that happens to
+# generalise a little worse than it fits is not called unlearnable.
 GAP_ERRORS = 3.0
 NEIGHBOUR_SAMPLE = 2000  # at most this many training examples (pairwise distances: N^2 numbers)
 

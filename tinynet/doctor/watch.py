@@ -76,6 +76,6 @@ class Watcher:
 
     def diagnosis(self, history: Any) -> Any:
         """The diagnosis of the run this watcher watched, from its History."""
-        from .judge import diagnosis
+        from .rules import diagnosis
 
         return diagnosis(self, history)

@@ -29,10 +29,10 @@ from typing import Any
 
 from ..cli import Parser
 from ..files import write_text
-from . import autograder
+from . import gradescope
 from .catalogue import ENGINE, Exercise, blank_source, declared, exercises, select
 from .grader import Grade, grade, grade_all
-from .upload import locate, staged
+from .handin import locate, staged
 
 README = """# Backprop exercises
 
@@ -100,13 +100,13 @@ def check(folder: pathlib.Path | str, course: pathlib.Path | None = None, timeou
     """Grade every exercise in ``folder`` (those ``only`` names, or all), each in a child process
     with ``timeout`` seconds (isolate=False: in this process, without a time limit; for tests
     of the checks alone)."""
-    return check_upload(folder, course, timeout, jobs, isolate, only)[0]
+    return check_handin(folder, course, timeout, jobs, isolate, only)[0]
 
 
-def check_upload(folder: pathlib.Path | str, course: pathlib.Path | None = None, timeout: float = 60.0,
+def check_handin(folder: pathlib.Path | str, course: pathlib.Path | None = None, timeout: float = 60.0,
                  jobs: int = 2, isolate: bool = True, only: str | None = None) -> tuple[list[Grade], list[str]]:
     """check(), and what was found where: files taken from a nested folder or under another
-    name (upload.py), course exercises present but not asked for."""
+    name (handin.py), course exercises present but not asked for."""
     check_timeout(timeout, "check: timeout")
     folder = pathlib.Path(folder)  # a string names a folder as well
     if not folder.is_dir():
@@ -172,7 +172,7 @@ def _first_lines(text: str, n: int = 10) -> str:
                                                               if len(lines) > n else []))
 
 
-def gradescope(grades: list[Grade], notes: list[str] = (), hidden: frozenset[str] = frozenset(),
+def gradescope_results(grades: list[Grade], notes: list[str] = (), hidden: frozenset[str] = frozenset(),
                seconds: float | None = None) -> dict[str, Any]:
     """Gradescope's results.json: the total score, and one test per exercise (status passed or
     failed; not attempted is failed, with that output). Tests named in ``hidden`` are shown to
@@ -215,7 +215,7 @@ EPILOG = """A course folder (--from) adds its exercises to tinynet's own. A fold
 holds both, and checks whole with itself as the course: check week1 --from week1.
 --only names an assignment's exercises (Linear,ReLU or Linear.backward,ReLU.backward):
 start writes those, check grades those, out of their points. autograder DIR writes a
-Gradescope autograder (DIR/autograder.zip; docs/teachers.md)."""
+Gradescope autograder (DIR/gradescope.zip; docs/teachers.md)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,15 +262,15 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "autograder":
         hidden = select(select(exercises(args.course), args.only), args.hidden, "--hidden")  # in the assignment
-        zipped = autograder.write(args.folder, args.only, args.hidden and ",".join(e.name for e in hidden),
+        zipped = gradescope.write(args.folder, args.only, args.hidden and ",".join(e.name for e in hidden),
                                   args.course, args.timeout)
         print(f"wrote the autograder in {args.folder}; upload {zipped} to Gradescope (docs/teachers.md)")
         return 0
     hidden = (frozenset(e.name for e in select(exercises(args.course), args.hidden, "--hidden")) if args.hidden
               else frozenset())
     began = time.monotonic()
-    grades, notes = check_upload(args.folder, args.course, args.timeout, only=args.only)
-    results = gradescope(grades, notes, hidden, time.monotonic() - began)
+    grades, notes = check_handin(args.folder, args.course, args.timeout, only=args.only)
+    results = gradescope_results(grades, notes, hidden, time.monotonic() - began)
     if args.results is not None:
         _write_results(args.results, results)
     if args.json:

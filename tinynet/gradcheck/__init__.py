@@ -40,7 +40,7 @@ import numpy as np
 from ..backend import backend_of, host_rng
 from ..checks import is_positive_int, is_real
 from ..model import layers_of, parameters
-from . import diagnose
+from . import mistakes
 from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -141,7 +141,7 @@ def check(
     rng = host_rng(seed, "gradcheck.check")
     with _checking(model, loss_fn):
         problem = _Problem(model, loss_fn, x, labels)
-        held = diagnose.held_arrays(model)  # what the layers hold before any forward: parameters, not caches
+        held = mistakes.held_arrays(model)  # what the layers hold before any forward: parameters, not caches
         # The analytic pass: forward once, then backward from a random upstream gradient.
         out = problem.output()
         problem.upstream = problem.draw_upstream(out, rng)
@@ -162,8 +162,8 @@ def check(
         if check_input and dx is None:
             results.append(_failure("input", input_name, tuple(problem.x.shape), tol,
                                     f"backward returned None: it must return dL/d{input_name} (return d{input_name})"))
-        results += diagnose.hidden_parameters(model, held, tol)
-        deaf = any(not r.passed for r in results) and diagnose.ignores_dout(problem, dx_host)
+        results += mistakes.hidden_parameters(model, held, tol)
+        deaf = any(not r.passed for r in results) and mistakes.ignores_dout(problem, dx_host)
     n_rows = int(problem.x.shape[0]) if problem.x.ndim else 1
     return [with_hint(r, n_rows, kinks_declared=bool(base_branches), ignores_dout=deaf,
                       upstream=problem.upstream if loss_fn is not None else None, h=h) for r in results]
