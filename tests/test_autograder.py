@@ -118,6 +118,7 @@ def test_the_zip_holds_the_scripts_at_its_root_and_executable(tmp_path):
     import zipfile
 
     zipped = exercises.gradescope.write(tmp_path / "gs", "Linear", None, COURSE, 60.0)
+    assert zipped == tmp_path / "gs" / "autograder.zip"  # the file docs/teachers.md tells a teacher to upload
     with zipfile.ZipFile(zipped) as z:
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755

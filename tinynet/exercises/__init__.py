@@ -215,7 +215,7 @@ EPILOG = """A course folder (--from) adds its exercises to tinynet's own. A fold
 holds both, and checks whole with itself as the course: check week1 --from week1.
 --only names an assignment's exercises (Linear,ReLU or Linear.backward,ReLU.backward):
 start writes those, check grades those, out of their points. autograder DIR writes a
-Gradescope autograder (DIR/gradescope.zip; docs/teachers.md)."""
+Gradescope autograder (DIR/autograder.zip; docs/teachers.md)."""
 
 
 def main(argv: list[str] | None = None) -> int:

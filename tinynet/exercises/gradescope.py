@@ -1,7 +1,7 @@
 """A Gradescope autograder, written whole: ``python -m tinynet.exercises autograder DIR``.
 
 DIR receives what Gradescope's specification asks for at the root of the zip a teacher
-uploads (``DIR/gradescope.zip``, written too): ``setup.sh``, which builds the image once
+uploads (``DIR/autograder.zip``, written too): ``setup.sh``, which builds the image once
 (Python 3.10 or newer, a virtual environment, tinynet's requirements), and
 ``run_autograder``, which grades each submission. Beside them: a copy of this tinynet (the
 grader the learners' answers meet, the same version they started from), the course's files
@@ -122,7 +122,7 @@ def write(folder: pathlib.Path, only: str | None, hidden: str | None, course: pa
 def _zip(folder: pathlib.Path) -> pathlib.Path:
     """Every file of ``folder`` at the zip's root (Gradescope looks for setup.sh there), with
     the two scripts executable."""
-    target = folder / "gradescope.zip"
+    target = folder / "autograder.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path != target:
