@@ -45,6 +45,69 @@ def write_text(path: pathlib.Path, text: str) -> None:
     write_atomically(path, lambda f: f.write(text))
 
 
+def write_bytes(path: pathlib.Path, data: bytes) -> None:
+    write_atomically(path, lambda f: f.write(data), binary=True)
+
+
+def copy_file(source: pathlib.Path, target: pathlib.Path) -> None:
+    """``source``'s bytes as the file ``target``, written whole (its mode is the writer's, 0644)."""
+    with open(source, "rb") as f:
+        write_bytes(target, f.read())
+
+
+def copy_tree(source: pathlib.Path, target: pathlib.Path, skip: tuple[str, ...] = ("__pycache__",)) -> None:
+    """Every file below ``source`` copied to the same place below ``target`` (folders made as
+    needed), leaving out any file or folder named in ``skip`` and compiled Python (*.pyc)."""
+    source, target = pathlib.Path(source), pathlib.Path(target)
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if any(part in skip for part in relative.parts) or not path.is_file() or path.suffix == ".pyc":
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        copy_file(path, target / relative)
+
+
+def check_writable(folder: pathlib.Path) -> None:
+    """Make ``folder`` if needed and write a file in it (removed at once); raises OSError where
+    it cannot be written: unwritable, under a file, a name over the system's limit."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder):
+        pass
+
+
+class InUse(Exception):
+    """Another process holds the folder; ``owner`` says which, as its lock file says."""
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner)
+        self.owner = owner
+
+
+def lock(folder: pathlib.Path) -> IO[Any]:
+    """Hold ``folder`` for this process alone: an exclusive lock on folder/.lock, which says
+    whose it is ("pid 1234"). Returns the open lock file, to keep for as long as the folder is
+    held (the lock goes with the process: a killed one leaves none); raises InUse where another
+    process holds it. Off POSIX there is no lock, and the file is returned all the same."""
+    handle = open(pathlib.Path(folder) / ".lock", "a+")
+    try:
+        import fcntl
+    except ImportError:
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise InUse(owner) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
 def remove_stale(folder: pathlib.Path) -> None:
     """Remove the temporary files that a killed writer left in ``folder``. Call it only while
     no other writer can be at work there (a program that holds a lock on its folder)."""

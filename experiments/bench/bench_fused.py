@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import bench_step  # noqa: E402
 from tinynet.cli import positive_int  # noqa: E402
+from tinynet.files import write_text  # noqa: E402
 
 try:
     import numba
@@ -164,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['step_over_bound']:>10.3f} {row['floor_over_bound']:>11.3f} {row['fused_over_bound']:>11.3f}",
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": bench_step.MODEL, "machine": bench_step.machine(be),
-                                    "numba": numba.__version__, "repeats": args.repeats, "results": rows}, indent=2))
+    write_text(args.out, json.dumps({"model": bench_step.MODEL, "machine": bench_step.machine(be),
+                                     "numba": numba.__version__, "repeats": args.repeats, "results": rows}, indent=2))
     print(f"wrote {args.out}")
     return 0
 

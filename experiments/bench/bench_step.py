@@ -41,6 +41,7 @@ import numpy as np
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))  # the repository root; tinynet: the installed one
 import tinynet as tn  # noqa: E402
 from tinynet.cli import positive_int  # noqa: E402
+from tinynet.files import write_text  # noqa: E402
 
 MODEL = [2, 500, 500, 2]  # the log's model; --width changes its two hidden layers
 LR = 1e-6  # tiny: the weights barely move over a benchmark, the work per step is the same
@@ -329,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                     line += f" {row['torch_loop_ms']:>10.3f} {row['loop_step_over_torch']:>10.3f}"
             print(line, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": sizes, "machine": info, "repeats": args.repeats, "loop": loop,
-                                    "results": rows}, indent=2))
+    write_text(args.out, json.dumps({"model": sizes, "machine": info, "repeats": args.repeats, "loop": loop,
+                                     "results": rows}, indent=2))
     print(f"wrote {args.out}")
     return 0
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import pathlib
 import tempfile
 from dataclasses import fields
@@ -16,7 +15,7 @@ from typing import Any
 
 from experiments.harness.verdicts import VERDICT_RULE
 from tinynet.cli import Parser
-from tinynet.files import remove_stale, umask, write_atomically
+from tinynet.files import InUse, check_writable, lock, remove_stale, umask, write_atomically
 
 
 def clean(obj: Any, digits: int | None = None) -> Any:
@@ -95,30 +94,16 @@ def hold(out: pathlib.Path) -> Any:
     ends the run with one line (argparse's error, exit 2), before anything is trained."""
     p = Parser()  # its one-line error, under the script's own name, as a bad flag's
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out):
-            pass
+        check_writable(out)
     except OSError as e:  # unwritable, under a file, a name over the system's limit
         p.error(f"cannot write to --out {str(out)[:80]}: {e.strerror or e}")
     key = str(out.resolve())
     if key in _held:  # this process holds it already (a script's main called twice, as tests do)
         return _held[key]
-    handle = open(out / ".lock", "a+")
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, as before
-        return handle
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        p.error(f"--out {out} is in use by another run ({owner}); wait for it to finish, or choose another --out")
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+        handle = lock(out)
+    except InUse as e:
+        p.error(f"--out {out} is in use by another run ({e.owner}); wait for it to finish, or choose another --out")
     remove_stale(out)
     _held[key] = handle
     return handle

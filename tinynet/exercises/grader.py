@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import write_bytes
 from .catalogue import Exercise
 
 MARK = "TINYNET-GRADE"
@@ -98,7 +99,7 @@ class Installation:
         for path, original in self.files.items():
             if not path.exists() or path.read_bytes() != original:
                 changed.append(str(path.relative_to(PACKAGE_ROOT)))
-                path.write_bytes(original)
+                write_bytes(path, original)
         return changed
 
 

@@ -16,11 +16,11 @@ import configparser
 import importlib.metadata
 import pathlib
 import shlex
-import shutil
 import stat
 import zipfile
+from typing import Any
 
-from ..files import write_text
+from ..files import copy_file, copy_tree, write_atomically, write_text
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1]  # tinynet/
 EXECUTABLE = 0o755
@@ -104,11 +104,11 @@ def write(folder: pathlib.Path, only: str | None, hidden: str | None, course: pa
     flags += ["--from", '"$root/source/course"'] if course is not None else []
     quoted = " ".join(f if f.startswith('"$root') else shlex.quote(f) for f in flags)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(PACKAGE, folder / "tinynet", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    copy_tree(PACKAGE, folder / "tinynet")
     if course is not None:
         (folder / "course").mkdir()
         for path in sorted(course.glob("*.py")):
-            shutil.copyfile(path, folder / "course" / path.name)
+            copy_file(path, folder / "course" / path.name)
     write_text(folder / "requirements.txt", requirements())
     write_text(folder / "setup.sh", SETUP)
     written_by = " ".join(shlex.quote(f) for f in ["DIR", *[f.replace('"$root/source/course"', str(course))
@@ -123,13 +123,16 @@ def _zip(folder: pathlib.Path) -> pathlib.Path:
     """Every file of ``folder`` at the zip's root (Gradescope looks for setup.sh there), with
     the two scripts executable."""
     target = folder / "autograder.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path != target:
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file() and path != target]
+
+    def write(f: Any) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in files:
                 info = zipfile.ZipInfo.from_file(path, path.relative_to(folder).as_posix())
                 mode = EXECUTABLE if path.name in ("setup.sh", "run_autograder") else 0o644
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, path.read_bytes())
-    target.chmod(0o644)
+
+    write_atomically(target, write, binary=True)
     return target

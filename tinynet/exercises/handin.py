@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pathlib
 import re
-import shutil
 import tempfile
+
+from ..files import copy_file
 
 SKIPPED = {"__MACOSX", "__pycache__"}  # what zip tools and Python add
 DEPTH = 3  # folders below the top that are searched
@@ -69,8 +70,8 @@ def staged(folder: pathlib.Path, found: dict[str, pathlib.Path]) -> tuple[pathli
     stage = pathlib.Path(tempfile.mkdtemp(prefix="tinynet-grade-"))
     for source in {path.parent for path in found.values()}:
         for neighbour in source.glob("*.py"):
-            shutil.copyfile(neighbour, stage / neighbour.name)
+            copy_file(neighbour, stage / neighbour.name)
     for name, path in found.items():
-        shutil.copyfile(path, stage / name)
+        copy_file(path, stage / name)
     notes = [f"graded {path.relative_to(folder)} as {name}" for name, path in sorted(moved.items())]
     return stage, notes
