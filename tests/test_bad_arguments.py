@@ -5,9 +5,9 @@ The one home of bad-argument rows: one table for the Python API, one for the com
 (the four experiment scripts, run_all, and the package's command lines). Each row is a bad
 input a user could plausibly give; the fragment is what the message must contain (the
 argument's name, and where it helps, what is accepted). Behaviour that goes beyond a message
-is tested beside its module: which checks run when and what a fixed error looks like in full
-(test_errors.py), that a refused update moved no parameter (test_optim.py), that a damaged
-results file is named (test_reliability.py).
+is tested beside its module, in the test file named after it: a refusal on every backend
+(test_layers.py, test_loss.py), which checks run when (test_train.py), that a refused update
+moved no parameter (test_optim.py), that a damaged results file is named (test_reliability.py).
 """
 from __future__ import annotations
 
@@ -208,7 +208,9 @@ API: list[A] = [
     ("create_model sizes=3", lambda: tn.create_model(3), ValueError, "sizes must list at least two"),
     ("create_model sizes='22'", lambda: tn.create_model("22"), ValueError, "sizes must list at least two"),
     ("create_model sizes=[2]", lambda: tn.create_model([2]), ValueError, "sizes must list at least two"),
+    ("create_model sizes=[]", lambda: tn.create_model([]), ValueError, "sizes must list at least two"),
     ("create_model sizes=[2, 0, 2]", lambda: tn.create_model([2, 0, 2]), ValueError, "sizes must list at least two"),
+    ("create_model sizes=[2, -3]", lambda: tn.create_model([2, -3]), ValueError, "sizes must list at least two"),
     ("create_model sizes=[2, 2.5]", lambda: tn.create_model([2, 2.5]), ValueError, "sizes must list at least two"),
     ("create_model seed=-1", lambda: tn.create_model([2, 2], seed=-1), ValueError, "create_model: seed must be"),
     ("create_model seed='0'", lambda: tn.create_model([2, 2], seed="0"), TypeError, "create_model: seed must be"),
@@ -654,3 +656,19 @@ def test_a_named_dataset_is_a_string_and_an_empty_training_set_has_no_baseline()
     fractional = np.array([0.5, 1.0])
     with pytest.raises(TypeError, match="integer class labels"):
         _ = Dataset("x", np.zeros((2, 2)), fractional, np.zeros((2, 2)), np.zeros(2, dtype=int)).majority_baseline
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize("who, call", [
+    ("Linear", lambda seed: tn.Linear(2, 3, seed=seed)),
+    ("create_model", lambda seed: tn.create_model([2, 3, 2], seed=seed)),
+    ("make_dataset", lambda seed: make_dataset("xor", 10, seed=seed)),
+    ("train", lambda seed: train(tn.create_model([2, 3, 2]), make_dataset("xor", 10), lr=0.1, steps=1,
+                                 seed=seed, progress=False)),
+    ("gradcheck.check", lambda seed: tn.gradcheck.check_model(
+        tn.create_model([2, 3, 2], dtype="float64"), np.zeros((2, 2)), np.array([0, 1]), seed=seed)),
+])
+def test_a_bad_seed_is_named_where_it_was_given(who, call, seed, error):
+    """Not NumPy's "expected non-negative integer" from deep inside default_rng."""
+    with pytest.raises(error, match=f"{who}: seed must be a non-negative integer, None or a numpy Generator"):
+        call(seed)

@@ -131,3 +131,55 @@ def test_the_loss_is_inf_where_a_row_s_loss_overflows_and_nan_stays_nan():
     assert float(beyond) == np.inf
     with np.errstate(invalid="ignore"):
         assert np.isnan(float(tn.SoftmaxCrossEntropy().forward(np.array([[np.nan, 0.0]]), np.array([0]))))
+
+
+def logits_on(be, n=3, c=4):
+    return be.asarray(np.zeros((n, c)), dtype="float32")
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0, 1, 4]), r"label out of range.*0\.\.3 for 4 classes.*0 to 4"),
+        (np.array([0, -1, 2]), r"label out of range.*-1 to 2"),
+        (np.array([0.0, 1.0, 2.0]), r"labels must be integer.*float64"),
+        (np.array([True, False, True]), r"labels must be integer.*bool"),
+        (np.array([0, 1]), r"2 labels for 3 rows"),
+        (np.array([[0, 1, 2]]), r"labels must have shape \(N,\)"),
+    ],
+    ids=["too large", "negative", "float", "bool", "wrong length", "two-dimensional"],
+)
+def test_bad_labels_raise_value_error_saying_label(be, labels, message):
+    with pytest.raises(ValueError, match=message):
+        tn.SoftmaxCrossEntropy().forward(logits_on(be), be.asarray(labels))
+
+
+def test_without_label_validation_only_the_range_goes_unchecked(be):
+    """validate_labels=False skips the one check that reads data back to the host (the range);
+    shape and dtype, known without a sync, are still refused, and valid labels give the same loss."""
+    unchecked = tn.SoftmaxCrossEntropy(validate_labels=False)
+    for labels, message in [(np.array([0, 1]), "2 labels for 3 rows"), (np.array([0.0, 1.0, 2.0]), "integer")]:
+        with pytest.raises(ValueError, match=message):
+            unchecked.forward(logits_on(be), be.asarray(labels))
+    logits = be.asarray(np.random.default_rng(0).normal(size=(3, 4)), dtype="float64")
+    labels = be.asarray(np.array([3, 0, 2]))
+    assert float(unchecked.forward(logits, labels)) == float(tn.SoftmaxCrossEntropy().forward(logits, labels))
+
+
+def test_integer_logits_are_refused(be):
+    with pytest.raises(TypeError, match="floating-point logits.*int"):
+        tn.SoftmaxCrossEntropy().forward(be.asarray(np.zeros((2, 3), dtype=np.int64)), be.asarray(np.array([0, 1])))
+
+
+def test_labels_as_a_list_are_refused_with_the_fix(be):
+    with pytest.raises(TypeError, match="labels must be an integer array.*asarray"):
+        tn.SoftmaxCrossEntropy().forward(logits_on(be), [0, 1, 2])
+
+
+@pytest.mark.parametrize("grad", [np.ones(3), np.ones((2, 2)), "1", True])
+def test_loss_backward_takes_one_number(grad):
+    loss_fn = tn.SoftmaxCrossEntropy()
+    loss_fn.forward(np.zeros((2, 2), dtype=np.float32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="backward takes dL_total/dL, one number"):
+        loss_fn.backward(grad)
+    assert loss_fn.backward(np.float64(2.0)).shape == (2, 2)

@@ -38,3 +38,29 @@ def test_sgd_keeps_each_parameter_s_dtype(grad_dtype):
         with pytest.raises(TypeError, match="dW must hold real floating-point numbers"):
             opt.step()
         assert np.array_equal(layer.W, W)
+
+
+@pytest.mark.parametrize("lr", [np.float32(0.01), np.int64(1), np.array(0.1), 0.5])
+def test_real_numbers_of_any_kind_are_learning_rates(lr):
+    opt = tn.SGD(tn.create_model([2, 2]), lr=lr, momentum=np.float32(0.5))
+    assert opt.lr == pytest.approx(float(lr)) and opt.momentum == 0.5
+
+
+@pytest.mark.parametrize("not_a_model", [tn.create_model([2, 3, 2]).layers, None, "model", (), {}, tn.ReLU()])
+def test_sgd_refuses_what_has_no_parameters(not_a_model):
+    """SGD(model.layers) used to update nothing and say nothing."""
+    with pytest.raises(TypeError, match="SGD needs a model or a layer with parameters.*not model.layers"):
+        tn.SGD(not_a_model)
+
+
+@pytest.mark.parametrize("name, value", [("lr", -1), ("lr", float("nan")), ("lr", True), ("momentum", 1.0),
+                                         ("momentum", -0.1)])
+def test_sgd_settings_are_checked_on_assignment_too(name, value):
+    opt = tn.SGD(tn.create_model([2, 2]), lr=0.1)
+    with pytest.raises(ValueError, match=f"SGD: {name} must be"):
+        setattr(opt, name, value)
+
+
+def test_step_before_backward_says_so():
+    with pytest.raises(RuntimeError, match=r"layers\[0\] Linear\(2->2\): no gradient dW; call backward"):
+        tn.SGD(tn.create_model([2, 2]), lr=0.1).step()

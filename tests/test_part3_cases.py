@@ -4,6 +4,7 @@ against finite differences, and the --cases flag."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -36,36 +37,45 @@ def history(loss_end: float, *, loss_start: float = 0.70, diverged_at=None, trai
 HEALTHY = history(0.03)
 
 
-# (case, a history where it happens, one where it does not, numbers its sentence must quote in each)
+class BothWays(NamedTuple):
+    """One case judged on a history where it happens and one where it does not, each beside
+    its healthy run, with the numbers its sentence must quote in each."""
+
+    happens: History
+    does_not: History
+    says_when_it_happens: list[str]
+    says_when_not: list[str]
+    healthy: History = HEALTHY
+    lr: float = 0.01  # the broken run's own learning rate
+
+
 BOTH_WAYS = {
-    "constant_init": (history(0.65, measured={"unit_spread": [0.0] * 4}),
-                      history(0.04, measured={"unit_spread": [0.0] * 4}), ["0.65", "0.03"], ["0.04"]),
-    "lr_too_small": (history(0.699, norms=(0.3, 0.1)), history(0.3, norms=(0.3, 0.1)),
-                     ["1e-05", "0.7", "0.699", "0.1%"], ["0.3", "57.1%"]),
-    "unnormalised_inputs": (history(0.7, diverged_at=2, norms=(500.0, 1.0)), history(0.02, norms=(500.0, 1.0)),
-                            ["1000", "1.56e+03", "step 2"], ["0.02", "converged all the same"]),
-    "softmax_twice": (history(0.40, train_acc=0.95), history(0.05, train_acc=1.0),
-                      ["0.313", "0.4", "0.0867", "95%"], ["0.05", "100%"]),
-    "labels_shuffled": (history(0.2, train_acc=0.9, val_acc=0.5), history(0.6, train_acc=0.6, val_acc=0.52),
-                        ["90%", "50%", "40%", "memorised"], ["60%", "52%", "8%", "not yet memorised"]),
-    "sum_not_mean": (history(500.0, loss_start=70.0, diverged_at=3, norms=(50.0, 1.0)),
-                     history(2.0, loss_start=70.0, norms=(50.0, 1.0)),
-                     ["100", "lr 0.01 is one at lr 1", "step 3"], ["70", "2"]),
-    "sigmoid_deep": (history(0.69, loss_start=0.70, norms=(1e-4, 0.1)), history(0.3, norms=(1e-4, 0.1)),
-                     ["0.001", "1.4%", "0.69"], ["57.1%", "0.3"]),
+    "constant_init": BothWays(history(0.65, measured={"unit_spread": [0.0] * 4}),
+                              history(0.04, measured={"unit_spread": [0.0] * 4}), ["0.65", "0.03"], ["0.04"]),
+    "lr_too_small": BothWays(history(0.699, norms=(0.3, 0.1)), history(0.3, norms=(0.3, 0.1)),
+                             ["1e-05", "0.7", "0.699", "0.1%"], ["0.3", "57.1%"], lr=cases.TINY_LR),
+    "unnormalised_inputs": BothWays(history(0.7, diverged_at=2, norms=(500.0, 1.0)),
+                                    history(0.02, norms=(500.0, 1.0)), ["1000", "1.56e+03", "step 2"],
+                                    ["0.02", "converged all the same"], healthy=history(0.03, norms=(0.32, 0.1))),
+    "softmax_twice": BothWays(history(0.40, train_acc=0.95), history(0.05, train_acc=1.0),
+                              ["0.313", "0.4", "0.0867", "95%"], ["0.05", "100%"]),
+    "labels_shuffled": BothWays(history(0.2, train_acc=0.9, val_acc=0.5), history(0.6, train_acc=0.6, val_acc=0.52),
+                                ["90%", "50%", "40%", "memorised"], ["60%", "52%", "8%", "not yet memorised"]),
+    "sum_not_mean": BothWays(history(500.0, loss_start=70.0, diverged_at=3, norms=(50.0, 1.0)),
+                             history(2.0, loss_start=70.0, norms=(50.0, 1.0)),
+                             ["100", "lr 0.01 is one at lr 1", "step 3"], ["70", "2"],
+                             healthy=history(0.03, norms=(0.5, 0.1))),
+    "sigmoid_deep": BothWays(history(0.69, loss_start=0.70, norms=(1e-4, 0.1)), history(0.3, norms=(1e-4, 0.1)),
+                             ["0.001", "1.4%", "0.69"], ["57.1%", "0.3"]),
 }
 
 
 @pytest.mark.parametrize("name", list(BOTH_WAYS))
 def test_each_case_judged_both_ways_and_its_sentence_quotes_its_numbers(name):
-    case = BY_NAME[name]
-    healthy = history(0.03, norms=(0.32, 0.1)) if name == "unnormalised_inputs" else HEALTHY
-    if name == "sum_not_mean":
-        healthy = history(0.03, norms=(0.5, 0.1))
-    happens, does_not, said_yes, said_no = BOTH_WAYS[name]
-    lr = cases.TINY_LR if name == "lr_too_small" else 0.01
-    for run, expected, said in ((happens, True, said_yes), (does_not, False, said_no)):
-        verdict = case.verdict(Trial(run, healthy, lr, 0.01), seed=7)
+    case, row = BY_NAME[name], BOTH_WAYS[name]
+    for run, expected, said in ((row.happens, True, row.says_when_it_happens),
+                                (row.does_not, False, row.says_when_not)):
+        verdict = case.verdict(Trial(run, row.healthy, row.lr, 0.01), seed=7)
         assert verdict.reproduced is expected, verdict.measured
         for number in said:
             assert number in verdict.cause, (number, verdict.cause)
