@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+import tinynet as tn
 from tinynet.gradcheck import CheckResult
 
 
@@ -79,3 +80,21 @@ def alive(pid: int, started: str) -> bool:
     except OSError:
         return False
     return fields[19] == started and fields[0] != "Z"
+
+
+def kill_and_reap(proc: Any, children: dict[int, str], wait: float = 10.0) -> list[int]:
+    """SIGKILL ``proc`` alone, give its ``children`` (pid -> start time) ``wait`` seconds to end,
+    and kill any that did not (only ours: the same start time). Returns those that outlived it."""
+    import os
+    import signal
+    import time
+
+    proc.kill()
+    proc.wait(timeout=wait)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and any(alive(p, t) for p, t in children.items()):
+        time.sleep(0.2)
+    left = [p for p, t in children.items() if alive(p, t)]
+    for p in left:  # leave none of them behind, whatever the verdict
+        os.kill(p, signal.SIGKILL)
+    return left

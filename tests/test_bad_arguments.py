@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shlex
 from typing import Any, Callable
 
 import numpy as np
@@ -488,39 +489,42 @@ def experiment(*argv: str) -> Any:
     return flags.parse(flags.parser("", default_steps=1), ["--out", "runs/flag-test", *argv], "flag-test")
 
 
+# Every experiment script's flags (flags.parser), as typed on a command line, and what the one line names.
+EXPERIMENT_FLAGS = [
+    ("--steps abc", "argument --steps: must be a positive integer, got 'abc'"),
+    ("--steps 0", "argument --steps: must be a positive integer, got '0'"),
+    ("--steps 1.5", "argument --steps: must be a positive integer, got '1.5'"),
+    ("--steps", "argument --steps: expected one argument"),
+    ("--lr abc", "argument --lr: invalid float value"),
+    ("--lr -1", "--lr must be a positive number"),
+    ("--lr nan", "--lr must be a positive number"),
+    ("--lr inf", "--lr must be a positive number"),
+    ("--seed abc", "argument --seed: must be a non-negative integer, got 'abc'"),
+    ("--seed -1", "argument --seed: must be a non-negative integer, got '-1'"),
+    ("--seeds ''", "argument --seeds: takes non-negative integers"),
+    ("--seeds 1,,2", "argument --seeds: takes non-negative integers"),
+    ("--seeds 4-2", "argument --seeds: '4-2' is not a range"),
+    ("--seed 1 --seeds 0-2", "not both"),
+    ("--data-seed -1", "argument --data-seed: must be a non-negative integer, got '-1'"),
+    ("--weight-seed x", "argument --weight-seed: must be a non-negative integer, got 'x'"),
+    ("--data-seed 1 --weight-seed 2", "leave nothing to vary"),
+    ("--jobs x", "argument --jobs: must be a positive integer, got 'x'"),
+    ("--jobs 0", "argument --jobs: must be a positive integer, got '0'"),
+    ("--backend ''", "unknown backend ''"),
+    ("--backend tpu", "unknown backend 'tpu'"),
+    ("--dataset spiral", "unknown --dataset 'spiral'"),
+    ("--out ''", "argument --out: is empty"),
+    ("--bogus", "unrecognized arguments: --bogus"),
+    ("extra", "unrecognized arguments: extra"),
+    ("--quick=1", "argument --quick: ignored explicit argument '1'"),
+]
+
+
 C = tuple[str, Callable[[pathlib.Path], Any], str]  # id, the call (given a scratch folder), what stderr names
 CLI: list[C] = [
-    # every experiment script (flags.parser) and run_all.py
-    ("--steps abc", lambda _: experiment("--steps", "abc"), "argument --steps: must be a positive integer, got 'abc'"),
-    ("--steps 0", lambda _: experiment("--steps", "0"), "argument --steps: must be a positive integer, got '0'"),
-    ("--steps 1.5", lambda _: experiment("--steps", "1.5"), "argument --steps: must be a positive integer, got '1.5'"),
-    ("--steps", lambda _: experiment("--steps"), "argument --steps: expected one argument"),
-    ("--lr abc", lambda _: experiment("--lr", "abc"), "argument --lr: invalid float value"),
-    ("--lr -1", lambda _: experiment("--lr", "-1"), "--lr must be a positive number"),
-    ("--lr nan", lambda _: experiment("--lr", "nan"), "--lr must be a positive number"),
-    ("--lr inf", lambda _: experiment("--lr", "inf"), "--lr must be a positive number"),
-    ("--seed abc", lambda _: experiment("--seed", "abc"), "argument --seed: must be a non-negative integer, got 'abc'"),
-    ("--seed -1", lambda _: experiment("--seed", "-1"), "argument --seed: must be a non-negative integer, got '-1'"),
-    ("--seeds ''", lambda _: experiment("--seeds", ""), "argument --seeds: takes non-negative integers"),
-    ("--seeds 1,,2", lambda _: experiment("--seeds", "1,,2"), "argument --seeds: takes non-negative integers"),
-    ("--seeds 4-2", lambda _: experiment("--seeds", "4-2"), "argument --seeds: '4-2' is not a range"),
-    ("--seed and --seeds", lambda _: experiment("--seed", "1", "--seeds", "0-2"), "not both"),
-    ("--data-seed -1", lambda _: experiment("--data-seed", "-1"),
-     "argument --data-seed: must be a non-negative integer, got '-1'"),
-    ("--weight-seed x", lambda _: experiment("--weight-seed", "x"),
-     "argument --weight-seed: must be a non-negative integer, got 'x'"),
-    ("--data-seed and --weight-seed", lambda _: experiment("--data-seed", "1", "--weight-seed", "2"),
-     "leave nothing to vary"),
-    ("--jobs x", lambda _: experiment("--jobs", "x"), "argument --jobs: must be a positive integer, got 'x'"),
-    ("--jobs 0", lambda _: experiment("--jobs", "0"), "argument --jobs: must be a positive integer, got '0'"),
-    ("--backend ''", lambda _: experiment("--backend", ""), "unknown backend ''"),
-    ("--backend tpu", lambda _: experiment("--backend", "tpu"), "unknown backend 'tpu'"),
-    ("--dataset spiral", lambda _: experiment("--dataset", "spiral"), "unknown --dataset 'spiral'"),
-    ("--out ''", lambda _: experiment("--out", ""), "argument --out: is empty"),
+    # every experiment script (flags.parser), the rows of EXPERIMENT_FLAGS; and run_all.py
+    *[(flags, lambda _, argv=shlex.split(flags): experiment(*argv), says) for flags, says in EXPERIMENT_FLAGS],
     ("--out a file", lambda _: experiment("--out", __file__), "is a file"),
-    ("--bogus", lambda _: experiment("--bogus"), "unrecognized arguments: --bogus"),
-    ("a positional", lambda _: experiment("extra"), "unrecognized arguments: extra"),
-    ("--quick=1", lambda _: experiment("--quick=1"), "argument --quick: ignored explicit argument '1'"),
     ("run_all --seeds x", lambda d: run_all.main(["--seeds", "x", "--out", str(d)]),
      "argument --seeds: takes non-negative integers"),
     ("run_all --part4-seeds x", lambda d: run_all.main(["--part4-seeds", "x", "--out", str(d)]),

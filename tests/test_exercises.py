@@ -5,7 +5,6 @@ file can fool or stall the grader."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -81,28 +80,10 @@ def test_the_answers_pass_every_exercise_for_a_full_score(tmp_path):
     assert "1 gradient agrees" in table.stdout and "1 gradient agree " not in table.stdout
 
 
-# One mistake of the kind learners make, per exercise: (file, correct, wrong, what the grade must say).
-MISTAKES = {
-    "Linear.backward": ("layers.py", "self.dW = x.T @ dout", "self.dW = dout.T @ x", "gradient has shape"),
-    "ReLU.backward": ("layers.py", "return dout * backend_of(dout).xp.astype(mask, dout.dtype)", "return dout * 1",
-                      "disagree"),
-    "SoftmaxCrossEntropy.backward": ("losses.py", "(dout / n)", "dout", "a 1/N (the batch mean) is missing"),
-    "Sigmoid.backward": ("sigmoid.py", "dout * out * (1.0 - out)", "out * (1.0 - out)", "ignores dout"),
-    "LeakyReLU.backward": ("leaky_relu.py", "self.slope * dout)", "0.0 * dout)", "backprop is 0"),
-    "Softmax.backward": ("softmax.py", "p * (dout - backend_of(p).xp.sum(dout * p, axis=1, keepdims=True))",
-                         "p * dout", "ratio backprop / finite difference"),
-    "MSELoss.backward": ("mse.py", "dout * 2.0 * diff", "dout * diff", "a factor of 2 is off"),
-    "L2Penalty.backward": ("weight_decay.py", "dout * self.lam * self.cache", "dout * self.lam / 2 * self.cache",
-                           "a factor of 2 is off"),
-    "LayerNorm.backward": ("layer_norm.py", "g = dout * self.gamma", "g = dout", "FAIL"),
-    "Dropout.backward": ("dropout.py", "return dout * self.cache", "return dout * (self.cache > 0)", "FAIL"),
-    "Residual.backward": ("residual.py", "return dout + dout @ self.W.T", "return dout @ self.W.T", "dL/dx"),
-    "TwoLayerNet.backward": ("two_layer.py", "where(self.mask, dout @ self.W2.T, 0.0)",
-                             "where(True, dout @ self.W2.T, 0.0)", "dW1"),
-    "MomentumSGD.step": ("momentum.py", "self.velocity[key] + g", "self.velocity[key] + (1 - self.momentum) * g",
-                         "after step 2 of 3"),
-    "Adam.step": ("adam.py", "m_hat = m / (1 - self.beta1 ** self.t)", "m_hat = m", "after step 1 of 3"),
-}
+# One mistake of the kind learners make, per exercise (tests/planted_mistakes.json, data): in which
+# file, the correct text, the wrong text put in its place, and what the grade must then say.
+MISTAKES = {name: (m["file"], m["correct"], m["wrong"], m["says"])
+            for name, m in json.loads((pathlib.Path(__file__).parent / "planted_mistakes.json").read_text()).items()}
 
 
 def test_every_exercise_has_its_planted_mistake():
@@ -284,7 +265,7 @@ def hang_in_sigmoid(folder: pathlib.Path) -> None:
 @pytest.mark.skipif(not pathlib.Path("/proc/self/status").exists(), reason="reads the process tree from /proc")
 def test_a_killed_grader_leaves_no_child_grading(tmp_path):
     """SIGKILL to `check` while an answer loops forever: its children stop themselves within 10 s."""
-    from helpers import alive, descendants
+    from helpers import descendants, kill_and_reap
 
     exercises.start(tmp_path)
     hang_in_sigmoid(tmp_path)
@@ -298,14 +279,7 @@ def test_a_killed_grader_leaves_no_child_grading(tmp_path):
     time.sleep(2)  # the loop is running in one of them by now
     children.update(descendants(proc.pid))
     assert children, "no grading process started"
-    proc.kill()
-    proc.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(alive(p, t) for p, t in children.items()):
-        time.sleep(0.2)
-    left = [p for p, t in children.items() if alive(p, t)]
-    for p in left:
-        os.kill(p, signal.SIGKILL)
+    left = kill_and_reap(proc, children)
     assert not left, f"{len(left)} grading processes outlived a killed check by 10 s"
 
 

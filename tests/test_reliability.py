@@ -16,7 +16,7 @@ import pytest
 from experiments import part3_break
 from experiments.part3 import measures
 from experiments.harness.runner import Run, run_many
-from helpers import alive, descendants
+from helpers import descendants, kill_and_reap
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LINUX = pathlib.Path("/proc/self/status").exists()
@@ -37,14 +37,7 @@ def test_a_killed_run_takes_its_workers_with_it(tmp_path):
         started = descendants(proc.pid)
     assert len(started) >= 2, "the workers never started"
     time.sleep(1.0)  # training now
-    proc.kill()
-    proc.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(alive(p, t) for p, t in started.items()):
-        time.sleep(0.2)
-    survivors = [p for p, t in started.items() if alive(p, t)]
-    for p in survivors:  # leave none of them behind, whatever the verdict (only ours: same start time)
-        os.kill(p, signal.SIGKILL)
+    survivors = kill_and_reap(proc, started)
     assert not survivors, f"{len(survivors)} of {len(started)} processes outlived their run by 10 s"
 
 

@@ -150,17 +150,22 @@ def test_no_host_device_crossing_per_step(monkeypatch, batch_size):
     assert long["to_device"] == short["to_device"] + epochs
 
 
-def test_ctrl_c_returns_the_history_so_far(monkeypatch):
+def interrupt_update(monkeypatch, at: int) -> None:
+    """A Ctrl-C that lands inside the ``at``-th update (SGD.step), as a user's would."""
     calls = {"n": 0}
     step = tn.SGD.step
 
-    def interrupt_at_7(self):
+    def interrupting(self):
         calls["n"] += 1
-        if calls["n"] == 7:
+        if calls["n"] == at:
             raise KeyboardInterrupt
         step(self)
 
-    monkeypatch.setattr(tn.SGD, "step", interrupt_at_7)
+    monkeypatch.setattr(tn.SGD, "step", interrupting)
+
+
+def test_ctrl_c_returns_the_history_so_far(monkeypatch):
+    interrupt_update(monkeypatch, at=7)
     h = train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=100, eval_every=5, progress=False)
     assert h.interrupted and h.steps_taken == 6  # steps 0-5; step 6 was cut short inside its update
     assert h.eval_steps == [0, 5] and len(h.train_acc) == len(h.val_acc) == 2
@@ -273,16 +278,7 @@ def test_an_experiment_s_measurement_reaches_the_history_through_the_hook(be):
 
 def test_a_measurement_cut_short_by_ctrl_c_leaves_no_partial_series(monkeypatch):
     """The hook's series are dropped with the rest of an unfinished measurement."""
-    calls = {"n": 0}
-    step = tn.SGD.step
-
-    def interrupt_at_6(self):
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise KeyboardInterrupt
-        step(self)
-
-    monkeypatch.setattr(tn.SGD, "step", interrupt_at_6)
+    interrupt_update(monkeypatch, at=6)
     h = train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), lr=0.1, steps=100, eval_every=5, progress=False,
               measure=lambda model, x, labels: {"n": int(x.shape[0])})
     assert h.interrupted and h.eval_steps == [0] and h.measured == {"n": [20]}

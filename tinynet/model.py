@@ -41,7 +41,7 @@ class Sequential:
         self.layers = list(layers)
 
     def __repr__(self) -> str:
-        return "Sequential(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+        return "Sequential(" + ", ".join(layer_name(layer) for layer in self.layers) + ")"
 
     def forward(self, x: Any) -> Any:
         """x: (N, D_0) -> output of the last layer: (N, D_k)."""

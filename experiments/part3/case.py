@@ -112,3 +112,8 @@ def loss_at_measurements(h: History) -> tuple[list[int], list[float]]:
 
 def first_layer_norms(h: History) -> tuple[list[int], list[float]]:
     return h.eval_steps, next(iter(h.grad_norm.values()))
+
+
+def first_layer_norms_against_healthy(h: History, g: History, role: str) -> tuple[str, Lines, Level, bool]:
+    """A case's figure of the first layer's gradient norm, its run (``role``) against the healthy one, log y."""
+    return "first layer's gradient norm", {"healthy": first_layer_norms(g), role: first_layer_norms(h)}, None, True

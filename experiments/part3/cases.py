@@ -19,8 +19,8 @@ import math
 
 from experiments.harness import verdicts as v
 from experiments.part3 import user_code as user
-from experiments.part3.case import (Case, Level, Lines, Measured, Trial, first_layer_norm, first_layer_norms,
-                                    loss_at_measurements)
+from experiments.part3.case import (Case, Level, Lines, Measured, Trial, first_layer_norm,
+                                    first_layer_norms_against_healthy, loss_at_measurements)
 from experiments.part3.log_cases import LR10, RELU_LAST
 from experiments.part3.measures import measure_symmetry
 from tinynet.data import Dataset
@@ -130,8 +130,7 @@ def scale_inputs(data: Dataset, data_seed: int) -> Dataset:
 
 
 def plot_unnormalised(h: History, g: History) -> tuple[str, Lines, Level, bool]:
-    norms = {"healthy": first_layer_norms(g), "inputs x 1000": first_layer_norms(h)}
-    return "first layer's gradient norm", norms, None, True
+    return first_layer_norms_against_healthy(h, g, "inputs x 1000")
 
 
 UNNORMALISED_INPUTS = Case(
@@ -222,8 +221,7 @@ def cause_sum(t: Trial, m: Measured, happened: bool) -> str:
 
 
 def plot_sum(h: History, g: History) -> tuple[str, Lines, Level, bool]:
-    norms = {"healthy": first_layer_norms(g), "summed loss": first_layer_norms(h)}
-    return "first layer's gradient norm", norms, None, True
+    return first_layer_norms_against_healthy(h, g, "summed loss")
 
 
 SUM_NOT_MEAN = Case(
