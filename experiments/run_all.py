@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.log_only:
         try:  # now, not after the parts' minutes: a log that cannot be written
-            tempfile.TemporaryFile(dir=log.parent).close()
+            tempfile.TemporaryFile(dir=existing_folder(log.parent)).close()
         except OSError as e:
             p.error(f"cannot write --log {log}: {e.strerror or e}")
         flags = ["--dataset", args.dataset] + (["--quick"] if args.quick else [])
@@ -111,11 +111,21 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"the results in {out} are incomplete or damaged ({type(e).__name__}: {str(e)[:80]}); "
                 f"run the parts again: python experiments/run_all.py --out {out}")
     try:
+        log.parent.mkdir(parents=True, exist_ok=True)  # a new --out, or a --log in a folder still to make
         write_text(log, text)
-    except OSError as e:  # unwritable, under a file, a missing folder
+    except OSError as e:  # unwritable, under a file
         p.error(f"cannot write --log {log}: {e.strerror or e}")
     print(f"\nwrote {log}")
     return 0
+
+
+def existing_folder(folder: pathlib.Path) -> pathlib.Path:
+    """``folder``, or where it does not exist yet (a new --out, where the log goes with --quick)
+    the nearest folder above it that does: the log's folder is made there, so that is the one
+    that must be writable. A file on the way is returned as it is, and refused as no folder."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def log_file(text: str) -> pathlib.Path:
