@@ -41,3 +41,10 @@ def test_class_share_and_label_noise():
     assert agreement == pytest.approx(0.64, abs=0.02)
     moons = make_dataset("moons", 4000, seed=0, ones=0.36)
     assert np.mean(moons.y_train) == pytest.approx(0.36, abs=0.02)
+
+
+@pytest.mark.parametrize("n", [np.uint8(255), np.int8(100), np.int16(300)])
+def test_a_size_given_as_a_small_numpy_integer_does_not_wrap(n):
+    """n + n_val was computed in the argument's own type: 255 + 51 in uint8 is 50."""
+    data = make_dataset("xor", n, val_fraction=0.2)
+    assert len(data.y_train) == int(n) and len(data.y_val) == round(int(n) * 0.2)

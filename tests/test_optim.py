@@ -64,3 +64,23 @@ def test_sgd_settings_are_checked_on_assignment_too(name, value):
 def test_step_before_backward_says_so():
     with pytest.raises(RuntimeError, match=r"layers\[0\] Linear\(2->2\): no gradient dW; call backward"):
         tn.SGD(tn.create_model([2, 2]), lr=0.1).step()
+
+
+def test_a_gradient_that_backward_did_not_set_is_said_so():
+    """backward ran (W has its gradient) but set no db: the learner's backward forgot it, and
+    "call backward before step()" would send them the wrong way."""
+    layer = tn.Linear(2, 2, seed=0)
+    layer.backward(layer.forward(f32(1, 2)))
+    layer.db = None
+    with pytest.raises(RuntimeError, match=r"no gradient db: backward ran, but this layer's backward did not set it"):
+        tn.SGD(layer, lr=0.1).step()
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own, on making one
+def test_a_gradient_that_is_a_matrix_is_refused_and_the_parameter_stays_an_array():
+    layer = tn.Linear(2, 2, seed=0)
+    layer.backward(layer.forward(f32(1, 2)))
+    layer.dW = np.asmatrix(layer.dW)
+    with pytest.raises(TypeError, match=r"takes a plain array, not numpy.matrix \(dW\)"):
+        tn.SGD(layer, lr=0.1).step()
+    assert type(layer.W) is np.ndarray

@@ -77,6 +77,7 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.2,
         raise ValueError(f"ones must be a probability in [0, 1], or None for the dataset's own balance; got {ones!r}")
     if not (is_real(flip) and 0.0 <= flip <= 1.0):
         raise ValueError(f"flip must be a probability in [0, 1] (0: no label noise), got {flip!r}")
+    n = int(n)  # a Python int: n + n_val in a NumPy integer's own type could wrap (uint8: 255 + 51 is 50)
     n_val = int(round(n * val_fraction))
     # x (float64, 2 features), its uniform draws, and the labels: about 48 bytes an example
     check_memory(f"make_dataset({name!r}, {n:,}): {n + n_val:,} examples", (n + n_val) * 48)

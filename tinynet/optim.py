@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 from .backend import backend_of
-from .checks import is_real
+from .checks import check_plain, is_real
 from .model import not_a_layer, parameters
 
 
@@ -57,22 +57,29 @@ class SGD:
         All or nothing: every gradient is checked before any parameter changes. Each parameter
         keeps its dtype (a float64 gradient updates a float32 W in float32).
         """
-        updates = [self._checked(where, layer, name) for where, layer, name in parameters(self.model)]
+        params = list(parameters(self.model))
+        backward_ran = any(getattr(layer, "d" + name, None) is not None for _, layer, name in params)
+        updates = [self._checked(where, layer, name, backward_ran) for where, layer, name in params]
         for layer, name, param, grad in updates:
             if self.momentum:
                 grad = self._momentum(layer, name, grad)
             # A new array: one the user assigned is never changed in place.
             setattr(layer, name, param - self.lr * grad)  # theta <- theta - lr * dL/dtheta
 
-    def _checked(self, where: str, layer: Any, name: str) -> tuple[Any, str, Any, Any]:
+    def _checked(self, where: str, layer: Any, name: str, backward_ran: bool) -> tuple[Any, str, Any, Any]:
         """(layer, name, parameter, gradient), the gradient of the parameter's dtype; or an error
-        naming what is wrong, before anything is updated."""
+        naming what is wrong, before anything is updated. ``backward_ran``: some parameter of the
+        model has a gradient, so a missing one is its layer's backward's doing."""
         param = getattr(layer, name, None)
         grad = getattr(layer, "d" + name, None)
+        if grad is None and backward_ran:
+            raise RuntimeError(f"{where}: no gradient d{name}: backward ran, but this layer's backward did not set "
+                               f"it; store dL/d{name} as self.d{name} in backward")
         if grad is None:
             raise RuntimeError(f"{where}: no gradient d{name}; call backward before step()")
         if not (hasattr(param, "shape") and hasattr(param, "dtype")):
             raise TypeError(f"{where}: parameter {name} is {type(param).__name__}, not an array")
+        check_plain(where, grad, f"d{name}")  # np.matrix would turn the parameter into a matrix
         be = backend_of(param)
         if not be.is_array(grad):
             raise TypeError(f"{where}: d{name} must be an array of the {be.name!r} backend like {name}, got "
