@@ -148,3 +148,18 @@ def test_an_array_changed_in_place_between_forward_and_backward_reaches_backward
     layer.forward(np.ones((2, 2)))
     layer.W *= 0  # in place: backward's dx uses the zeroed W
     np.testing.assert_array_equal(layer.backward(np.ones((2, 2))), np.zeros((2, 2)))
+
+
+def test_a_memory_mapped_array_is_taken_as_the_array_it_holds(tmp_path):
+    """np.memmap: taken by a layer, the loss and train alike, with the numbers of the loaded
+    array (it was refused by the layers while train took it)."""
+    from tinynet.data import Dataset
+
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=(4, 2))
+    mm[:] = np.arange(8, dtype=np.float32).reshape(4, 2) / 8
+    layer = tn.Linear(2, 3, seed=0)
+    np.testing.assert_array_equal(layer.forward(mm), layer.forward(np.asarray(mm).copy()))
+    labels, loss_fn = np.array([0, 1, 0, 1]), tn.SoftmaxCrossEntropy()
+    assert float(loss_fn.forward(mm, labels)) == float(loss_fn.forward(np.array(mm), labels))
+    data = Dataset("mapped", mm.astype(np.float64), np.array([0, 1, 0, 1]), mm[:0].astype(np.float64), np.zeros(0, int))
+    assert len(tn.train(tn.create_model([2, 3, 2], seed=0), data, steps=2, lr=0.1, progress=False).loss) == 2

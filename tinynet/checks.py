@@ -103,8 +103,12 @@ def check_rows(layer: Any, be: Backend, x: Any, n_features: int | None = None, w
 def check_plain(who: Any, value: Any, what: str) -> None:
     """A NumPy array itself, not a subclass that changes what the operators mean: np.matrix
     multiplies with * and keeps 2-D what should be 1-D (db of shape (1, n_out)); a MaskedArray
-    leaves masked entries out of sums (a loss of -249,998.95 where 1.037 was right)."""
-    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+    leaves masked entries out of sums (a loss of -249,998.95 where 1.037 was right).
+
+    np.memmap is taken: an array whose values live in a file (a data set too large to load) is
+    an ndarray of its own values, and every operation on it gives a plain ndarray, the same
+    numbers as on the loaded array; tinynet.train takes one too."""
+    if isinstance(value, np.ndarray) and type(value) not in (np.ndarray, np.memmap):
         name = who if isinstance(who, str) else repr(who)
         raise TypeError(f"{name} takes a plain array, not {type(value).__module__}.{type(value).__name__} ({what}); "
                         f"convert it with np.asarray(...)")
