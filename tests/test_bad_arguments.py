@@ -472,6 +472,9 @@ API: list[A] = [
      "give lr=..."),
     ("diagnose quiet='no'", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1, quiet="no"),
      TypeError, "quiet is not taken"),
+    ("diagnose measure=3", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1, measure=3),
+     TypeError, "measure must be a function measure(model, x, labels)"),
+    ("Watcher measure=3", lambda: tn.doctor.Watcher(measure=3), TypeError, "measure must be a function"),
 ]
 
 

@@ -27,6 +27,9 @@ class Watcher:
 
     def __init__(self, data: Any = None, *, loss_fn: Any = None, lr: float | None = None,
                  batch_size: int | None = None, measure: Callable | None = None) -> None:
+        if measure is not None and not callable(measure):  # train's words: the learner's hook is train's argument
+            raise TypeError(f"measure must be a function measure(model, x, labels) -> {{name: number}}, "
+                            f"got {type(measure).__name__}")
         self.data, self.loss_fn, self.lr, self.batch_size, self.measure = data, loss_fn, lr, batch_size, measure
         self.exam: Exam | None = None
         self.moved: dict[str, list[float]] = {}  # layer label -> |change| / |weights| since the last measurement
