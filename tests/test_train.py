@@ -338,3 +338,25 @@ def test_a_history_prints_in_one_short_line():
     assert text.startswith("History(50 steps, loss ") and "train acc" in text and "val acc" in text
     assert len(text) < 100 and "\n" not in text
     assert repr(tn.History()) == "History(no step taken)"
+
+
+@pytest.mark.parametrize("returned", [[0.5], None, "0.5", np.array([0.5]), True], ids=repr)
+def test_a_loss_that_returns_no_single_number_is_named(returned):
+    """Not 'must be real number, not list' from inside the loop: the learner's loss, named."""
+    class OwnLoss(tn.SoftmaxCrossEntropy):
+        def forward(self, logits, labels):
+            super().forward(logits, labels)
+            return returned
+
+    with pytest.raises(TypeError, match=r"train: OwnLoss\.forward returned .*; it must return the loss as one number"):
+        train(tn.create_model([2, 4, 2]), make_dataset("xor", 20), loss_fn=OwnLoss(), lr=0.1, steps=3, progress=False)
+
+
+def test_a_loss_returned_as_a_python_float_trains():
+    class FloatLoss(tn.SoftmaxCrossEntropy):
+        def forward(self, logits, labels):
+            return float(super().forward(logits, labels))
+
+    h = train(tn.create_model([2, 4, 2], seed=0), make_dataset("xor", 20), loss_fn=FloatLoss(), lr=0.1, steps=3,
+              progress=False)
+    assert len(h.loss) == 3 and all(isinstance(v, float) for v in h.loss)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -151,7 +152,7 @@ def train(
     eval_every = eval_every or max(1, steps // 200)
     batches = _batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
-    with _Run(history, steps, desc, progress, be) as run:  # the progress bar, the losses' way to the host, Ctrl-C
+    with _Run(history, steps, desc, progress, be, loss_fn) as run:  # the bar, the losses' way to the host, Ctrl-C
         for step, (x, labels) in zip(range(steps), batches):
             logits = model.forward(x)  # (B, C)
             loss = loss_fn.forward(logits, labels)  # (): the mean loss over the batch
@@ -218,8 +219,9 @@ class _Run:
     - the run's wall time.
     """
 
-    def __init__(self, history: History, steps: int, desc: str, progress: bool | None, be: Backend) -> None:
-        self.history, self.be = history, be
+    def __init__(self, history: History, steps: int, desc: str, progress: bool | None, be: Backend,
+                 loss_fn: Any) -> None:
+        self.history, self.be, self.loss_fn = history, be, loss_fn
         self.pending: list[Any] = []  # 0-d device arrays: the losses not yet on the host
         if progress is None:
             progress = sys.stderr.isatty()
@@ -248,6 +250,11 @@ class _Run:
         return stopped  # Ctrl-C is handled here; any other error goes on up
 
     def add(self, loss: Any) -> None:
+        """A step's loss, as loss_fn.forward returned it: one number, a 0-d array or a real."""
+        if not (getattr(loss, "shape", None) == () or isinstance(loss, numbers.Real)) or isinstance(loss, bool):
+            shape = f" of shape {tuple(loss.shape)}" if hasattr(loss, "shape") else ""
+            raise TypeError(f"train: {type(self.loss_fn).__name__}.forward returned {type(loss).__name__}{shape}; "
+                            f"it must return the loss as one number (a 0-d array or a float): the mean over the batch")
         self.pending.append(loss)
 
     def flush(self) -> bool:
