@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any
 
+from ..checks import is_positive_int
 from ..cli import Parser
 from ..files import write_text
 from . import gradescope
@@ -108,6 +109,8 @@ def check_handin(folder: pathlib.Path | str, course: pathlib.Path | None = None,
     """check(), and what was found where: files taken from a nested folder or under another
     name (handin.py), course exercises present but not asked for."""
     check_timeout(timeout, "check: timeout")
+    if not is_positive_int(jobs):
+        raise ValueError(f"check: jobs must be a positive integer (children grading side by side), got {jobs!r}")
     folder = pathlib.Path(folder)  # a string names a folder as well
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder; create one with: python -m tinynet.exercises start {folder}")
