@@ -89,6 +89,10 @@ class Backend:
         """
         if a is None:
             raise TypeError(f"{self.name} backend: to_numpy got None, not an array; did a backward forget to return?")
+        if not self.is_array(a) and _is_device_array(a):  # another backend's: only its own to_numpy can copy it
+            owner = backend_of(a).name
+            raise TypeError(f"{self.name} backend: to_numpy got an array of the {owner!r} backend; copy it with "
+                            f"tn.get_backend({owner!r}).to_numpy(a)")
         if self.name == "cupy":
             return self.xp.asnumpy(a)
         if self.name == "strict":
@@ -278,3 +282,8 @@ def _strict_array_type() -> type:
     from array_api_strict._array_object import Array
 
     return Array
+
+
+def _is_device_array(a: Any) -> bool:
+    """An array of a device backend (strict or CuPy), as backend_of tells them apart."""
+    return type(a).__module__.split(".")[0] in ("array_api_strict", "cupy")

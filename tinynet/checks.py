@@ -244,6 +244,10 @@ def check_loss_backward(loss: Any, cache: Any, dout: Any) -> Any:
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), "
                          f"got {type(dout).__name__}{shape}")
     be = backend_of(dout)  # a 0-d array: cast where it lives, no copy to the host
+    logits_be = backend_of(cache[0])
+    if be is not logits_be:
+        raise TypeError(f"{loss!r}.backward takes dL_total/dL on the logits' backend ({logits_be.name!r}), got a "
+                        f"{be.name!r} array; pass a number, e.g. loss_fn.backward(1.0)")
     if not (be.is_float_dtype(dout.dtype) or be.is_integer_dtype(dout.dtype)):
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), real, got dtype "
                          f"{dout.dtype}")

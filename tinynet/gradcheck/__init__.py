@@ -54,17 +54,16 @@ TOL = 1e-6  # an entry fails when its relative error exceeds this
 
 
 def relative_error(a: np.ndarray, n: np.ndarray, eps: float = EPS) -> np.ndarray:
-    """|a - n| / max(eps, |a| + |n|), elementwise.
-
-    The floor eps keeps entries whose true gradient is ~0 from dividing rounding noise
-    by ~0: below it the error is measured against eps, i.e. absolutely.
-    """
+    """|a - n| / max(eps, |a| + |n|), elementwise, for a and n of one shape: the floor eps keeps
+    entries whose true gradient is ~0 from dividing rounding noise by ~0 (below it, absolute)."""
     if not (is_real(eps) and 0 < eps < math.inf):
         raise ValueError(f"relative_error: eps must be a positive number (and finite), got {eps!r}")
     for name, value in (("a", a), ("n", n)):
         numeric = isinstance(value, np.ndarray) or is_real(value)
         if not numeric or not np.issubdtype(np.asarray(value).dtype, np.number):
             raise TypeError(f"relative_error: {name} must be a NumPy array or a number, got {type(value).__name__}")
+    if np.ndim(a) and np.ndim(n) and np.shape(a) != np.shape(n):  # broadcast, it would pair entries that do not match
+        raise ValueError(f"relative_error: a and n must have the same shape, got {np.shape(a)} and {np.shape(n)}")
     return np.abs(a - n) / np.maximum(eps, np.abs(a) + np.abs(n))
 
 
