@@ -301,3 +301,13 @@ def test_a_folder_given_as_a_string_is_checked_like_a_path(tmp_path):
     start(tmp_path / "mine")
     grades = check(str(tmp_path / "mine"), isolate=False)
     assert grades and all(g.exercise for g in grades)
+
+
+def test_the_readme_names_the_files_and_exercises_written_and_no_others(tmp_path):
+    """start --only Linear,ReLU,Sigmoid wrote a README naming losses.py and "a sigmoid to Adam"."""
+    exercises.start(tmp_path, only="Linear,ReLU,Sigmoid")
+    readme = (tmp_path / "README.md").read_text()
+    written = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".py")
+    assert written == ["layers.py", "sigmoid.py"]
+    assert "- `layers.py`: Linear.backward, ReLU.backward" in readme and "- `sigmoid.py`: Sigmoid.backward" in readme
+    assert "losses.py`:" not in readme and "Adam" not in readme and "--only Linear,ReLU,Sigmoid" in readme

@@ -37,11 +37,13 @@ from .handin import locate, staged
 
 README = """# Backprop exercises
 
-Each file here holds methods for you to write: `layers.py` and `losses.py` are working copies
-of tinynet's own Linear, ReLU and softmax cross-entropy with every `backward` blanked; the other
-files hold one exercise each, from a sigmoid to Adam. The forward passes are complete. Each
-blanked method states the shapes it takes and returns, and gives a one-line hint;
+Each file here holds methods for you to write; the forward passes are complete. Each blanked
+method states the shapes it takes and returns, and gives a one-line hint;
 `docs/backprop.md` in the tinynet repository derives the engine's, if you get stuck.
+`layers.py` and `losses.py`, where they are here, are working copies of tinynet's own with
+their backward blanked. The files, and what to write in each:
+
+{listing}
 
 Grade your work at any time:
 
@@ -67,7 +69,11 @@ def start(folder: pathlib.Path, course: pathlib.Path | None = None, only: str | 
             files[e.file] = blank_source(pathlib.Path(e.source).read_text(), [e])
     course_flag = f" --from {course}" if course is not None else ""
     only_flag = f" --only {','.join(e.cls for e in chosen)}" if only is not None else ""
-    files["README.md"] = README.format(folder=folder, course=course_flag, only=only_flag)
+    written = {}  # file -> the exercises in it: the README names what was written, and only that
+    for e in chosen:
+        written.setdefault(e.file, []).append(e.name)
+    listing = "\n".join(f"- `{file}`: {', '.join(names)}" for file, names in written.items())
+    files["README.md"] = README.format(folder=folder, course=course_flag, only=only_flag, listing=listing)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} is a file, not a folder; choose a folder for the exercises")
     taken = [name for name in files if (folder / name).exists()]
