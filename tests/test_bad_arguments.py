@@ -484,6 +484,14 @@ API: list[A] = [
     ("diagnose measure=3", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1, measure=3),
      TypeError, "measure must be a function measure(model, x, labels)"),
     ("Watcher measure=3", lambda: tn.doctor.Watcher(measure=3), TypeError, "measure must be a function"),
+    ("Watcher lr='0.1'", lambda: tn.doctor.Watcher(lr="0.1"), ValueError, "lr must be a positive finite number"),
+    ("Watcher batch_size='all'", lambda: tn.doctor.Watcher(batch_size="all"), ValueError,
+     "batch_size must be a positive integer or None (full batch), got 'all'"),
+    ("Watcher.diagnosis(None)", lambda: tn.doctor.Watcher().diagnosis(None), TypeError,
+     "Watcher.diagnosis takes the History that tn.train returned"),
+    ("diagnose batch_size='all'", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1,
+                                                      batch_size="all"), ValueError,
+     "batch_size must be a positive integer or None (full batch), got 'all'"),
 ]
 
 

@@ -350,3 +350,12 @@ def test_the_doctor_runs_on_every_backend(be, tail, cause):
     model = tn.Sequential(*tn.create_model([2, 16, 16, 2], seed=2, backend=be).layers, *tail)
     d = tn.diagnose(model, make_dataset("moons", 80, seed=2, val_fraction=0.25), steps=200, lr=0.1, progress=False)
     assert d.cause == cause, str(d)
+
+
+def test_data_of_one_class_is_not_called_unlearnable():
+    """Every label the same: nothing to predict, so no neighbourhood can fail to predict it (the
+    doctor said 'validation 100% against 100% ... does not carry over')."""
+    data = make_dataset("xor", 60, seed=4)
+    one = Dataset("one class", data.x_train, np.zeros_like(data.y_train), data.x_val, np.zeros_like(data.y_val))
+    d = tn.diagnose(tn.create_model([2, 16, 2], seed=4), one, steps=40, lr=0.1, progress=False)
+    assert "unlearnable_labels" not in [f.id for f in d.findings], str(d)

@@ -218,7 +218,7 @@ def _neighbours(exam: Exam, x: np.ndarray, labels: np.ndarray) -> None:
     """Leave-one-out k-nearest-neighbour accuracy, on standardised features, against always
     answering the majority class: labels that no neighbourhood predicts carry no signal."""
     n = min(len(x), T.NEIGHBOUR_SAMPLE)
-    if n <= T.NEIGHBOURS:
+    if n <= T.NEIGHBOURS or np.unique(labels[:n]).size < 2:  # one class: nothing to predict, nothing to miss
         return
     x, labels = x[:n].astype(np.float64), labels[:n]
     spread = x.std(axis=0)
