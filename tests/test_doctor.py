@@ -359,3 +359,31 @@ def test_data_of_one_class_is_not_called_unlearnable():
     one = Dataset("one class", data.x_train, np.zeros_like(data.y_train), data.x_val, np.zeros_like(data.y_val))
     d = tn.diagnose(tn.create_model([2, 16, 2], seed=4), one, steps=40, lr=0.1, progress=False)
     assert "unlearnable_labels" not in [f.id for f in d.findings], str(d)
+
+
+@pytest.mark.parametrize("source, args, code, says", [
+    ("import sys\nsys.exit('fatal: no data')\n", [], 1, "fatal: no data"),
+    ("import sys\nsys.exit()\n", [], 0, "no tn.train call"),
+    ("import sys\nsys.exit(1 if sys.argv[1:] != ['--', '-x'] else 3)\n", ["--", "-x"], 3, "no tn.train call"),
+], ids=["sys.exit(message)", "sys.exit()", "-- passed on"])
+def test_the_command_line_keeps_the_script_s_own_exit_message_and_arguments(tmp_path, source, args, code, says):
+    """As Python runs it: a message given to sys.exit is printed and the exit code kept; a '--'
+    among the script's arguments reaches it; and a script that trains nothing is told so."""
+    script = tmp_path / "mine.py"
+    script.write_text(source)
+    done = subprocess.run([sys.executable, "-m", "tinynet.doctor", str(script), *args], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == code and says in done.stderr, (done.returncode, done.stderr)
+
+
+def test_a_watcher_that_watched_nothing_says_so_instead_of_healthy():
+    """Not passed as train's measure, it saw no step: a diverged run was called healthy."""
+    data = make_dataset("xor", 40, seed=1)
+    watch = Watcher(data, lr=10.0)
+    hist = tn.train(tn.create_model([2, 16, 2], seed=1), data, steps=30, lr=10.0, progress=False, quiet=True)
+    with pytest.raises(ValueError, match="this Watcher saw none of the run's steps; pass it to train as measure="):
+        watch.diagnosis(hist)
+    watched = Watcher(data, lr=10.0)
+    hist = tn.train(tn.create_model([2, 16, 2], seed=1), data, steps=30, lr=10.0, progress=False, quiet=True,
+                    measure=watched)
+    assert watched.diagnosis(hist).cause == "lr_too_high"

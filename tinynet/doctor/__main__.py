@@ -16,13 +16,17 @@ from ..cli import Parser, run
 def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="python -m tinynet.doctor", description=__doc__.split("\n\n")[0])
     p.add_argument("script", help="the Python script to run, e.g. my_training.py")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
-    if not (sys.argv[1:] if argv is None else argv):  # argparse would call the script's arguments required too
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments, passed on as given")
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # argparse would call the script's arguments required too
         p.error("give the script to run, e.g. python -m tinynet.doctor my_training.py")
-    args = p.parse_args(argv)
-    path = pathlib.Path(args.script)
+    if argv[0].startswith("-"):  # --help, or a flag before the script: argparse says what it takes
+        p.parse_args(argv)
+    # The script's arguments go on exactly as given: argparse would take a "--" among them as its own.
+    script, script_args = argv[0], argv[1:]
+    path = pathlib.Path(script)
     if not path.is_file():
-        p.error(f"no script {args.script!r} here; give the path of a .py file, e.g. python -m tinynet.doctor train.py")
+        p.error(f"no script {script!r} here; give the path of a .py file, e.g. python -m tinynet.doctor train.py")
     import tinynet
     import tinynet.training
     from . import watched
@@ -37,17 +41,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n--- tinynet doctor: train call {calls} ---\n{d}\n", flush=True)
         return d.history
 
-    sys.argv, sys.path[0:0] = [str(path), *args.args], [str(path.resolve().parent)]
+    sys.argv, sys.path[0:0] = [str(path), *script_args], [str(path.resolve().parent)]
     tinynet.train = tinynet.training.train = train
+    code = 0
     try:
         runpy.run_path(str(path), run_name="__main__")
-    except SystemExit as e:  # the script's own exit: its code
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except SystemExit as e:  # the script's own exit: its code, and its message as Python prints it
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
         tinynet.train = tinynet.training.train = real
     if not calls:
         print("tinynet doctor: the script made no tn.train call; nothing to diagnose", file=sys.stderr)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -91,4 +91,7 @@ class Watcher:
         if not isinstance(history, History):
             raise TypeError(f"Watcher.diagnosis takes the History that tn.train returned for the run it watched, got "
                             f"{type(history).__name__}")
+        if self.exam is None and history.loss and not history.interrupted:  # train measures at its first step
+            raise ValueError("Watcher.diagnosis: this Watcher saw none of the run's steps; pass it to train as "
+                             "measure=watch (or call tn.diagnose), then ask it")
         return diagnosis(self, history)
