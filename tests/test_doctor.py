@@ -387,3 +387,19 @@ def test_a_watcher_that_watched_nothing_says_so_instead_of_healthy():
     hist = tn.train(tn.create_model([2, 16, 2], seed=1), data, steps=30, lr=10.0, progress=False, quiet=True,
                     measure=watched)
     assert watched.diagnosis(hist).cause == "lr_too_high"
+
+
+def test_the_command_line_takes_a_script_that_quiets_train_or_diagnoses_itself(tmp_path):
+    """train(..., quiet=True) and tn.diagnose inside the script: both diagnosed, not an error
+    that blamed the script ('quiet is not taken')."""
+    script = tmp_path / "mine.py"
+    script.write_text("import tinynet as tn\nfrom tinynet.data import make_dataset\n"
+                      "data = make_dataset('xor', 40, seed=0)\n"
+                      "h = tn.train(tn.create_model([2, 8, 2], seed=0), data, steps=20, lr=0.1, progress=False, "
+                      "quiet=True)\n"
+                      "d = tn.diagnose(tn.create_model([2, 8, 2], seed=0), data, steps=20, lr=0.1, progress=False)\n"
+                      "print('own diagnosis:', d.cause)\n")
+    done = subprocess.run([sys.executable, "-m", "tinynet.doctor", str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "train call 1" in done.stdout and "train call 2" in done.stdout and "own diagnosis:" in done.stdout

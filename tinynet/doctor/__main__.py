@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def train(model: Any, data: Any, **options: Any) -> Any:  # what the script calls as tn.train
         nonlocal calls
+        options.pop("quiet", None)  # the script's own wish: the doctor's report says where a run diverged anyway
         d = watched(real, model, data, **options)
         calls += 1
         print(f"\n--- tinynet doctor: train call {calls} ---\n{d}\n", flush=True)
