@@ -403,3 +403,18 @@ def test_the_command_line_takes_a_script_that_quiets_train_or_diagnoses_itself(t
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "train call 1" in done.stdout and "train call 2" in done.stdout and "own diagnosis:" in done.stdout
+
+
+def test_a_learner_s_optimizer_with_an_odd_lr_is_still_diagnosed():
+    """The watcher quotes the optimizer's lr only where it is a positive number: an optimizer
+    of the learner's holding lr = 0 (frozen) or a schedule is not a reason to refuse the run."""
+    class Frozen:
+        def __init__(self, model):
+            self.model, self.lr = model, 0.0
+
+        def step(self):
+            pass
+
+    model = tn.create_model([2, 8, 2], seed=3)
+    d = tn.diagnose(model, make_dataset("xor", 40, seed=3), steps=10, opt=Frozen(model), progress=False)
+    assert len(d.history.loss) == 10

@@ -47,6 +47,19 @@ def free_memory() -> int | None:
     return None
 
 
+def check_batch_size(batch_size: Any) -> None:
+    """A batch size: a positive integer, or None for the whole training set at once."""
+    if batch_size is not None and not is_positive_int(batch_size):
+        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+
+
+def check_measure(measure: Any) -> None:
+    """train()'s measure hook: a function, or None."""
+    if measure is not None and not callable(measure):
+        raise TypeError(f"measure must be a function measure(model, x, labels) -> {{name: number}}, "
+                        f"got {type(measure).__name__}")
+
+
 def check_memory(what: str, needed: float) -> None:
     """Refuse, before allocating, what cannot fit: NumPy would either fail with its own
     message or, where the system overcommits, start and be killed by the out-of-memory killer."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .backend import dtype_name
-from .checks import check_label_range, is_positive_int, is_real
+from .checks import check_batch_size, check_label_range, check_measure, is_positive_int, is_real
 from .data import Dataset
 from .model import Sequential, linear_layers
 
@@ -39,8 +39,7 @@ def check_options(**options: Any) -> None:
     o = options
     if not is_positive_int(o["steps"]):
         raise ValueError(f"steps must be a positive integer, got {o['steps']!r}")
-    if o["batch_size"] is not None and not is_positive_int(o["batch_size"]):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {o['batch_size']!r}")
+    check_batch_size(o["batch_size"])
     if o["eval_every"] is not None and not is_positive_int(o["eval_every"]):
         raise ValueError(f"eval_every must be a positive integer or None (about 200 per run), got {o['eval_every']!r}")
     if o["until_loss"] is not None and not (is_real(o["until_loss"]) and math.isfinite(o["until_loss"])):
@@ -51,9 +50,7 @@ def check_options(**options: Any) -> None:
         raise TypeError(f"quiet must be True or False, got {o['quiet']!r}")
     if not isinstance(o["desc"], str):
         raise TypeError(f"desc must be a string (the progress bar's label), got {o['desc']!r}")
-    if o["measure"] is not None and not callable(o["measure"]):
-        raise TypeError(f"measure must be a function measure(model, x, labels) -> {{name: number}}, "
-                        f"got {type(o['measure']).__name__}")
+    check_measure(o["measure"])
 
 
 def check_model_and_data(model: Any, data: Any) -> None:

@@ -13,6 +13,7 @@ SCRIPT.py [ARGS]`` runs a script unchanged and diagnoses each tn.train call it m
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from .finding import CAUSES, Diagnosis, Finding
@@ -44,7 +45,10 @@ def watched(train: Callable, model: Any, data: Any, *, opt: Any = None, lr: Any 
         raise TypeError("diagnose: quiet is not taken: the doctor's report says where a run diverged, so train's "
                         "one line about it is always left out; drop quiet=")
     step = getattr(opt, "lr", None) if opt is not None else lr
-    watch = Watcher(data, loss_fn=loss_fn, lr=step if isinstance(step, (int, float)) else None,
+    # The lr the watcher quotes in its advice: a learner's optimizer may hold anything there (0 while frozen,
+    # a schedule), which is the optimizer's business, not a reason to refuse the run.
+    known = isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step) and step > 0
+    watch = Watcher(data, loss_fn=loss_fn, lr=step if known else None,
                     batch_size=batch_size, measure=measure)
     history = train(model, data, opt=opt, lr=lr, loss_fn=loss_fn, batch_size=batch_size, measure=watch, quiet=True,
                     **options)

@@ -16,7 +16,7 @@ import math
 from typing import Any, Callable
 
 from ..backend import backend_of
-from ..checks import is_positive_int, is_real
+from ..checks import check_batch_size, check_measure, is_real
 from ..layers import ReLU
 from ..model import layer_label
 from ..metrics import own_output_at_zero
@@ -28,14 +28,11 @@ class Watcher:
 
     def __init__(self, data: Any = None, *, loss_fn: Any = None, lr: float | None = None,
                  batch_size: int | None = None, measure: Callable | None = None) -> None:
-        if measure is not None and not callable(measure):  # train's words: the learner's hook is train's argument
-            raise TypeError(f"measure must be a function measure(model, x, labels) -> {{name: number}}, "
-                            f"got {type(measure).__name__}")
-        # The run's lr and batch size, in train's words: tn.diagnose builds its Watcher before train checks them.
+        # train's own checks, and words: tn.diagnose builds its Watcher before train checks its arguments.
+        check_measure(measure)
+        check_batch_size(batch_size)
         if lr is not None and not (is_real(lr) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive finite number (the run's learning rate), or None; got {lr!r}")
-        if batch_size is not None and not is_positive_int(batch_size):
-            raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
         self.data, self.loss_fn, self.lr, self.batch_size, self.measure = data, loss_fn, lr, batch_size, measure
         self.exam: Exam | None = None
         self.moved: dict[str, list[float]] = {}  # layer label -> |change| / |weights| since the last measurement
