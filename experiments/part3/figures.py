@@ -11,6 +11,7 @@ import pathlib
 from typing import Any, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from experiments.harness.runner import N_EXAMPLES, Outcome, Run
 from experiments.harness.seeds import Seed
@@ -192,6 +193,8 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
             left.plot([step], [np.nanmax(finite[: step + 1])], "kx", ms=9, label=f"{label}: diverged at step {step}")
     left.set_yscale("log")
     left.set_xlabel("step")
+    # Steps are whole numbers: a run stopped at step 1 shows 0 and 1, not 0.2, 0.4, ...
+    left.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     left.set_ylabel("training loss (log scale)")
     left.legend(fontsize=7)
     left.grid(alpha=0.3)
@@ -207,6 +210,7 @@ def case_figure(*, title: str, losses: dict[str, Sequence[float]], marks: dict[s
         right.set_ylim(bottom=min(0.0, right.get_ylim()[0]))  # a spread of 1e-8 shows as the 0 it is
         right.ticklabel_format(axis="y", useOffset=False)
     right.set_xlabel("step")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     right.set_ylabel(ylabel)
     right.legend(fontsize=7)
     right.grid(alpha=0.3)
