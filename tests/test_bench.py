@@ -186,7 +186,10 @@ def test_the_doctor_s_cost_is_measured_against_train(capsys):
     train = float(re.search(r"train +([0-9.]+) s", out).group(1))
     diagnose, ratio = (float(v) for v in re.search(r"diagnose +([0-9.]+) s +\(([0-9.]+) x train", out).groups())
     assert train > 0 and diagnose > 0
-    assert ratio == pytest.approx(diagnose / train, abs=0.002 + 0.0006 * ratio / min(train, diagnose))
+    # Each time is printed rounded to within 0.0005 s, the ratio to within 0.0005: the times the
+    # printed ones stand for bound the ratio they make (at 20 steps the times are tens of ms).
+    lowest, highest = (diagnose - 0.0005) / (train + 0.0005), (diagnose + 0.0005) / (train - 0.0005)
+    assert lowest - 0.0005 <= ratio <= highest + 0.0005, (train, diagnose, ratio)
 def test_the_forms_benchmark_times_the_same_math_and_restores_the_engine():
     """experiments/bench/bench_forms.py: each textbook line it times against the engine's kept
     form computes the same numbers (the bias add to the bit, the bias gradient to rounding),
