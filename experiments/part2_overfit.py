@@ -18,7 +18,8 @@ from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import BREAKING_LR, MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from tinynet.breakages import BREAKING_LR  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import plots  # noqa: E402

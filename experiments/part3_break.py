@@ -4,8 +4,8 @@ For each seed, the log's model [2, 500, 500, 2] on the same 100 examples, full-b
 (lr 0.01, logits straight from the last Linear) and broken, one way per case:
 
   the log's two (--cases log, the default):
-    lr10                 the learning rate of the log's first failure, 10
-    relu_last            a ReLU after the last Linear, the log's second failure
+    lr10                 a learning rate of 10
+    relu_last            a ReLU after the last Linear
   beyond the log (--cases all, or by name):
     constant_init        every weight the same constant: symmetry
     lr_too_small         lr 1e-5
@@ -36,7 +36,8 @@ sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the reposit
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 from experiments.harness import flags, report, study  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import BREAKING_LR, MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from tinynet.breakages import BREAKING_LR  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
 from experiments.harness.verdicts import Judged  # noqa: E402
 from experiments.part3 import figures  # noqa: E402

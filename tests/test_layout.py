@@ -224,6 +224,31 @@ def test_no_circle_of_imports_in_the_library():
     assert circles(graph) == []
 
 
+# The engine's core: what trains and diagnoses a network. It never imports the ways to break
+# training (tinynet/breakages.py) nor the lab page built on top of it.
+CORE = ("tinynet.backend", "tinynet.checks", "tinynet.data", "tinynet.layers", "tinynet.losses", "tinynet.metrics",
+        "tinynet.model", "tinynet.optim", "tinynet.training", "tinynet.training_checks", "tinynet.doctor")
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for name in graph.get(todo.pop(), set()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return seen
+
+
+def test_the_engine_core_never_imports_the_breakages_or_the_lab():
+    graph = library_imports()
+    core = [name for name in graph if name.startswith(CORE)]
+    assert "tinynet.doctor.rules" in core and "tinynet.training" in core
+    assert "tinynet.breakages" in reachable(graph, "tinynet.lab.run")  # the test can see such an import
+    used = {name: sorted(n for n in reachable(graph, name) if n.startswith(("tinynet.breakages", "tinynet.lab")))
+            for name in core}
+    assert {name: found for name, found in used.items() if found} == {}
+
+
 def test_the_circle_test_sees_a_circle_closed_by_a_lazy_import():
     """It can fail: b imports a inside a function while a imports b at the top (checks.py
     once did so with layers.py), and a relative import is resolved from its package."""
@@ -238,10 +263,10 @@ def test_the_circle_test_sees_a_circle_closed_by_a_lazy_import():
 # What experiments/ may use of the library, as docs/architecture.md lists it: the public API of
 # ../shared/DESIGN.md and the modules the library keeps for any user's own scripts. The
 # benchmarks alone reach further (they time the engine's own pieces: tinynet.checks).
-LIBRARY_FOR_USERS = {"tinynet", "tinynet.backend", "tinynet.cli", "tinynet.data", "tinynet.doctor",
+LIBRARY_FOR_USERS = {"tinynet", "tinynet.backend", "tinynet.breakages", "tinynet.cli", "tinynet.data", "tinynet.doctor",
                      "tinynet.doctor.thresholds", "tinynet.files", "tinynet.gradcheck", "tinynet.losses",
                      "tinynet.metrics", "tinynet.plots", "tinynet.testing", "tinynet.training"}
-FOR_BENCHMARKS = {"tinynet.checks"}
+FOR_BENCHMARKS = {"tinynet.checks", "tinynet.lab", "tinynet.lab.live"}
 
 
 def test_the_experiments_use_the_library_as_any_user_would():

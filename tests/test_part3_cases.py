@@ -12,7 +12,7 @@ import pytest
 import tinynet as tn
 from experiments import part3_break
 from experiments.part3 import cases, log_cases, measures
-from experiments.part3 import user_code as user
+from tinynet import breakages as user
 from experiments.harness.runner import broken
 from experiments.harness.seeds import Seed
 from experiments.part3.cases import BY_NAME, Trial
@@ -53,7 +53,7 @@ BOTH_WAYS = {
     "constant_init": BothWays(history(0.65, measured={"unit_spread": [0.0] * 4}),
                               history(0.04, measured={"unit_spread": [0.0] * 4}), ["0.65", "0.03"], ["0.04"]),
     "lr_too_small": BothWays(history(0.699, norms=(0.3, 0.1)), history(0.3, norms=(0.3, 0.1)),
-                             ["1e-05", "0.7", "0.699", "0.1%"], ["0.3", "57.1%"], lr=cases.TINY_LR),
+                             ["1e-05", "0.7", "0.699", "0.1%"], ["0.3", "57.1%"], lr=user.TINY_LR),
     "unnormalised_inputs": BothWays(history(0.7, diverged_at=2, norms=(500.0, 1.0)),
                                     history(0.02, norms=(500.0, 1.0)), ["1000", "1.56e+03", "step 2"],
                                     ["0.02", "converged all the same"], healthy=history(0.03, norms=(0.32, 0.1))),
@@ -101,8 +101,11 @@ def test_every_case_is_declared_once_and_whole():
     claims = [case.claim for case in cases.CASES]
     assert len(set(claims)) == len(claims) and len({c.role for c in cases.CASES}) == len(cases.CASES)
     assert cases.LOG_CASES == ("lr10", "relu_last")
+    # What is broken is declared once, in the library, where the lab page takes it too.
+    assert tuple(case.breakage for case in cases.CASES) == user.BREAKAGES
     for case in cases.CASES:
-        assert case.settings or case.model or case.data or case.loss, case.name
+        b = case.breakage
+        assert b.settings or b.model or b.data or b.loss, case.name
         assert case.plot is not None, case.name  # the log's two drawn like the others
         assert case.says.startswith("(predicted)") is not case.in_log, case.name
 
@@ -115,9 +118,9 @@ def test_a_case_that_names_no_cause_of_the_doctor_is_refused_when_declared():
 
     assert all(case.doctor in CAUSES for case in cases.CASES)
     with pytest.raises(ValueError, match=r"doctor='lr_to_high' is not one of tinynet.doctor.CAUSES \(wrong_gradient, "):
-        replace(cases.LR10, doctor="lr_to_high")
+        replace(cases.LR10, breakage=replace(user.LR10, doctor="lr_to_high"))
     with pytest.raises(TypeError):  # by keyword only: eight bare strings in a row are easy to swap
-        type(cases.LR10)("lr10", "lr 10", "x", "y", "z", cases.LR10.observe, cases.LR10.cause, "lr_too_high")
+        type(cases.LR10)(user.LR10, "lr 10", "x", "y", cases.LR10.observe, cases.LR10.cause)
 
 
 @pytest.mark.parametrize("script", ["part3_break.py", "run_all.py"])

@@ -62,14 +62,14 @@ def test_each_epoch_visits_every_example_once(monkeypatch):
     import tinynet.training
 
     seen = []
-    batches = tinynet.training._batches
+    batches = tinynet.training.batches
 
     def record(*args):  # the batches the loop takes, as it takes them
         for x, labels in batches(*args):
             seen.append([tuple(row) for row in x.tolist()])
             yield x, labels
 
-    monkeypatch.setattr(tinynet.training, "_batches", record)
+    monkeypatch.setattr(tinynet.training, "batches", record)
     data = make_dataset("xor", 32, seed=0)
     train(tn.create_model([2, 4, 2], dtype="float64"), data, lr=0.1, steps=8, batch_size=8, progress=False)
     everything = sorted(tuple(row) for row in data.x_train.tolist())

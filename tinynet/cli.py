@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 # The package's own command lines: ``python -m`` imports tinynet, and NumPy with it, before
 # the command's code runs (guard_the_import).
-COMMANDS = ("tinynet.gradcheck", "tinynet.exercises", "tinynet.doctor")
+COMMANDS = ("tinynet.gradcheck", "tinynet.exercises", "tinynet.doctor", "tinynet.lab")
 _requested: list[int] = []  # the signals received: a request to stop stands once made
 
 

@@ -150,10 +150,10 @@ def train(
     train_set = (be.asarray(data.x_train, dtype=dtype), be.asarray(data.y_train))  # (N, D), (N,): on the device once
     val_set = (be.asarray(data.x_val, dtype=dtype), be.asarray(data.y_val))
     eval_every = eval_every or max(1, steps // 200)
-    batches = _batches(*train_set, batch_size, host_rng(seed, "train"), be)
+    order = batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
     with _Run(history, steps, desc, progress, be, loss_fn) as run:  # the bar, the losses' way to the host, Ctrl-C
-        for step, (x, labels) in zip(range(steps), batches):
+        for step, (x, labels) in zip(range(steps), order):
             logits = model.forward(x)  # (B, C)
             loss = loss_fn.forward(logits, labels)  # (): the mean loss over the batch
             model.backward(loss_fn.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
@@ -187,7 +187,7 @@ def train_step(model: Any, loss_fn: Any, opt: Any, x: Any, labels: Any) -> Any:
 
 
 # --- The loop's helpers, one job each ------------------------------------------------------------
-def _batches(x: Any, labels: Any, batch_size: int | None, rng: np.random.Generator, be: Backend) -> Iterator:
+def batches(x: Any, labels: Any, batch_size: int | None, rng: np.random.Generator, be: Backend) -> Iterator:
     """Endless (x, labels) batches: the whole set each step, or mini-batches that visit every
     example once per epoch, in an order reshuffled each epoch.
 
@@ -264,13 +264,19 @@ class _Run:
         self.pending = []
         for value in values:
             h.loss.append(value)
-            if not math.isfinite(value) or value > DIVERGENCE_FACTOR * max(h.loss[0], 1e-12):
+            if diverged(value, h.loss[0]):
                 h.diverged_at = len(h.loss) - 1
                 return True
         if self.bar is not None and values:
             self.bar.update(len(values))
             self.bar.set_postfix(loss=f"{h.loss[-1]:.4g}")
         return False
+
+
+def diverged(loss: float, first: float) -> bool:
+    """A step's loss (on the host) that says the run diverged: not finite, or more than
+    DIVERGENCE_FACTOR times the run's first loss."""
+    return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(first, 1e-12)
 
 
 def _progress_bar(steps: int, desc: str) -> Any:

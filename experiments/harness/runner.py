@@ -35,6 +35,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import tinynet as tn
+from tinynet.breakages import Breakage
 from tinynet.cli import requested
 from tinynet.data import Dataset, make_dataset
 from tinynet.metrics import predict_grid
@@ -42,18 +43,14 @@ from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 N_EXAMPLES = 100  # the log's training set (Parts 1-3)
-BREAKING_LR = 10.0  # the learning rate of the log's first failure (Parts 2 and 3)
 
 
-class Breakage(Protocol):
-    """What a run breaks, as a user would: a Part 3 case (experiments/part3/case.py). Of its
-    model, data, loss and measure, what the case leaves alone is None. Sent to a worker whole,
-    so each is a module-level function or class, never a lambda."""
+class Broken(Protocol):
+    """What a run breaks, as a user would: a Part 3 case (experiments/part3/case.py), which
+    carries its tinynet.breakages.Breakage and the numbers it measures. Sent to a worker whole."""
 
     name: str  # how results.json names it
-    model: Callable[[Any], Any] | None  # model -> the model as the user broke it
-    data: Callable[[Dataset, int], Dataset] | None  # (data, data seed) -> the data as the user fed it
-    loss: Callable[[], Any] | None  # -> the user's loss, in place of SoftmaxCrossEntropy
+    breakage: Breakage  # the model, data and loss as the user broke them
     measure: Callable | None  # train()'s measure hook: the numbers the case needs of its run
     doctor: str  # the cause tinynet.diagnose should name for the run (the study's doctor benchmark)
 
@@ -75,7 +72,7 @@ class Run:
     ones: float | None = None  # share of class 1 (None: the dataset's own)
     flip: float = 0.0  # label noise
     until_loss: float | None = None  # stop once the training loss reaches this
-    case: Breakage | None = None  # what the run breaks, applied in the worker (a Part 3 case)
+    case: Broken | None = None  # what the run breaks, applied in the worker (a Part 3 case)
 
     def data(self) -> Dataset:
         return make_dataset(self.dataset, self.n, seed=self.data_seed, val_fraction=self.val_fraction,
@@ -128,15 +125,11 @@ def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
     return outcome
 
 
-def broken(case: Breakage, model: Any, data: Dataset, data_seed: int, options: dict[str, Any]) -> tuple[Any, Dataset]:
+def broken(case: Broken, model: Any, data: Dataset, data_seed: int, options: dict[str, Any]) -> tuple[Any, Dataset]:
     """(model, data) as the user broke them; the user's loss and the case's measure hook go
     into ``options``, the other arguments of train."""
-    if case.model is not None:
-        model = case.model(model)
-    if case.data is not None:
-        data = case.data(data, data_seed)
-    if case.loss is not None:
-        options["loss_fn"] = case.loss()
+    model, data, used = case.breakage.apply(model, data, data_seed)
+    options.update(used)
     if case.measure is not None:
         options["measure"] = case.measure
     return model, data

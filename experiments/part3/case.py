@@ -1,9 +1,11 @@
 """What a Part 3 case is: one failure of training, declared once (``Case``), judged on one
 seed's pair of runs (``Trial``). The catalogue of cases is experiments/part3/cases.py.
 
-A case travels as itself: part3_break.py plans a ``Run`` that carries it, the runner applies
-its model, data, loss and measure in the worker (experiments/harness/runner.py ``broken``),
-and the study judges it as a claim (``as_claim``)."""
+What is broken, and how it is applied, is the case's ``breakage``, declared in
+tinynet/breakages.py, where the lab page takes it too; what Part 3 makes of it (the claim, its
+judge, its measure, its figures) is declared here. A case travels as itself: part3_break.py
+plans a ``Run`` that carries it, the runner applies its breakage and measure in the worker
+(experiments/harness/runner.py ``broken``), and the study judges it as a claim (``as_claim``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from experiments.harness.runner import Run
 from experiments.harness.seeds import Seed
 from experiments.harness.study import Claim
 from experiments.harness.verdicts import Verdict
-from tinynet.data import Dataset
+from tinynet.breakages import Breakage
 from tinynet.doctor import CAUSES
 from tinynet.training import History
 
@@ -40,21 +42,12 @@ class Case:
     beyond its runs, figures of its own) is declared here too, so that part3_break.py, the
     figures and run_all.py treat every case alike and name none."""
 
-    name: str  # what --cases takes
+    breakage: Breakage  # what is broken and how it is applied, as a user would: tinynet.breakages
     role: str  # the run's name in labels and figures
-    broken: str  # what is broken, as a user did it
     claim: str  # the id of its claim
     says: str  # the log's words, or "(predicted) ...": the symptom, written before any run
     observe: Callable[[Trial], tuple[Measured, bool]]  # one seed's trial -> (the measured numbers, whether it happened)
     cause: Callable[[Trial, Measured, bool], str]  # one seed's cause in a sentence, from its numbers
-    doctor: str  # the cause tinynet's doctor should name for this run: one of tinynet.doctor.CAUSES
-    # How the broken run differs from the healthy one. settings: the fields of its Run (lr,
-    # sizes, val_fraction); the rest is applied to the model, data and loss the runner built
-    # (runner.Breakage): module-level functions and classes, which a worker receives by name.
-    settings: dict[str, Any] = field(default_factory=dict)
-    model: Callable[[Any], Any] | None = None  # model -> the model as the user broke it
-    data: Callable[[Dataset, int], Dataset] | None = None  # (data, data seed) -> the data as the user fed it
-    loss: Callable[[], Any] | None = None  # the user's loss, in place of SoftmaxCrossEntropy
     measure: Callable | None = None  # train()'s hook: the case's own numbers at every measurement of its run
     in_log: bool = False  # one of the log's two failures (--cases log)
     any_length: bool = False  # its thresholds mean the same on a short run (see Claim.any_length)
@@ -79,9 +72,28 @@ class Case:
     figures: Callable[..., list[str]] | None = field(repr=False, default=None)
 
     def __post_init__(self) -> None:
-        if self.doctor not in CAUSES:  # a misspelt cause would score 0 of n, silently
+        if self.breakage.doctor not in CAUSES:  # a misspelt cause would score 0 of n, silently
             raise ValueError(f"case {self.name}: doctor={self.doctor!r} is not one of tinynet.doctor.CAUSES "
                              f"({', '.join(CAUSES)})")
+
+    # What the breakage declares, read as the case's own: --cases, results.json and the doctor
+    # benchmark name a case by its breakage's name and expect its breakage's cause.
+    @property
+    def name(self) -> str:
+        return self.breakage.name
+
+    @property
+    def broken(self) -> str:
+        return self.breakage.broken
+
+    @property
+    def doctor(self) -> str:
+        return self.breakage.doctor
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The fields of its Run that differ from the healthy run's (lr, sizes, val_fraction)."""
+        return self.breakage.settings
 
     def verdict(self, trial: Trial, seed: int) -> Verdict:
         measured, happened = self.observe(trial)

@@ -1,13 +1,14 @@
 """Part 3's catalogue of failures of training (``CASES``), and the seven beyond the log, each
-declared once: what is broken and how it is applied (the user-written layer, loss, data
-transform or weights of experiments/part3/user_code.py), the claim (a prediction fixed before
-any run), what one seed's runs show (``observe``: the measured numbers, and whether the
-symptom happened), the cause in a sentence from that seed's numbers, and the figure. The
-log's own two are declared the same way in experiments/part3/log_cases.py.
+declared once: what is broken and how it is applied (its breakage, declared in
+tinynet/breakages.py, where the lab page takes it too: the user-written layer, loss, data
+transform or weights), the claim (a prediction fixed before any run), what one seed's runs show
+(``observe``: the measured numbers, and whether the symptom happened), the cause in a sentence
+from that seed's numbers, and the figure. The log's own two are declared the same way in
+experiments/part3/log_cases.py.
 
 A case is one ``Case(...)`` below (the type: experiments/part3/case.py), by keyword, after the
 functions that only it uses, each named (no lambdas: a case travels whole to the worker that
-trains it). Adding one is adding one such block and its name to ``CASES``: part3_break.py
+trains it). Adding one is adding its breakage, one such block and its name to ``CASES``: part3_break.py
 plans, trains, judges, writes and draws every case the same way and names none. The
 predictions beyond the log were written down, with their thresholds, before the first run of
 any case; a prediction that fails on a seed is reported as such, with the mechanism's numbers
@@ -18,18 +19,14 @@ from __future__ import annotations
 import math
 
 from experiments.harness import verdicts as v
-from experiments.part3 import user_code as user
 from experiments.part3.case import (Case, Level, Lines, Measured, Trial, first_layer_norm,
                                     first_layer_norms_against_healthy, loss_at_measurements)
 from experiments.part3.log_cases import LR10, RELU_LAST
 from experiments.part3.measures import measure_symmetry
-from tinynet.data import Dataset
+from tinynet import breakages
 from tinynet.metrics import fell
 from tinynet.training import History
 
-TINY_LR = 1e-5  # "a learning rate too small"
-DEEP = (2, 100, 100, 100, 100, 2)  # the sigmoid net: four hidden layers
-VAL_FRACTION = 0.5  # the shuffled-labels case keeps 50 fresh examples, with their true labels
 SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)  # 2 classes: no loss below ln(1 + 1/e) = 0.313
 # The spread a healthy start has, for the figure: the first layer's W ~ U(-1/sqrt(2), 1/sqrt(2)),
 # whose standard deviation is 1/sqrt(2) / sqrt(3) = 0.41.
@@ -50,7 +47,7 @@ def observe_constant(t: Trial) -> tuple[Measured, bool]:
 
 def cause_constant(t: Trial, m: Measured, happened: bool) -> str:
     stayed = ("all stayed identical" if m["largest_unit_spread"] < IDENTICAL else "yet they drifted apart")
-    same = (f"every hidden unit started with the same weights ({user.CONSTANT:g}), so each got the same gradient; "
+    same = (f"every hidden unit started with the same weights ({breakages.CONSTANT:g}), so each got the same gradient; "
             f"{stayed} (the largest spread between units' weights: {m['largest_unit_spread']:.2g})")
     if happened and m["diverged_at_step"] is not None:
         return (f"Symmetry: {same}; a layer of identical units computes one function, and their identical updates "
@@ -67,12 +64,17 @@ def plot_constant(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 CONSTANT_INIT = Case(
-    name="constant_init", role="constant init", broken="every weight initialised to the same constant (0.1), every "
-    "bias to 0", claim="constant_init_stays_symmetric",
+    breakage=breakages.CONSTANT_INIT,
+    role="constant init",
+    claim="constant_init_stays_symmetric",
     says="(predicted) The hidden units stay identical and the model stops learning: the loss stays flat, or high "
          "where the healthy model converges.",
-    observe=observe_constant, cause=cause_constant, doctor="symmetric_init", model=user.constant_init,
-    measure=measure_symmetry, key="final_loss", plot=plot_constant)
+    observe=observe_constant,
+    cause=cause_constant,
+    measure=measure_symmetry,
+    key="final_loss",
+    plot=plot_constant,
+)
 
 
 # --- a learning rate too small ---------------------------------------------------------------------
@@ -93,15 +95,20 @@ def cause_tiny_lr(t: Trial, m: Measured, happened: bool) -> str:
 
 
 def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, Level, bool]:
-    drop = [TINY_LR * sum(norms[i] ** 2 for norms in h.grad_norm.values()) for i in range(len(h.eval_steps))]
+    drop = [breakages.TINY_LR * sum(norms[i] ** 2 for norms in h.grad_norm.values()) for i in range(len(h.eval_steps))]
     return "lr x |gradient|^2: the loss's drop per step", {"lr 1e-05": (h.eval_steps, drop)}, None, True
 
 
 LR_TOO_SMALL = Case(
-    name="lr_too_small", role="lr too small", broken="a learning rate of 1e-5", claim="tiny_lr_stays_flat",
+    breakage=breakages.LR_TOO_SMALL,
+    role="lr too small",
+    claim="tiny_lr_stays_flat",
     says="(predicted) The loss stays flat: it falls by less than 10% of its start.",
-    observe=observe_tiny_lr, cause=cause_tiny_lr, doctor="lr_too_low", settings={"lr": TINY_LR},
-    key="fraction_of_loss_lost", plot=plot_tiny_lr)
+    observe=observe_tiny_lr,
+    cause=cause_tiny_lr,
+    key="fraction_of_loss_lost",
+    plot=plot_tiny_lr,
+)
 
 
 # --- inputs not normalised -------------------------------------------------------------------------
@@ -110,7 +117,7 @@ def observe_unnormalised(t: Trial) -> tuple[Measured, bool]:
     return ({"diverged_at_step": h.diverged_at, "loss_at_start": h.loss[0], "final_loss": h.loss[-1],
              "healthy_final_loss": g.loss[-1], "first_layer_gradient_norm_at_start": first_layer_norm(h),
              "healthy_first_layer_gradient_norm_at_start": first_layer_norm(g),
-             "gradient_ratio": first_layer_norm(h) / first_layer_norm(g), "input_scale": user.INPUT_SCALE,
+             "gradient_ratio": first_layer_norm(h) / first_layer_norm(g), "input_scale": breakages.INPUT_SCALE,
              "converged_means_loss_at_most": v.CONVERGED_LOSS},
             h.diverged_at is not None or v.stayed_high(h.loss[-1], g.loss[-1]))
 
@@ -124,22 +131,21 @@ def cause_unnormalised(t: Trial, m: Measured, happened: bool) -> str:
                    + (", not converged." if happened else ", converged all the same."))
 
 
-def scale_inputs(data: Dataset, data_seed: int) -> Dataset:
-    """The user's transform takes no seed: it draws nothing."""
-    return user.scaled_inputs(data)
-
-
 def plot_unnormalised(h: History, g: History) -> tuple[str, Lines, Level, bool]:
     return first_layer_norms_against_healthy(h, g, "inputs x 1000")
 
 
 UNNORMALISED_INPUTS = Case(
-    name="unnormalised_inputs", role="unnormalised inputs", broken="inputs scaled by 1,000 (not normalised)",
+    breakage=breakages.UNNORMALISED_INPUTS,
+    role="unnormalised inputs",
     claim="unnormalised_inputs_do_not_converge",
     says="(predicted) Training fails: the loss diverges, or ends above the converged level where the healthy "
          "model converges.",
-    observe=observe_unnormalised, cause=cause_unnormalised, doctor="unnormalised_inputs", data=scale_inputs,
-    key="gradient_ratio", plot=plot_unnormalised)
+    observe=observe_unnormalised,
+    cause=cause_unnormalised,
+    key="gradient_ratio",
+    plot=plot_unnormalised,
+)
 
 
 # --- softmax applied twice -------------------------------------------------------------------------
@@ -165,12 +171,15 @@ def plot_softmax_twice(h: History, g: History) -> tuple[str, Lines, Level, bool]
 
 
 SOFTMAX_TWICE = Case(
-    name="softmax_twice", role="softmax twice",
-    broken="softmax applied to probabilities: the model's softmax, then the loss's own",
+    breakage=breakages.SOFTMAX_TWICE,
+    role="softmax twice",
     claim="softmax_twice_never_converges",
     says="(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
-    observe=observe_softmax_twice, cause=cause_softmax_twice, doctor="softmax_twice",
-    loss=user.SoftmaxTwiceCrossEntropy, key="final_loss", plot=plot_softmax_twice)
+    observe=observe_softmax_twice,
+    cause=cause_softmax_twice,
+    key="final_loss",
+    plot=plot_softmax_twice,
+)
 
 
 # --- labels shuffled -----------------------------------------------------------------------------
@@ -195,11 +204,15 @@ def plot_shuffled(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 LABELS_SHUFFLED = Case(
-    name="labels_shuffled", role="labels shuffled", broken="the training labels shuffled among the examples",
+    breakage=breakages.LABELS_SHUFFLED,
+    role="labels shuffled",
     claim="shuffled_labels_memorised",
     says="(predicted) Memorised, not learned: training accuracy at least 25 points above validation accuracy.",
-    observe=observe_shuffled, cause=cause_shuffled, doctor="unlearnable_labels",
-    settings={"val_fraction": VAL_FRACTION}, data=user.shuffled_labels, key="gap", plot=plot_shuffled)
+    observe=observe_shuffled,
+    cause=cause_shuffled,
+    key="gap",
+    plot=plot_shuffled,
+)
 
 
 # --- a sum where the mean belongs ------------------------------------------------------------------
@@ -225,11 +238,15 @@ def plot_sum(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 SUM_NOT_MEAN = Case(
-    name="sum_not_mean", role="sum not mean", broken="the loss summed over the batch where the mean belongs",
+    breakage=breakages.SUM_NOT_MEAN,
+    role="sum not mean",
     claim="sum_not_mean_diverges",
     says="(predicted) The gradient is N = 100 times too large, a step of lr 1 in disguise: the run diverges.",
-    observe=observe_sum, cause=cause_sum, doctor="loss_summed", loss=user.SumCrossEntropy, key="diverged_at_step",
-    plot=plot_sum)
+    observe=observe_sum,
+    cause=cause_sum,
+    key="diverged_at_step",
+    plot=plot_sum,
+)
 
 
 # --- sigmoid hidden layers in a deeper net ----------------------------------------------------------
@@ -254,12 +271,16 @@ def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 SIGMOID_DEEP = Case(
-    name="sigmoid_deep", role="sigmoid deep", broken="Sigmoid in place of ReLU, in a deeper net [2, 100, 100, 100, "
-    "100, 2]", claim="sigmoid_deep_stays_flat",
+    breakage=breakages.SIGMOID_DEEP,
+    role="sigmoid deep",
+    claim="sigmoid_deep_stays_flat",
     says="(predicted) The gradient vanishes on its way down and the loss stays flat: it falls by less than 10% of "
          "its start.",
-    observe=observe_sigmoid, cause=cause_sigmoid, doctor="vanishing_gradients", settings={"sizes": DEEP},
-    model=user.with_sigmoids, key="fraction_of_loss_lost", plot=plot_sigmoid)
+    observe=observe_sigmoid,
+    cause=cause_sigmoid,
+    key="fraction_of_loss_lost",
+    plot=plot_sigmoid,
+)
 
 
 # Every case, in the order results.json, the printed table and --help list them.

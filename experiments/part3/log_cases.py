@@ -10,12 +10,11 @@ import math
 from typing import Any
 
 from experiments.harness import verdicts as v
-from experiments.harness.runner import BREAKING_LR
 from experiments.harness.verdicts import Verdict
 from experiments.part3 import figures
-from experiments.part3 import user_code as user
 from experiments.part3.case import Case, Level, Lines, Measured, Trial
 from experiments.part3.measures import initialisations, measure_clipping, revived_units
+from tinynet import breakages
 from tinynet.metrics import fell
 from tinynet.training import DIVERGENCE_FACTOR, History
 
@@ -52,12 +51,18 @@ def plot_lr10(h: History, g: History) -> tuple[str, Lines, Level, bool]:
 
 
 LR10 = Case(
-    name="lr10", role="lr 10", broken="the learning rate of the log's first failure, 10", claim="lr10_diverges",
+    breakage=breakages.LR10,
+    role="lr 10",
+    claim="lr10_diverges",
     says="The training loss diverged immediately, indicating numerical instability and an inability of the model "
          "to learn.",
-    observe=observe_lr10, cause=cause_lr10, doctor="lr_too_high", settings={"lr": BREAKING_LR}, in_log=True,
-    key="diverged_at_step", any_length=True,  # "immediately": within the first 100 steps
-    plot=plot_lr10)
+    observe=observe_lr10,
+    cause=cause_lr10,
+    in_log=True,
+    key="diverged_at_step",
+    any_length=True,  # "immediately": within the first 100 steps
+    plot=plot_lr10,
+)
 
 
 # --- the log's second failure: a ReLU after the last layer ------------------------------------------
@@ -166,12 +171,23 @@ def line_relu_last(h: History) -> str:
 
 
 RELU_LAST = Case(
-    name="relu_last", role="ReLU last", broken="a ReLU after the last Linear, the log's second failure",
+    breakage=breakages.RELU_LAST,
+    role="ReLU last",
     claim="relu_last_stops_learning",
     says="The model stopped learning effectively, and the loss remained high or flat.",
-    observe=observe_relu_last, cause=cause_relu_last, doctor="output_relu", model=user.relu_after_last,
-    measure=measure_clipping, in_log=True, explain=explain_relu_last, why=why_relu_last, plot=plot_relu_last,
+    observe=observe_relu_last,
+    cause=cause_relu_last,
+    measure=measure_clipping,
+    in_log=True,
+    explain=explain_relu_last,
+    why=why_relu_last,
+    plot=plot_relu_last,
     reading="`relu_last_stops_learning` reads all of the log's words (\"stopped learning effectively, and the loss "
             "remained high or flat\"): *flat* is a loss that fell by less than `FLAT` of its start; *high* is a final "
             "loss above `CONVERGED_LOSS` where the healthy model, same seeds and steps, ended at or below it.",
-    terms=TERMS, line=line_relu_last, boundary=True, context=initialisations, figures=figures.relu_last_figures)
+    terms=TERMS,
+    line=line_relu_last,
+    boundary=True,
+    context=initialisations,
+    figures=figures.relu_last_figures,
+)

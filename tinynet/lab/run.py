@@ -1,0 +1,94 @@
+"""One lab run: built from a Setup, stepped when the page asks, read by the page between steps.
+
+Its step is tn.train's, call for call: data -> model -> loss -> backward -> (measured at
+train's measurement steps, the doctor's watcher among the measures) -> optimizer, with the
+data, the model, the mini-batch order and the divergence rule built as train builds them. So
+its losses, its History and the doctor's report are what tn.train and tn.diagnose give for
+the same set-up, bit for bit (tests/test_lab.py runs the page's "as Python" script and
+compares). What differs is only who holds the loop: the page steps it, pauses it, resumes it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import dtype_name, host_rng
+from ..breakages import with_sigmoids
+from ..data import Dataset, make_dataset
+from ..doctor import Watcher
+from ..losses import SoftmaxCrossEntropy
+from ..metrics import measured
+from ..model import create_model, linear_layers
+from ..optim import SGD
+from ..training import History, batches, diverged
+from .setup import Setup
+
+
+class LabRun:
+    """The model, data and pieces of one Setup, and its loop, a step at a time."""
+
+    def __init__(self, setup: Setup) -> None:
+        s = self.setup = setup
+        data = make_dataset(s.dataset, s.examples, seed=s.seed, val_fraction=s.val_fraction)
+        model = create_model(list(s.run_layers), seed=s.seed, init=s.init)
+        if s.activation == "sigmoid":
+            model = with_sigmoids(model)
+        options: dict[str, Any] = {}
+        if s.breakage is not None:
+            model, data, options = s.breakage.apply(model, data, s.seed)
+        self.model: Any = model
+        self.data: Dataset = data
+        own_loss = options.get("loss_fn")  # a breakage's loss, as the learner wrote it; None: tinynet's
+        # train's default loss: the labels were checked once, on the host, by make_dataset
+        self.loss_fn = own_loss if own_loss is not None else SoftmaxCrossEntropy(validate_labels=False)
+        self.opt = SGD(model, lr=s.run_lr, momentum=s.momentum)
+        self.watch = Watcher(data, loss_fn=own_loss, lr=s.run_lr, batch_size=s.batch)  # as tn.diagnose builds it
+        first = linear_layers(model)[0]
+        self.be, dtype = first.backend, dtype_name(first.W.dtype)
+        self.train_set = (self.be.asarray(data.x_train, dtype=dtype), self.be.asarray(data.y_train))  # (N, D), (N,)
+        self.val_set = (self.be.asarray(data.x_val, dtype=dtype), self.be.asarray(data.y_val))
+        self.eval_every = max(1, s.steps // 200)  # train's default
+        self.order = batches(*self.train_set, s.batch, host_rng(s.seed, "train"), self.be)
+        self.history = History()
+        self.steps_taken = 0  # steps whose update was made (a diverged run takes a few past its last loss)
+        self.stopped = False  # diverged: stopped as train stops, at the end of that measurement interval
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped or self.steps_taken >= self.setup.steps
+
+    def advance(self, n: int) -> int:
+        """Take up to ``n`` steps (fewer once the run has finished); returns how many were taken."""
+        model, loss_fn, h, last = self.model, self.loss_fn, self.history, self.setup.steps - 1
+        taken = 0
+        with np.errstate(all="ignore"):  # a diverging run's overflow is its symptom, recorded as diverged_at
+            while taken < n and not self.finished:
+                step = self.steps_taken
+                x, labels = next(self.order)
+                logits = model.forward(x)  # (B, C)
+                loss = loss_fn.forward(logits, labels)  # (): the mean loss over the batch
+                model.backward(loss_fn.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
+                if step % self.eval_every == 0 or step == last:  # measured before the update, as train does
+                    h.record(step, measured(model, self.be, self.train_set, self.val_set),
+                             self.watch(model, *self.train_set))
+                self.opt.step()  # theta <- theta - lr * dL/dtheta
+                self.steps_taken += 1
+                taken += 1
+                self._keep(float(loss))
+                if ((step + 1) % self.eval_every == 0 or step == last) and h.diverged_at is not None:
+                    self.stopped = True  # train looks at its losses once per interval, and stops there
+        return taken
+
+    def _keep(self, loss: float) -> None:
+        """A step's loss into the history, until the run has diverged (train keeps no loss past that step)."""
+        h = self.history
+        if h.diverged_at is not None:
+            return
+        h.loss.append(loss)
+        if diverged(loss, h.loss[0]):
+            h.diverged_at = len(h.loss) - 1
+
+    def diagnosis(self) -> Any:
+        """The doctor's report of the run so far; at its end, the report tn.diagnose gives."""
+        return self.watch.diagnosis(self.history) if self.history.loss else None
