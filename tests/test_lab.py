@@ -244,3 +244,38 @@ def test_the_page_offers_exactly_the_choices_the_server_accepts(client):
                           ("optimizer", setup.OPTIMIZERS), ("case", setup.CASES)):
         block = html.split(f'name="{name}"')[1].split("</select>")[0]
         assert [o.split("</option>")[0] for o in block.split("<option>")[1:]] == list(options), name
+
+
+def test_one_update_at_a_time_is_in_flight_and_the_latest_goes_next():
+    """A slow browser must never fall behind: the next update waits until the page has drawn
+    the last one, and then only the newest goes; other messages are never dropped."""
+    import asyncio
+
+    from tinynet.lab.server import send_latest
+
+    async def scenario() -> list:
+        sent: list = []
+
+        class Page:
+            async def send_text(self, text: str) -> None:
+                message = json.loads(text)
+                sent.append(f"{message['kind']}{message.get('n', '')}")
+
+        outbox: asyncio.Queue = asyncio.Queue()
+        drawn = asyncio.Event()
+        drawn.set()
+        task = asyncio.create_task(send_latest(Page(), outbox, drawn))
+        outbox.put_nowait({"kind": "update", "n": 0})
+        await asyncio.sleep(0.05)
+        for message in ({"kind": "update", "n": 1}, {"kind": "update", "n": 2}, {"kind": "worked"}):
+            outbox.put_nowait(message)
+        await asyncio.sleep(0.05)
+        before = list(sent)
+        drawn.set()  # the page says: drawn
+        await asyncio.sleep(0.05)
+        task.cancel()
+        return [before, sent]
+
+    before, after = asyncio.run(scenario())
+    assert before == ["update0"]
+    assert after == ["update0", "worked", "update2"]

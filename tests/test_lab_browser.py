@@ -107,7 +107,7 @@ def test_train_moves_the_step_and_lowers_the_loss_and_pause_holds_it(lab, page, 
     page.wait_for_function("() => /step ([0-9]{3,})/.test(document.querySelector('[data-testid=status]').innerText)")
     page.wait_for_timeout(1500)
     page.get_by_test_id("pause").click()
-    page.wait_for_timeout(600)
+    page.get_by_test_id("status").filter(has_not_text="(training)").wait_for(timeout=5000)
     step, loss = status_step(page)
     assert 100 < step < 1_000_000 and loss < first
     page.wait_for_timeout(800)

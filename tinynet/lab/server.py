@@ -87,7 +87,9 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> ASGIApp:
         outbox: asyncio.Queue = asyncio.Queue()
         session = Session(lambda message: loop.call_soon_threadsafe(outbox.put_nowait, message))
         sessions.add(session)
-        sender = asyncio.create_task(send_latest(websocket, outbox))
+        drawn = asyncio.Event()
+        drawn.set()
+        sender = asyncio.create_task(send_latest(websocket, outbox, drawn))
         try:
             while True:
                 text = await websocket.receive_text()
@@ -95,7 +97,10 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> ASGIApp:
                     message = json.loads(text)
                 except ValueError:
                     message = "not JSON"
-                session.post(message)
+                if message == {"do": "drawn"}:  # the page has drawn the last update: the next may go
+                    drawn.set()
+                else:
+                    session.post(message)
         except WebSocketDisconnect:
             pass
         finally:
@@ -110,16 +115,23 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> ASGIApp:
     return OwnAddressOnly(app, hosts)
 
 
-async def send_latest(websocket: WebSocket, outbox: asyncio.Queue) -> None:
-    """Sends each message in order, but of several updates waiting, only the latest: a slow
-    browser gets fewer updates, never a growing backlog."""
+async def send_latest(websocket: WebSocket, outbox: asyncio.Queue, drawn: asyncio.Event) -> None:
+    """Sends the session's messages in order, with one update at a time in flight: the next
+    update waits until the page says it has drawn the last one (``drawn``), and of the updates
+    that came meanwhile only the latest is sent. A slow browser gets fewer updates, never a
+    backlog (that would show a status seconds old, and a Pause that seems not to hold)."""
     while True:
         message = await outbox.get()
-        while not outbox.empty():
-            following = outbox.get_nowait()
-            if not (message.get("kind") == following.get("kind") == "update"):
-                await websocket.send_text(as_json(message))
-            message = following
+        if message.get("kind") == "update":
+            await drawn.wait()
+            waiting = [message]
+            while not outbox.empty():
+                waiting.append(outbox.get_nowait())
+            for other in waiting:  # everything else, in order; then the newest update
+                if other.get("kind") != "update":
+                    await websocket.send_text(as_json(other))
+            message = [m for m in waiting if m.get("kind") == "update"][-1]
+            drawn.clear()
         await websocket.send_text(as_json(message))
 
 

@@ -49,6 +49,10 @@ function line(series, name, extra) { return Object.assign({ x: series.x, y: seri
 function lines(named) { return Object.entries(named).map(([name, s]) => line(s, name.replace(/^layers/, "L"))); }
 
 function onUpdate(m) {
+  try { draw(m); } finally { send({ do: "drawn" }); }  // the server sends the next update only now: never a backlog
+}
+
+function draw(m) {
   $("status").textContent = m.status.text + (m.running ? " (training)" : "");
   const c = m.curves;
   Plotly.react("loss-chart", [line(c.loss, "training"), line(c.val_loss, "validation", { mode: "lines+markers", marker: { size: 3 } })],
