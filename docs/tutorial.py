@@ -238,8 +238,17 @@ check("MeanAbsoluteError.backward", lambda: assert_loss_correct(MeanAbsoluteErro
 
 # %%
 data = make_dataset("xor", 100, seed=3)
-healthy = tn.train(tn.create_model([2, 500, 500, 2], seed=3), data, lr=0.01, steps=STEPS, seed=3, progress=False)
+model = tn.create_model([2, 500, 500, 2], seed=3)
+healthy = tn.train(model, data, lr=0.01, steps=STEPS, seed=3, progress=False)
 print(f"healthy: loss {healthy.loss[0]:.4f} -> {healthy.loss[-1]:.4f}, train accuracy {healthy.train_acc[-1]:.0%}")
+
+# %% [markdown]
+# The run in one picture: the loss at every step, the accuracies, each layer's gradient norm
+# and the decision boundary. In a notebook it shows below the cell. To watch a run live, and
+# break it from a menu, run `python -m tinynet.lab` (docs/lab.md).
+
+# %%
+healthy.plot(model, data)
 
 # %% [markdown]
 # ## 5. Breaking it on purpose

@@ -483,6 +483,10 @@ API: list[A] = [
      TypeError, "quiet is not taken"),
     ("diagnose measure=3", lambda: tn.diagnose(model(), make_dataset("xor", 10), steps=2, lr=0.1, measure=3),
      TypeError, "measure must be a function measure(model, x, labels)"),
+    ("plot history=list", lambda: tn.plot([0.7, 0.6]), TypeError,
+     "plot: takes the History that tn.train returned, got list"),
+    ("plot model without data", lambda: tn.plot(tn.History(), model()), TypeError,
+     "plot: the boundary needs both the model and the data"),
     ("Watcher measure=3", lambda: tn.doctor.Watcher(measure=3), TypeError, "measure must be a function"),
     ("Watcher lr='0.1'", lambda: tn.doctor.Watcher(lr="0.1"), ValueError, "lr must be a positive finite number"),
     ("Watcher batch_size='all'", lambda: tn.doctor.Watcher(batch_size="all"), ValueError,
@@ -625,14 +629,14 @@ def test_the_tables_cover_every_public_entry_point():
     called = {row[0].split()[0].split("(")[0].split(".")[0] for row in API}
     for name in ["Linear", "ReLU", "loss", "Sequential", "create_model", "get_backend", "SGD", "make_dataset",
                  "train", "train_step", "check_layer", "check_loss", "check_model", "numerical_gradient",
-                 "relative_error", "assert_backward_correct", "layer_inputs", "diagnose"]:
+                 "relative_error", "assert_backward_correct", "layer_inputs", "diagnose", "plot"]:
         assert name in called, name
     train_arguments = {row[0].split()[1].split("=")[0] for row in API if row[0].split()[0] == "train"}
     for name in ["opt", "loss_fn", "measure", "steps", "batch_size", "eval_every", "until_loss", "progress", "desc"]:
         assert name in train_arguments, name
     public = set(tn.__all__) - {"Backend", "BackendUnavailableError", "History", "gradcheck", "testing", "parameters"}
     assert public <= {"Linear", "ReLU", "SGD", "Sequential", "SoftmaxCrossEntropy", "create_model", "diagnose",
-                      "doctor", "get_backend", "train", "train_step"}, public
+                      "doctor", "get_backend", "plot", "train", "train_step"}, public
 
 
 @pytest.mark.parametrize("call, error, says", [

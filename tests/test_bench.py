@@ -212,3 +212,17 @@ def test_the_forms_benchmark_times_the_same_math_and_restores_the_engine():
     ms = forms["timed"](be, 4, 1, 1)
     assert set(ms) == {"engine", "bias x @ W + b", "db = dout.sum(axis=0)"} and min(ms.values()) > 0
     assert (tn.Linear.forward, tn.Linear.backward) == engine
+
+
+def test_the_lab_s_cost_is_measured_against_train_and_diagnose(capsys):
+    """experiments/bench/bench_lab.py: the lab session, train and diagnose on the same set-up,
+    interleaved; it prints each rate and the ratios (never asserted: a benchmark, not a timed test)."""
+    pytest.importorskip("starlette", reason="the lab's extra")
+    bench = runpy.run_path(str(BENCH.parent / "bench_lab.py"), run_name="bench_lab")
+    assert bench["main"](["--seconds", "0.05", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("lab / train (target at least 0.90)") == 2 and "tn.diagnose" in out
+    for line in out.splitlines():
+        if "lab / train" in line:
+            lab_over_train = float(line.split()[1])
+            assert 0 < lab_over_train < 10

@@ -17,6 +17,7 @@ from .layers import Linear, ReLU  # noqa: E402
 from .losses import SoftmaxCrossEntropy  # noqa: E402
 from .model import Sequential, create_model, parameters  # noqa: E402
 from .optim import SGD  # noqa: E402
+from .plot import plot  # noqa: E402
 from .training import History, train, train_step  # noqa: E402
 from . import doctor  # noqa: E402 (after training: the doctor trains through it)
 from .doctor import diagnose  # noqa: E402
@@ -38,6 +39,7 @@ __all__ = [
     "get_backend",
     "gradcheck",
     "parameters",
+    "plot",
     "testing",
     "train",
     "train_step",

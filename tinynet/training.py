@@ -61,6 +61,13 @@ class History:
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def plot(self, model: Any = None, data: Any = None) -> Any:
+        """The run in one figure (tinynet/plot.py): loss, accuracy, gradient norms, and the
+        boundary given the model and 2-D data. In a notebook it shows inline."""
+        from .plot import plot
+
+        return plot(self, model, data)
+
     def record(self, step: int, taken: dict[str, Any], own: Any) -> None:
         """One measurement, appended to every series at once: ``taken`` from
         tinynet.metrics.measured, ``own`` what train(measure=...) returned."""

@@ -26,7 +26,7 @@ from .view import Viewer, boundary, network, points
 from .worked import worked_step
 
 UPDATES_PER_SECOND = 20
-OVERHEAD = 0.05  # the most of the time updates may take
+OVERHEAD = 0.03  # the most of the time updates may take
 CHUNK_SECONDS = 0.005  # steps are taken this long between looks at the inbox
 DOCTOR_EVERY = 1.0  # seconds between the doctor's live reports (it reads the whole history)
 

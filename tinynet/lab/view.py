@@ -26,7 +26,7 @@ from .run import LabRun
 MAX_POINTS = 1000  # per curve
 DIAGRAM_WIDTH = 16  # the most units a column of the network diagram draws
 HISTOGRAM_BINS = 20
-GRID = 40  # the decision boundary's grid, per side
+GRID = 32  # the decision boundary's grid, per side
 
 
 class Thinned:

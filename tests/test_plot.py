@@ -1,0 +1,56 @@
+"""tn.plot / History.plot: a run in one figure, for a notebook."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.data import make_dataset
+
+
+@pytest.fixture(scope="module")
+def run():
+    data = make_dataset("xor", 64, seed=1)
+    model = tn.create_model([2, 8, 8, 2], seed=1)
+    return tn.train(model, data, steps=120, lr=0.1), model, data
+
+
+def test_the_figure_draws_the_run_s_own_numbers(run):
+    hist, model, data = run
+    fig = hist.plot(model, data)
+    loss, acc, norms, boundary = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["training loss", "accuracy", "gradient norm per Linear layer",
+                                                   "decision boundary"]
+    np.testing.assert_array_equal(loss.lines[0].get_ydata(), hist.loss)
+    np.testing.assert_array_equal(acc.lines[0].get_xdata(), hist.eval_steps)
+    assert len(norms.lines) == 3 and loss.get_yscale() == "log"
+    assert len(boundary.collections) >= 2  # the classes' regions and the points
+
+
+def test_without_a_model_there_is_no_boundary_and_tn_plot_is_the_same(run):
+    hist, _, _ = run
+    assert len(tn.plot(hist).axes) == 3
+
+
+def test_a_diverged_run_is_marked(run):
+    _, _, data = run
+    hist = tn.train(tn.create_model([2, 8, 2], seed=0), data, steps=50, lr=1e4, quiet=True)
+    fig = hist.plot()
+    legend = fig.axes[0].get_legend().texts[0].get_text()
+    assert hist.diverged_at is not None and f"diverged at {hist.diverged_at}" in legend
+
+
+def test_plot_refuses_what_it_cannot_draw(run):
+    hist, model, data = run
+    with pytest.raises(TypeError, match="takes the History that tn.train returned, got list"):
+        tn.plot(hist.loss)
+    with pytest.raises(TypeError, match="needs both the model and the data"):
+        tn.plot(hist, model)
+
+
+def test_plotting_changes_no_backend_and_opens_no_window(run):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    run[0].plot()
+    assert matplotlib.get_backend() == before

@@ -1,0 +1,71 @@
+"""A run drawn in one call, for a notebook: ``tn.plot(hist)`` or ``hist.plot()``.
+
+    hist = tn.train(model, data, steps=2000, lr=0.1)
+    hist.plot(model, data)        # in Jupyter the figure shows inline, below the cell
+
+Panels: the training loss at every step (log scale); training and validation accuracy at the
+measurement steps; each Linear layer's gradient norm (log scale); and, given the model and
+2-D data, the decision boundary over the training points. Built with Matplotlib's
+object-oriented API (a Figure, no pyplot): it changes no backend and opens no window, and
+Jupyter draws the returned figure inline. Host data only.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .metrics import predict_grid
+from .model import linear_layers
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+GRID = 120  # the boundary's grid, per side
+
+
+def plot(history: Any, model: Any = None, data: Any = None) -> Figure:
+    """The run's figure: loss, accuracy, gradient norms, and the boundary where a model and
+    2-D data are given. Returns the Figure (save it with fig.savefig("run.png"))."""
+    if not (hasattr(history, "loss") and hasattr(history, "eval_steps")):
+        raise TypeError(f"plot: takes the History that tn.train returned, got {type(history).__name__}")
+    if (model is None) != (data is None):
+        raise TypeError("plot: the boundary needs both the model and the data (plot(hist, model, data)), or neither")
+    from matplotlib.figure import Figure  # here: import tinynet stays light
+
+    boundary = model is not None and np.asarray(data.x_train).ndim == 2 and np.asarray(data.x_train).shape[1] == 2
+    panels = 4 if boundary else 3
+    fig = Figure(figsize=(3.6 * panels, 3.2), layout="constrained")
+    axes = fig.subplots(1, panels)
+    loss = np.asarray(history.loss, dtype=float)
+    axes[0].plot(np.arange(len(loss)), np.where(np.isfinite(loss), loss, np.nan), lw=1.2)
+    axes[0].set(yscale="log", xlabel="step", title="training loss")
+    if history.diverged_at is not None:
+        axes[0].axvline(history.diverged_at, color="red", ls="--", lw=1, label=f"diverged at {history.diverged_at}")
+        axes[0].legend(fontsize=8)
+    axes[1].plot(history.eval_steps, history.train_acc, label="training")
+    if history.val_acc and np.isfinite(history.val_acc).any():
+        axes[1].plot(history.eval_steps, history.val_acc, label="validation")
+    axes[1].set(ylim=(0, 1.02), xlabel="step", title="accuracy")
+    axes[1].legend(fontsize=8)
+    for name, norms in history.grad_norm.items():
+        axes[2].plot(history.eval_steps, norms, label=name.split("] ")[-1])
+    axes[2].set(yscale="log", xlabel="step", title="gradient norm per Linear layer")
+    if history.grad_norm:
+        axes[2].legend(fontsize=7)
+    if boundary:
+        draw_boundary(axes[3], model, data)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def draw_boundary(ax: Any, model: Any, data: Any) -> None:
+    """The predicted class over a grid around the training points, and the points."""
+    x, y = np.asarray(data.x_train, dtype=float), np.asarray(data.y_train)
+    lo, hi = x.min(axis=0) - 0.25, x.max(axis=0) + 0.25
+    xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
+    classes = predict_grid(model, linear_layers(model)[0].backend, xs, ys)  # (GRID, GRID)
+    ax.contourf(xs, ys, classes, alpha=0.3, cmap="coolwarm", levels=np.arange(classes.max() + 2) - 0.5)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=10, edgecolors="k", linewidths=0.3)
+    ax.set(title="decision boundary", xlabel="x1", ylabel="x2")
