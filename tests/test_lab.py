@@ -279,3 +279,63 @@ def test_one_update_at_a_time_is_in_flight_and_the_latest_goes_next():
     before, after = asyncio.run(scenario())
     assert before == ["update0"]
     assert after == ["update0", "worked", "update2"]
+
+
+def test_the_worked_step_takes_the_weight_asked_for_and_names_a_bad_one():
+    from tinynet.lab.live import Session
+
+    got: list = []
+    session = Session(got.append)
+    try:
+        session.post({"do": "setup", "fields": {"steps": "50"}})
+        session.post({"do": "worked", "example": 2, "layer": 1, "i": 3, "j": 5})
+        worked = wait_for(got, "worked")
+        assert (worked["example"], worked["layer"], worked["i"], worked["j"]) == (2, 1, 3, 5)
+        assert worked["lines"][-1]["text"].startswith("dL/dW2[3, 5] = a[3] x dL/dz2[5]")
+        session.post({"do": "worked", "example": 2, "layer": 1, "i": "abc", "j": 5})
+        assert wait_for(got, "error")["message"].startswith("unit: W[i, j] as two whole numbers")
+        got.clear()
+        session.post({"do": "worked", "example": 2, "layer": 1, "i": 99, "j": 0})
+        assert wait_for(got, "error")["message"] == "unit: W of layer 1 is 16 x 16; got W[99, 0]"
+    finally:
+        session.close()
+
+
+def test_listening_on_every_interface_answers_ip_addresses_but_no_other_name():
+    from starlette.testclient import TestClient
+
+    from tinynet.lab.server import create_app
+
+    client = TestClient(create_app("0.0.0.0", 8765), base_url="http://192.168.1.5:8765")
+    assert client.get("/").status_code == 200  # the machine's address on the network
+    assert client.get("/", headers={"host": "evil.example:8765"}).status_code == 403  # a rebinding DNS name
+    assert client.get("/", headers={"host": "192.168.1.5:9999"}).status_code == 403  # another port
+    assert client.get("/", headers={"origin": "http://evil.example"}).status_code == 403
+
+
+def test_closing_the_tab_ends_its_session_and_its_thread(client):
+    import threading
+
+    with client.websocket_connect("ws://127.0.0.1:8765/ws", headers={"origin": "http://127.0.0.1:8765"}) as ws:
+        ws.send_text(json.dumps({"do": "setup", "fields": {"steps": "1000000"}}))
+        ws.receive_text()
+        ws.send_text(json.dumps({"do": "train"}))
+        ws.receive_text()
+        assert any(t.name == "tinynet-lab-session" for t in threading.enumerate())
+    end = time.monotonic() + 5
+    while time.monotonic() < end and any(t.name == "tinynet-lab-session" for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert not any(t.name == "tinynet-lab-session" for t in threading.enumerate())
+    assert client.app.app.state.sessions == set()
+
+
+def test_the_update_to_weight_ratio_is_per_step():
+    """The doctor's watcher measures |dW| / |W| since the last measurement; the page divides by
+    the steps between them, so a last, shorter interval does not read as a drop."""
+    run = run_all(Setup.from_query({"steps": "450"}))  # measured every 2 steps, the last after 1
+    curves = Viewer(run).curves()
+    name, moved = next(iter(curves["moved"].items()))
+    steps = run.history.eval_steps
+    assert steps[-1] - steps[-2] == 1 and steps[-2] - steps[-3] == 2
+    assert moved["y"][-1] == pytest.approx(run.watch.moved[name][-1])
+    assert moved["y"][-2] == pytest.approx(run.watch.moved[name][-2] / 2)

@@ -99,7 +99,11 @@ class Session:
         elif do == "worked":
             example = whole_in(message.get("example", self.example), "example", len(self.run.data.y_train))
             layer = whole_in(message.get("layer", 0), "layer", len(linear_layers(self.run.model)))
-            self.send({"kind": "worked", **worked_step(self.run, example, layer)})
+            unit = [message.get("i"), message.get("j")]  # W[i, j]; left out: the largest gradient
+            if unit != [None, None] and not all(isinstance(u, int) and not isinstance(u, bool) for u in unit):
+                raise FieldError("unit", f"unit: W[i, j] as two whole numbers, or both left blank for the weight with "
+                                         f"the largest gradient; got {unit}")
+            self.send({"kind": "worked", **worked_step(self.run, example, layer, *unit)})
         else:
             raise ValueError(f"unknown command {do!r}")
 

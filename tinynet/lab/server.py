@@ -16,8 +16,10 @@ setup.py or presses a button.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import pathlib
+import socket
 from typing import Any
 
 from starlette.applications import Starlette
@@ -41,20 +43,37 @@ def plotly_js() -> pathlib.Path:
 
 
 class OwnAddressOnly:
-    """Refuses any request whose Host header is not one of ``hosts`` (host:port), and any
-    websocket whose Origin is not http://one of them."""
+    """Refuses any request whose Host header is not the lab's own address, and any whose
+    Origin (a websocket always has one; a cross-site request too) is not the page that Host
+    serves. ``hosts``: the host:port values it answers to; ``any_ip``: listening on every
+    interface (--host 0.0.0.0), it also answers to any IP address and this machine's names,
+    but still to no other DNS name (what a rebinding attack would use)."""
 
-    def __init__(self, app: ASGIApp, hosts: set[str]) -> None:
-        self.app, self.hosts = app, hosts
+    def __init__(self, app: ASGIApp, hosts: set[str], port: int, any_ip: bool = False) -> None:
+        self.app, self.hosts, self.port, self.any_ip = app, hosts, port, any_ip
+        self.names = {"localhost", socket.gethostname(), socket.getfqdn()}
+
+    def own(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        if host in self.hosts:
+            return True
+        name, _, port = host.rpartition(":")
+        if not self.any_ip or port != str(self.port):
+            return False
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+            return True
+        except ValueError:
+            return name in self.names
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            host_ok = headers.get("host") in self.hosts
-            origin = headers.get("origin")  # a browser sends it with every websocket, and with a cross-site request
-            own = origin in {f"http://{h}" for h in self.hosts}
-            origin_ok = own if scope["type"] == "websocket" else (origin is None or own)
-            if not (host_ok and origin_ok):
+            host, origin = headers.get("host"), headers.get("origin")
+            same_page = origin == f"http://{host}"
+            origin_ok = same_page if scope["type"] == "websocket" else (origin is None or same_page)
+            if not (self.own(host) and origin_ok):
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
@@ -111,8 +130,8 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> ASGIApp:
     routes = [Route("/", page), Route("/plotly.js", plotly), Mount("/static", StaticFiles(directory=STATIC)),
               WebSocketRoute("/ws", socket)]
     app = Starlette(routes=routes)
-    app.state.sessions = sessions
-    return OwnAddressOnly(app, hosts)
+    app.state.sessions = sessions  # the open tabs' sessions (the tests look)
+    return OwnAddressOnly(app, hosts, port, any_ip=host in ("0.0.0.0", "::"))
 
 
 async def send_latest(websocket: WebSocket, outbox: asyncio.Queue, drawn: asyncio.Event) -> None:
@@ -120,19 +139,22 @@ async def send_latest(websocket: WebSocket, outbox: asyncio.Queue, drawn: asynci
     update waits until the page says it has drawn the last one (``drawn``), and of the updates
     that came meanwhile only the latest is sent. A slow browser gets fewer updates, never a
     backlog (that would show a status seconds old, and a Pause that seems not to hold)."""
-    while True:
-        message = await outbox.get()
-        if message.get("kind") == "update":
-            await drawn.wait()
-            waiting = [message]
-            while not outbox.empty():
-                waiting.append(outbox.get_nowait())
-            for other in waiting:  # everything else, in order; then the newest update
-                if other.get("kind") != "update":
-                    await websocket.send_text(as_json(other))
-            message = [m for m in waiting if m.get("kind") == "update"][-1]
-            drawn.clear()
-        await websocket.send_text(as_json(message))
+    try:
+        while True:
+            message = await outbox.get()
+            if message.get("kind") == "update":
+                await drawn.wait()
+                waiting = [message]
+                while not outbox.empty():
+                    waiting.append(outbox.get_nowait())
+                for other in waiting:  # everything else, in order; then the newest update
+                    if other.get("kind") != "update":
+                        await websocket.send_text(as_json(other))
+                message = [m for m in waiting if m.get("kind") == "update"][-1]
+                drawn.clear()
+            await websocket.send_text(as_json(message))
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the tab closed while a message was on its way
+        return
 
 
 def as_json(message: dict[str, Any]) -> str:

@@ -148,8 +148,10 @@ class Viewer:
             "train_acc": {"x": steps, "y": [finite(v) for v in h.train_acc]},
             "val_acc": {"x": steps, "y": [finite(v) for v in h.val_acc]},
             "grad_norm": {name: {"x": steps, "y": [finite(v) for v in values]} for name, values in h.grad_norm.items()},
-            # |W_now - W_then| / |W_now| since the last measurement: one fewer than the measurements
-            "moved": {name: {"x": steps[1:len(values) + 1], "y": [finite(v) for v in values]}
+            # The update-to-weight ratio: |W_now - W_then| / |W_now| since the last measurement (one
+            # fewer than the measurements), per step between them (the last interval may be shorter)
+            "moved": {name: {"x": steps[1:len(values) + 1],
+                             "y": [finite(v / (b - a)) for v, a, b in zip(values, steps, steps[1:])]}
                       for name, values in w.moved.items()},
             "dead": {name: {"x": steps, "y": values} for name, values in w.dead.items()},
         }

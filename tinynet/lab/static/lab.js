@@ -168,6 +168,8 @@ function onWorked(m) {
 for (const name of FIELDS) field(name).addEventListener("change", () => setup(fields()));
 for (const name of ["train", "pause", "step", "reset"]) $(name).addEventListener("click", () => send({ do: name }));
 $("example").addEventListener("change", () => send({ do: "example", example: parseInt($("example").value, 10) }));
-$("work").addEventListener("click", () => send({ do: "worked", example: parseInt($("example").value, 10),
-  layer: parseInt($("worked-layer").value, 10) }));
+// A number box: blank is null, a whole number is itself, anything else goes as typed and the server names it.
+const whole = (id) => { const v = $(id).value.trim(); return v === "" ? null : (Number.isInteger(Number(v)) ? Number(v) : v); };
+$("work").addEventListener("click", () => send({ do: "worked", example: whole("example"), layer: whole("worked-layer"),
+  i: whole("worked-i"), j: whole("worked-j") }));
 connect();
