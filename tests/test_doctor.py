@@ -418,3 +418,14 @@ def test_a_learner_s_optimizer_with_an_odd_lr_is_still_diagnosed():
     model = tn.create_model([2, 8, 2], seed=3)
     d = tn.diagnose(model, make_dataset("xor", 40, seed=3), steps=10, opt=Frozen(model), progress=False)
     assert len(d.history.loss) == 10
+
+
+def test_a_run_that_took_no_step_is_not_called_healthy():
+    """An empty History, or Ctrl-C before the first step: nothing was looked at."""
+    empty = Watcher().diagnosis(tn.History())
+    assert empty.cause == "no_steps" and "took no step" in str(empty) and "healthy" not in str(empty)
+    cut = tn.History()
+    cut.interrupted = True
+    found = Watcher().diagnosis(cut)
+    assert found.cause == "no_steps" and "interrupted (Ctrl-C) before its first measurement" in str(found)
+    assert found.interrupted and "[INTERRUPTED" in str(found)

@@ -19,7 +19,8 @@ CAUSES = (
     "vanishing_gradients",  # the first layer's gradient orders of magnitude below the last layer's
     "dead_relus",  # most hidden ReLU units output 0 for every example
     "lr_too_low",  # steps too small for the weights: the loss barely moves
-    "healthy",  # nothing found
+    "no_steps",  # the run took no step (stopped before its first): nothing was measured, nothing can be said
+    "healthy",  # the run was watched and nothing found
 )
 
 

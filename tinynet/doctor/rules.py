@@ -15,8 +15,12 @@ from .finding import CAUSES, Diagnosis, Finding
 
 def diagnosis(watch: Any, history: Any) -> Diagnosis:
     exam = watch.exam
-    if exam is None:  # stopped before the first measurement: nothing was seen
-        return Diagnosis([], history, interrupted=history.interrupted)
+    if exam is None:  # stopped before the first measurement: nothing was seen, so nothing is "healthy"
+        how = "it was interrupted (Ctrl-C) before" if history.interrupted else "it stopped before"
+        return Diagnosis([Finding("no_steps", f"the run took no step: {how} its first measurement, so nothing was "
+                                              f"measured and nothing can be said about it",
+                                  "run it again and let it take at least one step (train measures at its first)")],
+                         history, interrupted=history.interrupted)
     found = [_what_it_cost(f, watch, history) for f in exam.findings]
     for rule in (_unlearnable, _too_high, _vanishing, _dead):
         finding = rule(watch, history)
