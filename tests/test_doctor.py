@@ -429,3 +429,30 @@ def test_a_run_that_took_no_step_is_not_called_healthy():
     found = Watcher().diagnosis(cut)
     assert found.cause == "no_steps" and "interrupted (Ctrl-C) before its first measurement" in str(found)
     assert found.interrupted and "[INTERRUPTED" in str(found)
+
+
+class NanInOneEntry(tn.Linear):
+    """A learner's dense layer whose backward leaves NaN in one entry of dW (a 0/0 on one weight)."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dW = self.dW.copy()
+        self.dW[0, 1] = np.nan
+        return dx
+
+
+@pytest.mark.parametrize("where", [0, 2])
+def test_a_backward_that_leaves_nan_in_one_entry_is_a_wrong_gradient_not_a_high_lr(where):
+    """The finite-difference check samples 20 entries and can miss it; the first step's
+    gradients are looked at whole, and the divergence that follows is not blamed on the lr."""
+    base = tn.create_model([2, 16, 16, 2], seed=0)
+    layers = list(base.layers)
+    layers[where] = NanInOneEntry(*base.layers[where].W.shape, seed=1)
+    d = tn.diagnose(tn.Sequential(*layers), make_dataset("xor", 100, seed=0), steps=200, lr=0.1)
+    assert d.cause == "wrong_gradient" and [f.id for f in d.findings] == ["wrong_gradient"]
+    assert f"layers[{where}]" in d.findings[0].evidence and "1 of" in d.findings[0].evidence
+
+
+def test_a_healthy_run_has_no_broken_gradient_finding():
+    d = tn.diagnose(tn.create_model([2, 16, 16, 2], seed=0), make_dataset("xor", 100, seed=0), steps=100, lr=0.1)
+    assert "NaN" not in str(d)

@@ -24,7 +24,7 @@ from .. import gradcheck
 from ..backend import Backend, backend_of
 from ..losses import SoftmaxCrossEntropy
 from ..metrics import own_output_at_zero, unit_spread
-from ..model import layer_label, layer_name
+from ..model import layer_label, layer_name, parameters
 from . import thresholds as T
 from .finding import Finding
 
@@ -48,6 +48,7 @@ class Exam:
         self.clipping: tuple[int, int] | None = None  # (last weighted layer, first layer after it)
         self.unpredictable: str | None = None  # the neighbours' evidence, where labels look unlearnable
         self.n_classes = 0
+        self.broken_gradient = ""  # where a backward made NaN or inf from finite numbers: what followed is its doing
 
     def add(self, cause: str, evidence: str, fix: str) -> None:
         self.findings.append(Finding(cause, evidence, fix))
@@ -58,6 +59,7 @@ def examine(model: Any, x: Any, labels: Any, loss_fn: Any) -> Exam:
     backend; loss_fn: the run's loss (None: tinynet's cross-entropy)."""
     exam = Exam()
     be = backend_of(x)
+    _finite_gradients(exam, model, x, be)  # first: the checks below run backward again, over these gradients
     outs = _forward_each(exam, model, x)
     if outs is None:
         return exam
@@ -71,6 +73,36 @@ def examine(model: Any, x: Any, labels: Any, loss_fn: Any) -> Exam:
     _neighbours(exam, host_x, host_labels)
     _own_code(exam, model, loss_fn, x, outs, labels, be)
     return exam
+
+
+def _finite_gradients(exam: Exam, model: Any, x: Any, be: Backend) -> None:
+    """The first step's gradients, as its backward left them: with finite inputs and finite
+    weights, a NaN or inf in a gradient is a backward's doing, not the learning rate's (the
+    finite-difference check samples a few entries and can miss one). A NaN flows backward into
+    every layer before the one that made it, so the one named is the last, nearest the loss."""
+    xp = be.xp
+    if not bool(xp.all(xp.isfinite(x))):
+        return
+    found, weighted_seen = None, None
+    for where, layer, name in parameters(model):
+        param, grad = getattr(layer, name), getattr(layer, "d" + name, None)
+        weighted_seen = where
+        if grad is None or getattr(grad, "shape", None) != getattr(param, "shape", ()) or not bool(
+                xp.all(xp.isfinite(param))):
+            continue
+        bad = int(xp.sum(xp.astype(~xp.isfinite(grad), xp.int64)))
+        if bad:
+            found = (where, name, bad, int(grad.size))
+    if found is None:
+        return
+    where, name, bad, size = found
+    exam.broken_gradient = where
+    after = " (it is the last layer with weights: the NaN may come from the loss's backward)" if (
+        where == weighted_seen) else ""
+    exam.add("wrong_gradient", f"{where}: at the first step the backward left {bad} of {size} entries of d{name} NaN "
+             f"or infinite, with finite inputs and finite weights{after}",
+             f"fix the backward that made it ({where}.backward, or one after it): a 0/0, a log(0) or an overflow "
+             f"(check each with tinynet.testing.assert_backward_correct)")
 
 
 def _forward_each(exam: Exam, model: Any, x: Any) -> list[Any] | None:
@@ -246,7 +278,7 @@ def _own_code(exam: Exam, model: Any, loss_fn: Any, x: Any, outs: list[Any], lab
 
     inputs = [x, *outs[:-1]]
     for i, layer in enumerate(model.layers):
-        if own_code(layer):
+        if own_code(layer) and layer_label(i, layer) != exam.broken_gradient:  # named already, at its NaN
             _check(exam, layer_label(i, layer), lambda: gradcheck.check_layer(layer, float64(inputs[i]),
                                                                               max_entries=20))
     if loss_fn is not None and own_code(loss_fn):

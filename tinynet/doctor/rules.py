@@ -22,7 +22,10 @@ def diagnosis(watch: Any, history: Any) -> Diagnosis:
                                   "run it again and let it take at least one step (train measures at its first)")],
                          history, interrupted=history.interrupted)
     found = [_what_it_cost(f, watch, history) for f in exam.findings]
-    for rule in (_unlearnable, _too_high, _vanishing, _dead):
+    # A backward that made NaN from finite numbers explains what the run did next (it diverges,
+    # its NaN weights pass nothing): the rules that read the run would blame the learning rate.
+    rules = (_unlearnable,) if exam.broken_gradient else (_unlearnable, _too_high, _vanishing, _dead)
+    for rule in rules:
         finding = rule(watch, history)
         if finding is not None:
             found.append(finding)
