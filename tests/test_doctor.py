@@ -456,3 +456,23 @@ def test_a_backward_that_leaves_nan_in_one_entry_is_a_wrong_gradient_not_a_high_
 def test_a_healthy_run_has_no_broken_gradient_finding():
     d = tn.diagnose(tn.create_model([2, 16, 16, 2], seed=0), make_dataset("xor", 100, seed=0), steps=100, lr=0.1)
     assert "NaN" not in str(d)
+
+
+def test_a_watcher_told_of_a_loss_the_run_never_used_says_so_instead_of_blaming_it():
+    from tinynet.breakages import SumCrossEntropy
+
+    data = make_dataset("xor", 100, seed=0)
+    watch = Watcher(data, loss_fn=SumCrossEntropy())  # told of a summed loss ...
+    hist = tn.train(tn.create_model([2, 16, 2], seed=0), data, steps=50, lr=0.1, measure=watch)  # ... run with the mean
+    with pytest.raises(ValueError, match=r"the run's first loss was 0\.\d+, but the loss this Watcher was given "
+                                         r"\(SumCrossEntropy\) gives \d+"):
+        watch.diagnosis(hist)
+    told = Watcher(data)  # told nothing, the run used its own loss: the same question
+    own = tn.train(tn.create_model([2, 16, 2], seed=0), data, steps=50, lr=0.01, measure=told,
+                   loss_fn=SumCrossEntropy())
+    with pytest.raises(ValueError, match="none \\(tinynet's SoftmaxCrossEntropy\\)"):
+        told.diagnosis(own)
+    right = Watcher(data, loss_fn=SumCrossEntropy())  # told right: diagnosed
+    run = tn.train(tn.create_model([2, 16, 2], seed=0), data, steps=50, lr=0.01, measure=right,
+                   loss_fn=SumCrossEntropy())
+    assert right.diagnosis(run).cause == "loss_summed"

@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import numpy as np
+
 from ..backend import backend_of
 from ..checks import check_batch_size, check_measure, is_real
 from ..layers import ReLU
+from ..losses import SoftmaxCrossEntropy
 from ..model import layer_label
 from ..metrics import own_output_at_zero
 from .exam import Exam, examine, relative_spread, weighted
@@ -39,14 +42,26 @@ class Watcher:
         self.dead: dict[str, list[float]] = {}  # hidden ReLU label -> share of units dead on every example
         self.spread: dict[str, list[float]] = {}  # layer label -> relative spread between units (identical ones)
         self.own_output_at_zero: list[float] = []  # with a clipping layer: share of examples whose own output is 0
+        self.first_loss: float | None = None  # its loss on the training set at the first measurement
         self._last: dict[str, Any] = {}  # the weights at the last measurement
 
     def __call__(self, model: Any, x: Any, labels: Any) -> dict[str, Any]:
         if self.exam is None:
             self.exam = examine(model, x, labels, self.loss_fn)
+            self.first_loss = self._own_loss(model, x, labels)
         self._movement(model)
         self._units(model, x, labels)
         return {} if self.measure is None else self.measure(model, x, labels)
+
+    def _own_loss(self, model: Any, x: Any, labels: Any) -> float | None:
+        """The loss this Watcher was given, on the whole training set at the first measurement:
+        with full batches it is the run's first loss, bit for bit, if the run used that loss."""
+        try:
+            with np.errstate(all="ignore"):
+                value = (self.loss_fn or SoftmaxCrossEntropy()).forward(model.forward(x), labels)
+            return float(value)
+        except Exception:  # a loss that cannot say: the exam has named what is wrong with it
+            return None
 
     def _movement(self, model: Any) -> None:
         """|W_now - W_then| / |W_now| over each weighted layer's parameters, since the last measurement."""
@@ -80,6 +95,19 @@ class Watcher:
         if self.exam.clipping is not None:
             self.own_output_at_zero.append(own_output_at_zero(out, labels, be))
 
+    def _check_same_loss(self, history: Any) -> None:
+        """A Watcher told of another loss than the run used would examine, and blame, a loss the
+        run never ran. With full batches the run's first loss is the Watcher's loss on the
+        training set before any update: if they differ, the Watcher was told wrong."""
+        first, own = (history.loss[0] if history.loss else None), self.first_loss
+        if self.batch_size is not None or first is None or own is None or not math.isfinite(first):
+            return
+        if not math.isclose(first, own, rel_tol=1e-5, abs_tol=1e-7):
+            told = type(self.loss_fn).__name__ if self.loss_fn is not None else "none (tinynet's SoftmaxCrossEntropy)"
+            raise ValueError(f"Watcher.diagnosis: the run's first loss was {first:.6g}, but the loss this Watcher was "
+                             f"given ({told}) gives {own:.6g} there: the run used another loss, or mini-batches. Pass "
+                             f"Watcher(data, loss_fn=..., batch_size=...) the loss_fn and batch_size you gave train")
+
     def diagnosis(self, history: Any) -> Any:
         """The diagnosis of the run this watcher watched, from its History."""
         from ..training import History
@@ -91,4 +119,5 @@ class Watcher:
         if self.exam is None and history.loss and not history.interrupted:  # train measures at its first step
             raise ValueError("Watcher.diagnosis: this Watcher saw none of the run's steps; pass it to train as "
                              "measure=watch (or call tn.diagnose), then ask it")
+        self._check_same_loss(history)
         return diagnosis(self, history)
