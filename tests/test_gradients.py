@@ -6,6 +6,7 @@ values. The checker's own bar is tinynet.gradcheck.TOL (1e-6, relative).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -143,19 +144,22 @@ class _Tanh:
         return dout * (1 - self.out ** 2)
 
 
-def test_a_step_too_large_for_the_tolerance_is_named_not_blamed_on_the_backward():
-    """h = 1e-2 makes the centred difference itself off by about h^2 = 1e-4: a right backward
-    fails tol = 1e-6, and the failure says so; the default h passes it; a wrong backward at the
-    same h keeps its own hint."""
+def test_a_step_too_large_for_the_tolerance_is_refused_never_a_right_backward_failed():
+    """h = 1e-2 makes the centred difference itself off by about h^2 = 1e-4: at tol = 1e-6 a
+    right backward would fail, so the setting is refused before anything is checked; h up to
+    sqrt(tol) passes a right backward (Tanh, the loss) and still fails a wrong one."""
     x = np.random.default_rng(0).normal(size=(4, 3))
     assert all(r.passed for r in check_layer(_Tanh(), x))
-    for results in (check_layer(_Tanh(), x, h=1e-2),
-                    check_loss(tn.SoftmaxCrossEntropy(), x, np.array([0, 1, 2, 0]), h=1e-2)):
-        failed = [r for r in results if not r.passed]
-        assert failed and all("h = 0.01 is too large for tol = 1e-06" in r.hint for r in failed)
+    for call in (lambda: check_layer(_Tanh(), x, h=1e-2),
+                 lambda: check_loss(tn.SoftmaxCrossEntropy(), x, np.array([0, 1, 2, 0]), h=1e-2)):
+        with pytest.raises(ValueError, match=r"h = 0.01 is too large for tol = 1e-06: .* use h at most sqrt\(tol\) "
+                                             r"= 0.001"):
+            call()
+    assert all(r.passed for r in check_layer(_Tanh(), x, h=1e-3))
+    assert all(r.passed for r in check_layer(_Tanh(), x, h=1e-2, tol=1e-4))
 
     class Flipped(_Tanh):
         def backward(self, dout):
             return -super().backward(dout)
 
-    assert check_layer(Flipped(), x, h=1e-2)[0].hint == "a ratio of -1: a sign is flipped"
+    assert check_layer(Flipped(), x, h=1e-3)[0].hint == "a ratio of -1: a sign is flipped"

@@ -300,6 +300,11 @@ def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
     check_number_in("h", h, *H_RANGE)
     check_number_in("tol", tol, *TOL_RANGE)
     check_number_in("eps", eps, 1e-300, 1e-3)
+    if h * h > tol:  # the difference's own error, ~h^2 relative, would fail a right backward
+        raise ValueError(f"gradcheck: h = {h:g} is too large for tol = {tol:g}: a centred difference is itself off by "
+                         f"about h^2 = {h * h:.0e} (relative, times the function's third derivative), so even a right "
+                         f"backward would fail; use h at most sqrt(tol) = {math.sqrt(tol):.2g} (the default, 1e-05, "
+                         f"suits any tol), or a tol of at least h^2")
     if max_entries is not None and not is_positive_int(max_entries):
         raise ValueError(f"gradcheck: max_entries must be a positive integer or None (every entry), "
                          f"got {max_entries!r}")
