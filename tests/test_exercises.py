@@ -311,3 +311,32 @@ def test_the_readme_names_the_files_and_exercises_written_and_no_others(tmp_path
     assert written == ["layers.py", "sigmoid.py"]
     assert "- `layers.py`: Linear.backward, ReLU.backward" in readme and "- `sigmoid.py`: Sigmoid.backward" in readme
     assert "losses.py`:" not in readme and "Adam" not in readme and "--only Linear,ReLU,Sigmoid" in readme
+
+
+def test_a_folder_of_submissions_is_graded_into_one_table_and_one_csv(tmp_path):
+    """A teacher without Gradescope: one folder per learner, graded as check grades one."""
+    import csv
+
+    subs = tmp_path / "submissions"
+    exercises.start(subs / "ada", only="Linear,ReLU")
+    (subs / "ada" / "layers.py").write_text((ENGINE / "layers.py").read_text().replace("from .", "from tinynet."))
+    exercises.start(subs / "grace", only="Linear,ReLU")  # handed in blank
+    (subs / "grace" / "layers.py").write_text((subs / "grace" / "layers.py").read_text().replace(
+        "raise NotImplementedError", "return None  # raise NotImplementedError", 1))
+    (subs / "notes.txt").write_text("not a learner")  # a stray file at the top is no learner
+    out = run("grade", str(subs), "--only", "Linear,ReLU", "--csv", str(tmp_path / "grades.csv"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["learner", "Linear.backward", "ReLU.backward", "score"]
+    assert lines[2].split() == ["ada", "pass", "pass", "2", "/", "2"]
+    assert lines[3].split()[0] == "grace" and lines[3].split()[-3:] == ["0", "/", "2"]
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [r["learner"] for r in rows] == ["ada", "grace"]
+    assert rows[0]["Linear.backward"] == "1" and rows[0]["total"] == "2" and rows[0]["max_score"] == "2"
+    assert rows[1]["total"] == "0"
+
+
+def test_grade_refuses_a_folder_without_learners_in_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = run("grade", str(tmp_path / "empty"))
+    assert out.returncode == 2 and "holds no learner's folder" in out.stderr and len(out.stderr.splitlines()) == 1

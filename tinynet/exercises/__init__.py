@@ -7,6 +7,7 @@
     python -m tinynet.exercises check my_backprop --from my_backprop   # a started course folder, checked whole
     python -m tinynet.exercises start week1 --only Linear,ReLU,Sigmoid  # an assignment: these alone
     python -m tinynet.exercises autograder gs_week1 --only Linear,ReLU,Sigmoid   # Gradescope's autograder
+    python -m tinynet.exercises grade submissions/ --csv grades.csv   # a folder per learner: one table, one CSV
 
 ``start`` writes tinynet's own layers and loss with every backward blanked, the files of the
 exercises beyond the engine (tinynet/exercises/skeletons/) and, with ``--from``, a course's
@@ -28,9 +29,9 @@ import time
 from typing import Any
 
 from ..checks import is_positive_int
-from ..cli import Parser
+from ..cli import Parser, positive_int
 from ..files import write_text
-from . import gradescope
+from . import gradescope, roster
 from .catalogue import ENGINE, Exercise, blank_source, declared, exercises, select
 from .grader import Grade, grade, grade_all
 from .handin import locate, staged
@@ -230,9 +231,11 @@ Gradescope autograder (DIR/autograder.zip; docs/teachers.md)."""
 def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="python -m tinynet.exercises", description=__doc__.split("\n\n")[0], epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=("start", "check", "autograder"),
-                   help="start: write the exercises; check: grade them; autograder: write Gradescope's autograder")
-    p.add_argument("folder", type=folder_arg, help="the folder of your exercises (autograder: a new folder)")
+    p.add_argument("command", choices=("start", "check", "autograder", "grade"),
+                   help="start: write the exercises; check: grade them; autograder: write Gradescope's autograder; "
+                        "grade: a folder of submissions, one folder per learner")
+    p.add_argument("folder", type=folder_arg, help="the folder of your exercises (autograder: a new folder; grade: "
+                                                   "the folder of the learners' folders)")
     p.add_argument("--from", dest="course", type=folder_arg, default=None,
                    help="a course folder whose exercise files join tinynet's own (docs/teachers.md)")
     p.add_argument("--only", default=None, help="the exercises of an assignment, by name, separated by commas")
@@ -242,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=results_arg, default=None,
                    help="check: write Gradescope's results.json to this file; whatever fails, it is written")
     p.add_argument("--timeout", type=float, default=60.0, help="check: seconds each exercise may take (default 60)")
+    p.add_argument("--csv", type=results_arg, default=None, help="grade: write the table as CSV to this file")
+    p.add_argument("--jobs", type=positive_int, default=2, help="check, grade: exercises graded side by side "
+                                                                "(default 2)")
     args = p.parse_args(argv)
     try:
         return _run(args)
@@ -275,10 +281,17 @@ def _run(args: argparse.Namespace) -> int:
                                   args.course, args.timeout)
         print(f"wrote the autograder in {args.folder}; upload {zipped} to Gradescope (docs/teachers.md)")
         return 0
+    if args.command == "grade":
+        graded = roster.grade_submissions(args.folder, args.course, args.only, args.timeout, args.jobs)
+        print(roster.format_roster(graded))
+        if args.csv is not None:
+            write_text(args.csv, roster.roster_csv(graded))
+            print(f"wrote {args.csv}")
+        return 0
     hidden = (frozenset(e.name for e in select(exercises(args.course), args.hidden, "--hidden")) if args.hidden
               else frozenset())
     began = time.monotonic()
-    grades, notes = check_handin(args.folder, args.course, args.timeout, only=args.only)
+    grades, notes = check_handin(args.folder, args.course, args.timeout, args.jobs, only=args.only)
     results = gradescope_results(grades, notes, hidden, time.monotonic() - began)
     if args.results is not None:
         _write_results(args.results, results)
