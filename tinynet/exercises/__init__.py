@@ -282,7 +282,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote the autograder in {args.folder}; upload {zipped} to Gradescope (docs/teachers.md)")
         return 0
     if args.command == "grade":
-        graded = roster.grade_submissions(args.folder, args.course, args.only, args.timeout, args.jobs)
+        graded = roster.grade_submissions(check_handin, args.folder, args.course, args.only, args.timeout,
+                                          args.jobs)
         print(roster.format_roster(graded))
         if args.csv is not None:
             write_text(args.csv, roster.roster_csv(graded))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 from .grader import Grade
 
@@ -32,11 +32,11 @@ def learners(submissions: pathlib.Path) -> list[pathlib.Path]:
     return found
 
 
-def grade_submissions(submissions: pathlib.Path, course: pathlib.Path | None = None, only: str | None = None,
-                      timeout: float = 60.0, jobs: int = 2) -> list[tuple[str, list[Grade], list[str]]]:
-    """(learner, grades, notes) for every learner's folder, each checked as ``check`` checks one."""
-    from . import check_handin
-
+def grade_submissions(check_handin: Callable, submissions: pathlib.Path, course: pathlib.Path | None = None,
+                      only: str | None = None, timeout: float = 60.0,
+                      jobs: int = 2) -> list[tuple[str, list[Grade], list[str]]]:
+    """(learner, grades, notes) for every learner's folder, each checked by ``check_handin``
+    (tinynet.exercises.check_handin: as ``check`` checks one)."""
     graded = []
     for folder in learners(submissions):
         try:

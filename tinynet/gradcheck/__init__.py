@@ -38,9 +38,10 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..backend import backend_of, host_rng
-from ..checks import is_positive_int, is_real
+from ..checks import is_real
 from ..model import layers_of, parameters
 from . import mistakes
+from .options import H_RANGE, TOL_RANGE, check_number_in, check_options  # noqa: F401 (public)
 from .report import CheckResult, format_table, ratio_hint, with_hint  # noqa: F401 (the check's results)
 
 # Defaults, chosen by measurement (docs/backprop.md, "Checking gradients"). A centered
@@ -281,33 +282,6 @@ class _Problem:
         """Host copies of every layer's ``mask`` (the branch each unit took at its kink)."""
         return [self.be.to_numpy(layer.mask) for layer in layers_of(self.model)
                 if getattr(layer, "mask", None) is not None]
-
-
-# Outside these, a setting can turn a wrong gradient into a pass: a tol of 0 or an h far
-# below the rounding noise makes the error floor (module docstring) infinite or huge, and
-# every entry then "agrees".
-H_RANGE = (1e-8, 1e-2)
-TOL_RANGE = (1e-12, 0.1)
-
-
-def check_number_in(name: str, value: Any, lo: float, hi: float) -> None:
-    if not (is_real(value) and lo <= float(value) <= hi):
-        raise ValueError(f"gradcheck: {name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
-
-
-def check_options(*, h: Any, tol: Any, eps: Any, max_entries: Any) -> None:
-    """Refuse settings under which the check would mean nothing, naming the argument."""
-    check_number_in("h", h, *H_RANGE)
-    check_number_in("tol", tol, *TOL_RANGE)
-    check_number_in("eps", eps, 1e-300, 1e-3)
-    if h * h > tol:  # the difference's own error, ~h^2 relative, would fail a right backward
-        raise ValueError(f"gradcheck: h = {h:g} is too large for tol = {tol:g}: a centred difference is itself off by "
-                         f"about h^2 = {h * h:.0e} (relative, times the function's third derivative), so even a right "
-                         f"backward would fail; use h at most sqrt(tol) = {math.sqrt(tol):.2g} (the default, 1e-05, "
-                         f"suits any tol), or a tol of at least h^2")
-    if max_entries is not None and not is_positive_int(max_entries):
-        raise ValueError(f"gradcheck: max_entries must be a positive integer or None (every entry), "
-                         f"got {max_entries!r}")
 
 
 @dataclass(frozen=True)
