@@ -19,6 +19,16 @@ settings.register_profile("stress", deadline=None, max_examples=1000,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+@pytest.fixture(autouse=True)
+def _a_fresh_stop_request():
+    """A test that interrupts a run (a KeyboardInterrupt from its hook) leaves the process's stop
+    request set, as a script's Ctrl-C would (training.py ``_Stop``); each test starts without one."""
+    import tinynet.training
+
+    yield
+    tinynet.training._stop.requested = False
+
+
 @pytest.fixture(scope="session", params=["numpy", "strict", "cupy"])
 def be(request) -> tn.Backend:
     """The backend under test. CuPy is skipped, with the reason, where it cannot run."""

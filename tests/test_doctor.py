@@ -476,3 +476,16 @@ def test_a_watcher_told_of_a_loss_the_run_never_used_says_so_instead_of_blaming_
     run = tn.train(tn.create_model([2, 16, 2], seed=0), data, steps=50, lr=0.01, measure=right,
                    loss_fn=SumCrossEntropy())
     assert right.diagnosis(run).cause == "loss_summed"
+
+
+def test_ctrl_c_under_the_doctor_stops_a_script_that_trains_many_times(tmp_path):
+    """The script's first run is diagnosed as interrupted; the 49 after it never start."""
+    from test_train import STOPPING_SCRIPT
+
+    script = tmp_path / "many.py"
+    script.write_text(STOPPING_SCRIPT)
+    out = subprocess.run([sys.executable, "-m", "tinynet.doctor", str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 130 and out.stderr.strip().splitlines()[-1] == "interrupted", out.stderr
+    assert out.stdout.count("--- tinynet doctor: train call") == 1 and "[INTERRUPTED" in out.stdout
+    assert "call 1: 9 steps, interrupted=True" in out.stdout and "call 2" not in out.stdout

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -360,3 +362,48 @@ def test_a_loss_returned_as_a_python_float_trains():
     h = train(tn.create_model([2, 4, 2], seed=0), make_dataset("xor", 20), loss_fn=FloatLoss(), lr=0.1, steps=3,
               progress=False)
     assert len(h.loss) == 3 and all(isinstance(v, float) for v in h.loss)
+
+
+STOPPING_SCRIPT = """
+import os, signal
+import tinynet as tn
+from tinynet.data import make_dataset
+
+data = make_dataset("xor", 40, seed=0)
+
+def ctrl_c_at_step_10(model, x, labels, seen=[0]):
+    seen[0] += 1
+    if seen[0] == 10:  # the user presses Ctrl-C during the first run
+        os.kill(os.getpid(), signal.SIGINT)
+    return {}
+
+for call in range(1, 51):
+    hist = tn.train(tn.create_model([2, 8, 2], seed=call), data, steps=40, lr=0.1, eval_every=1,
+                    measure=ctrl_c_at_step_10)
+    print(f"call {call}: {hist.steps_taken} steps, interrupted={hist.interrupted}", flush=True)
+"""
+
+
+def test_ctrl_c_in_a_script_that_trains_many_times_stops_the_script(tmp_path):
+    """train returns the interrupted run's history, and the script's next train call does not
+    start: the Ctrl-C asked the script to stop, not to skip to its next run."""
+    script = tmp_path / "many.py"
+    script.write_text(STOPPING_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.splitlines() == ["call 1: 9 steps, interrupted=True"], out.stdout
+    assert out.returncode != 0 and "KeyboardInterrupt: train: a Ctrl-C stopped an earlier tn.train call" in out.stderr
+
+
+def test_at_a_prompt_each_train_call_is_a_new_request():
+    """In a notebook or at the Python prompt a Ctrl-C stops that run alone: the next one starts."""
+    import tinynet.training
+
+    tinynet.training._stop.requested = True
+    sys.ps1 = ">>> "
+    try:
+        hist = tn.train(tn.create_model([2, 4, 2], seed=0), make_dataset("xor", 20), steps=3, lr=0.1)
+    finally:
+        del sys.ps1
+    assert hist.steps_taken == 3
+    with pytest.raises(KeyboardInterrupt, match="a Ctrl-C stopped an earlier tn.train call"):
+        tn.train(tn.create_model([2, 4, 2], seed=0), make_dataset("xor", 20), steps=3, lr=0.1)

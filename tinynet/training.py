@@ -8,7 +8,9 @@ An experiment adds its own numbers through the ``measure`` hook.
 A run that diverges (a loss that is not finite, or more than DIVERGENCE_FACTOR times its
 starting value) stops there, and the step is recorded; the arithmetic warnings of the
 diverging steps are the expected symptom, so they are silenced, not shown. Ctrl-C stops a
-run cleanly: the history so far comes back marked ``interrupted``.
+run cleanly: the history so far comes back marked ``interrupted``; in a script (not at a
+prompt), a later train call then raises KeyboardInterrupt instead of starting: the script
+asked to stop.
 """
 from __future__ import annotations
 
@@ -145,6 +147,9 @@ def train(
     quiet:      no line when the run diverges (by default one line on stderr says at which
                 step it stopped, and that tn.diagnose can say why).
     """
+    if _stop.requested and not interactive():  # a Ctrl-C ended an earlier run of this script: it asked to stop
+        raise KeyboardInterrupt("train: a Ctrl-C stopped an earlier tn.train call of this script, which asked the "
+                                "script to stop; it was not started")
     check_train(model, data, opt=opt, loss_fn=loss_fn, lr=lr, momentum=momentum, steps=steps,  # once, before the loop
                 batch_size=batch_size, eval_every=eval_every, until_loss=until_loss, progress=progress, desc=desc,
                 measure=measure, quiet=quiet)
@@ -246,6 +251,7 @@ class _Run:
         stopped = kind is not None and issubclass(kind, KeyboardInterrupt)
         try:
             if stopped:
+                _stop.requested = True  # the next train call of a script does not start (see ``interactive``)
                 self.flush()
                 self.history.drop_unfinished()
                 self.history.interrupted = True
@@ -284,6 +290,25 @@ def diverged(loss: float, first: float) -> bool:
     """A step's loss (on the host) that says the run diverged: not finite, or more than
     DIVERGENCE_FACTOR times the run's first loss."""
     return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(first, 1e-12)
+
+
+class _Stop:
+    """Whether a Ctrl-C (or SIGTERM) has ended a run of this process. train returns that run's
+    history, marked interrupted, rather than raising: a notebook keeps what it trained. But a
+    script that calls train many times asked to stop, not to skip to its next run: there, the
+    next train call raises KeyboardInterrupt instead of starting (docs/architecture.md)."""
+
+    requested = False
+
+
+_stop = _Stop()
+
+
+def interactive() -> bool:
+    """A person at a prompt (the Python or IPython prompt, Jupyter, python -i), where each cell
+    or line is a new request: a Ctrl-C there stops that run alone."""
+    return hasattr(sys, "ps1") or bool(sys.flags.interactive) or "ipykernel" in sys.modules or (
+        "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython", lambda: None)() is not None)
 
 
 def _progress_bar(steps: int, desc: str) -> Any:
