@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 import shlex
 from typing import Any, Callable
 
@@ -700,3 +701,24 @@ def test_a_bad_seed_is_named_where_it_was_given(who, call, seed, error):
     """Not NumPy's "expected non-negative integer" from deep inside default_rng."""
     with pytest.raises(error, match=f"{who}: seed must be a non-negative integer, None or a numpy Generator"):
         call(seed)
+
+
+@pytest.mark.parametrize("bad, error, says", [
+    ("abc", TypeError, "numpy backend: asarray: takes numbers (bool, int or float), got a str"),
+    ([[1, 2], [3]], ValueError, "cannot read the list as an array of numbers (rows of different lengths)"),
+    (object(), TypeError, "takes numbers (bool, int or float), got a object"),
+    ({"a": 1}, TypeError, "takes numbers (bool, int or float), got a dict"),
+])
+def test_asarray_takes_numbers_and_says_so_in_one_line(bad, error, says):
+    """NumPy would make a string, a dict or an object a 0-d array of it (and a train or a check
+    would fail far away), and of a ragged list says only that an element was set with a sequence."""
+    for backend in ("numpy", "strict"):
+        with pytest.raises(error, match=re.escape(says.replace("numpy", backend))):
+            tn.get_backend(backend).asarray(bad)
+
+
+def test_a_string_given_to_assert_backward_correct_is_named():
+    with pytest.raises(TypeError, match=r"^x: takes numbers \(bool, int or float\), got a str"):
+        tn.testing.assert_backward_correct(tn.Linear(2, 3, dtype="float64"), "abc")
+    with pytest.raises(ValueError, match=r"^logits: cannot read the list as an array of numbers"):
+        tn.testing.assert_loss_correct(tn.SoftmaxCrossEntropy(), [[1.0, 2.0], [3.0]], [0, 1])

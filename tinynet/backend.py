@@ -28,6 +28,23 @@ DTYPES = ("float32", "float64")
 ENV_VAR = "TINYNET_BACKEND"
 
 
+
+def host_numbers(a: Any, who: str) -> np.ndarray:
+    """``a`` as a NumPy array of numbers (bool, int or float), or one line saying why it is not
+    one: NumPy would make a string, a dict or any object a 0-d array of it, and says of a
+    ragged list only that an element was set with a sequence."""
+    try:
+        host = np.asarray(a)
+    except (ValueError, TypeError) as e:
+        why = "rows of different lengths" if "inhomogeneous" in str(e) else str(e).split("\n")[0]
+        raise ValueError(f"{who}: cannot read the {type(a).__name__} as an array of numbers ({why}); give a NumPy "
+                         f"array, or lists of numbers whose rows have equal lengths") from None
+    if host.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: takes numbers (bool, int or float), got a {type(a).__name__} that NumPy reads as "
+                        f"{host.dtype} {host.shape}; give a NumPy array or a list of numbers")
+    return host
+
+
 class BackendUnavailableError(RuntimeError):
     """The requested backend cannot run here (for CuPy: not installed, or no GPU)."""
 
@@ -75,8 +92,8 @@ class Backend:
             raise TypeError(f"{self.name} backend: asarray got None; give it numbers, e.g. a NumPy array or a list")
         if self.name == "strict" and isinstance(a, _strict_array_type()):
             a = a.to_device(self.device)  # already a strict array: move, no host round trip
-        elif self.name != "numpy" and not self.is_array(a):
-            a = np.asarray(a)  # lists and scalars: let NumPy pick the dtype, as on the host
+        elif not self.is_array(a):
+            a = host_numbers(a, f"{self.name} backend: asarray")  # lists and scalars: NumPy picks the dtype
         xp_dtype = None if dtype is None else self.dtype(dtype)
         if self.device is None:
             return self.xp.asarray(a, dtype=xp_dtype)
