@@ -489,3 +489,16 @@ def test_ctrl_c_under_the_doctor_stops_a_script_that_trains_many_times(tmp_path)
     assert out.returncode == 130 and out.stderr.strip().splitlines()[-1] == "interrupted", out.stderr
     assert out.stdout.count("--- tinynet doctor: train call") == 1 and "[INTERRUPTED" in out.stdout
     assert "call 1: 9 steps, interrupted=True" in out.stdout and "call 2" not in out.stdout
+
+
+@pytest.mark.parametrize("source, says", [
+    (b"import tinynet\x00\n", "cannot contain null bytes"),
+    (b"def f(:\n", "invalid syntax (line 1)"),
+])
+def test_a_file_that_is_no_python_script_is_one_line(source, says, tmp_path):
+    script = tmp_path / "not_a_script.py"
+    script.write_bytes(source)
+    out = subprocess.run([sys.executable, "-m", "tinynet.doctor", str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "is not a Python script Python can run" in out.stderr and says in out.stderr

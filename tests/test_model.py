@@ -52,3 +52,9 @@ def test_a_backward_that_returns_nothing_is_named_not_the_layer_below():
     first = tn.Sequential(Forgets(), tn.Linear(2, 2, seed=0))  # the first layer's dL/dx reaches no one
     first.forward(np.ones((4, 2), np.float32))
     assert first.backward(np.ones((4, 2), np.float32)) is None
+
+
+def test_a_model_no_machine_holds_is_named_by_its_sizes():
+    with pytest.raises(MemoryError, match=r"^create_model: sizes\[1\] = 1,000,000 and sizes\[2\] = 1,000,000 ask for a "
+                                          r"layer too large: Linear\(1000000->1000000\): W of .* GiB.*; use smaller"):
+        tn.create_model([2, 10 ** 6, 10 ** 6, 2])

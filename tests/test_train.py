@@ -407,3 +407,32 @@ def test_at_a_prompt_each_train_call_is_a_new_request():
     assert hist.steps_taken == 3
     with pytest.raises(KeyboardInterrupt, match="a Ctrl-C stopped an earlier tn.train call"):
         tn.train(tn.create_model([2, 4, 2], seed=0), make_dataset("xor", 20), steps=3, lr=0.1)
+
+
+class OwnDense:
+    """A learner's dense layer, as they write one: not a tinynet Linear."""
+
+    param_names = ("W", "b")
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        self.W = (np.random.default_rng(0).normal(size=(n_in, n_out)) * 0.5).astype(np.float32)
+        self.b = np.zeros(n_out, np.float32)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+def test_a_learner_s_own_dense_layer_first_is_not_mistaken_for_tinynet_s():
+    """The first tinynet Linear was taken for the model's first layer: 2 features were refused
+    because Linear(16->2), the third layer, expects 16."""
+    hist = tn.train(tn.Sequential(OwnDense(2, 16), tn.ReLU(), tn.Linear(16, 2)), make_dataset("xor", 50), steps=20,
+                    lr=0.1)
+    assert hist.steps_taken == 20 and hist.loss[-1] < hist.loss[0]
+    with pytest.raises(ValueError, match=r"the data has 2 features but the model's first layer Linear\(3->16\)"):
+        tn.train(tn.Sequential(tn.Linear(3, 16), tn.ReLU(), OwnDense(16, 2)), make_dataset("xor", 50), steps=2,
+                 lr=0.1)

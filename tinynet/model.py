@@ -147,8 +147,12 @@ def create_model(
     sizes = listed
     rng = host_rng(seed, "create_model")
     layers: list[Any] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype, backend=backend, init=init))
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        try:
+            layers.append(Linear(n_in, n_out, seed=rng, dtype=dtype, backend=backend, init=init))
+        except MemoryError as e:  # named by the argument that asked for it, not by the layer alone
+            raise MemoryError(f"create_model: sizes[{k}] = {n_in:,} and sizes[{k + 1}] = {n_out:,} ask for a layer "
+                              f"too large: {e}; use smaller sizes") from None
         layers.append(ReLU())
     layers.pop()  # the last Linear's outputs are the logits: no ReLU after it
     return Sequential(*layers)

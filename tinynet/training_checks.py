@@ -72,14 +72,20 @@ def check_model_and_data(model: Any, data: Any) -> None:
         _check_part(part, getattr(data, f"x_{part}"), getattr(data, f"y_{part}"), dtype)
     if len(data.x_train) == 0:
         raise ValueError("the training set is empty")
-    for part in ("train", "val"):
-        x = getattr(data, f"x_{part}")
-        if len(x) and x.shape[1] != first.W.shape[0]:
-            raise ValueError(f"{part} set: the data has {x.shape[1]} features but the model's first layer "
-                             f"{first!r} expects {first.W.shape[0]}")
-    labels = np.concatenate([data.y_train, data.y_val])
-    n_out = last.W.shape[1]
-    check_label_range(int(labels.min()), int(labels.max()), n_out, f"the model's {n_out} outputs")
+    # The widths are tinynet's Linear layers' to say only where one is the model's first (or last)
+    # layer with weights: a learner's own dense layer before it takes the data's features itself.
+    layers = model.layers
+    if layers[0] is first:
+        for part in ("train", "val"):
+            x = getattr(data, f"x_{part}")
+            if len(x) and x.shape[1] != first.W.shape[0]:
+                raise ValueError(f"{part} set: the data has {x.shape[1]} features but the model's first layer "
+                                 f"{first!r} expects {first.W.shape[0]}")
+    after = layers[layers.index(last) + 1:]
+    if not any(getattr(layer, "param_names", ()) for layer in after):
+        labels = np.concatenate([data.y_train, data.y_val])
+        n_out = last.W.shape[1]
+        check_label_range(int(labels.min()), int(labels.max()), n_out, f"the model's {n_out} outputs")
 
 
 def _check_part(part: str, x: Any, y: Any, dtype: str) -> None:

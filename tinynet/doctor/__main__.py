@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     path = pathlib.Path(script)
     if not path.is_file():
         p.error(f"no script {script!r} here; give the path of a .py file, e.g. python -m tinynet.doctor train.py")
+    try:  # read as Python would run it, so that a file that is no script is one line, not runpy's traceback
+        compile(path.read_bytes(), str(path), "exec")
+    except (SyntaxError, ValueError) as e:  # ValueError: null bytes (Python 3.11)
+        where = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
+        p.error(f"{script} is not a Python script Python can run: {getattr(e, 'msg', None) or e}{where}")
     import tinynet
     import tinynet.training
     from . import watched
