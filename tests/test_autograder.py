@@ -313,3 +313,16 @@ def test_the_autograder_installs_tinynet_s_own_requirements(monkeypatch):
 
     monkeypatch.setattr(importlib.metadata, "requires", not_installed)
     assert exercises.gradescope.requirements().split() == wanted
+
+
+def test_the_sweep_of_left_processes_prints_nothing_for_processes_it_cannot_read(tmp_path):
+    """Run as Gradescope's user, /proc/<pid>/environ of other users' processes cannot be read:
+    the failing input redirection printed one 'Permission denied' per process, about 63 lines
+    of 70 on every submission. The sweep's own lines, run over files that cannot be opened,
+    print nothing."""
+    script = exercises.gradescope.RUN
+    loop = script[script.index("for process in /proc/[0-9]*; do"):script.index("done", script.index("for process"))]
+    loop = loop.replace("/proc/[0-9]*", " ".join(str(tmp_path / f"gone{i}") for i in range(3))) + "done\n"
+    out = subprocess.run(["bash", "-c", 'run=123\n' + loop.replace('"$process/environ"', '"$process/nowhere"')],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stderr == "" and out.stdout == ""
