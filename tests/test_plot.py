@@ -54,3 +54,17 @@ def test_plotting_changes_no_backend_and_opens_no_window(run):
     before = matplotlib.get_backend()
     run[0].plot()
     assert matplotlib.get_backend() == before
+
+
+def test_a_run_that_stopped_in_its_first_steps_gets_an_inset_of_them(monkeypatch, tmp_path):
+    """Part 3's lr-10 run stops at step 2 of 5,000: on the full axis it is a spike at the edge."""
+    from tinynet import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig))
+    long = list(np.linspace(0.7, 0.05, 5000))
+    plots.loss_curves({"healthy": long, "lr 10": [0.7, 5.0, 4000.0]}, "t", tmp_path / "a.png", marks={"lr 10": 2})
+    plots.loss_curves({"healthy": long, "other": long[:4000]}, "t", tmp_path / "b.png")
+    inset = drawn[0].axes[0].child_axes
+    assert len(inset) == 1 and inset[0].get_title() == "the first 5 steps" and len(inset[0].lines) == 2
+    assert drawn[1].axes[0].child_axes == []

@@ -43,7 +43,26 @@ def loss_curves(curves: dict[str, Sequence[float]], title: str, path: pathlib.Pa
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    _first_steps(ax, curves)
     save(fig, path)
+
+
+def _first_steps(ax: Any, curves: dict[str, Sequence[float]]) -> None:
+    """A run that stopped within the first 2% of the longest (a divergence at step 2 of 5,000)
+    is a spike at the axis' edge: an inset draws every curve over those first steps, step by step."""
+    lengths = [len(loss) for loss in curves.values()]
+    short = min(lengths)
+    if not lengths or short * 50 > max(lengths):
+        return
+    shown = short + 2  # the steps of the shortest run, and two more of the others
+    inset = ax.inset_axes([0.42, 0.42, 0.3, 0.3])
+    for loss in curves.values():
+        loss = np.asarray(loss[:shown], dtype=float)
+        inset.plot(np.arange(len(loss)), np.where(np.isfinite(loss), loss, np.nan), marker=".", ms=4, lw=1)
+    inset.set_yscale("log")
+    inset.set_title(f"the first {shown} steps", fontsize=7)
+    inset.tick_params(labelsize=6)
+    inset.set_xticks(range(shown))
 
 
 def series(lines: dict[str, tuple[Sequence[int], Sequence[float]]], title: str, ylabel: str,

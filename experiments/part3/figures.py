@@ -173,7 +173,7 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
     # The title says what the histogram shows; the share with a dead output unit is a note.
     right.set_title(f"Before training: the share of examples stranded, over {len(study)} initialisations\n"
                     f"({dead_share:.0%} of them start with an output unit dead)", fontsize=10)
-    right.legend(fontsize=7)
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below, as the left one: no bar hidden
     save(fig, path)
 
 
