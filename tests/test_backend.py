@@ -107,3 +107,10 @@ def test_kept_constants_are_bounded_and_read_only_on_numpy():
     assert len(be._constants) <= 16
     with pytest.raises(ValueError, match="read-only"):
         be.ones(3, np.float32)[0] = 2.0  # a write would change every later bias gradient
+
+
+@pytest.mark.parametrize("name", ["numpy", "strict"])
+def test_asarray_refuses_complex_numbers(name):
+    """Cast to float, the imaginary part would be dropped without a word."""
+    with pytest.raises(TypeError, match=r"asarray.*complex128"):
+        tn.get_backend(name).asarray(np.array([[1 + 2j, 3.0]]), dtype="float32")

@@ -183,3 +183,12 @@ def test_loss_backward_takes_one_number(grad):
     with pytest.raises(ValueError, match="backward takes dL_total/dL, one number"):
         loss_fn.backward(grad)
     assert loss_fn.backward(np.float64(2.0)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("dout", [float("nan"), float("inf"), np.float32("-inf")])
+def test_a_loss_backward_refuses_an_upstream_gradient_that_is_not_finite(dout):
+    """Every gradient of the model would be NaN or inf, without a word."""
+    loss = tn.SoftmaxCrossEntropy()
+    loss.forward(np.zeros((2, 2), np.float32), np.array([0, 1]))
+    with pytest.raises(ValueError, match="one finite number"):
+        loss.backward(dout)

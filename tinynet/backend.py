@@ -94,6 +94,8 @@ class Backend:
             a = a.to_device(self.device)  # already a strict array: move, no host round trip
         elif not self.is_array(a):
             a = host_numbers(a, f"{self.name} backend: asarray")  # lists and scalars: NumPy picks the dtype
+        elif isinstance(a, np.ndarray) and a.dtype.kind == "c":  # a cast would drop the imaginary part, silently
+            raise TypeError(f"{self.name} backend: asarray takes real numbers, got a {a.dtype} array")
         xp_dtype = None if dtype is None else self.dtype(dtype)
         if self.device is None:
             return self.xp.asarray(a, dtype=xp_dtype)

@@ -251,6 +251,8 @@ def check_loss_backward(loss: Any, cache: Any, dout: Any) -> Any:
         raise ValueError(f"{loss!r}.backward takes dL_total/dL, one number (default 1.0), real, got "
                          f"{type(dout).__name__}")
     if isinstance(dout, (numbers.Real, np.generic)):  # a Python or NumPy number
+        if not math.isfinite(float(dout)):  # every gradient would be NaN or inf, without a word
+            raise ValueError(f"{loss!r}.backward takes dL_total/dL, one finite number (default 1.0), got {dout!r}")
         return float(dout)
     if getattr(dout, "shape", None) != ():
         shape = f" of shape {tuple(dout.shape)}" if hasattr(dout, "shape") else ""
