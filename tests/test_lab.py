@@ -339,3 +339,38 @@ def test_the_update_to_weight_ratio_is_per_step():
     assert steps[-1] - steps[-2] == 1 and steps[-2] - steps[-3] == 2
     assert moved["y"][-1] == pytest.approx(run.watch.moved[name][-1])
     assert moved["y"][-2] == pytest.approx(run.watch.moved[name][-2] / 2)
+
+
+@pytest.mark.parametrize("fields", [
+    {"steps": "3000", "lr": "0.5"},  # healthy
+    {"steps": "1500", "lr": "4"},  # lr_too_high from the share of rising steps and the lowest, not a divergence
+    {"steps": "2500", "lr": "3", "seed": "1"},  # vanishing_gradients
+    {"steps": "3000", "case": "lr_too_small"},  # lr_too_low, from how far the loss fell
+])
+def test_a_long_run_keeps_a_bounded_history_and_still_gets_tn_diagnose_s_report(fields, monkeypatch):
+    """KEEP losses at most (here 100, in the lab 10,000: a run of a million steps holds no more
+    than one of ten thousand), the first and the latest always among them, and the doctor's
+    report the one tn.diagnose gives for the whole run."""
+    from tinynet.lab import run as lab_run
+
+    monkeypatch.setattr(lab_run, "KEEP", 100)
+    setup = Setup.from_query(fields)
+    run = run_all(setup)
+    h = run.history
+    ns: dict = {}
+    exec(as_python(setup).replace("history = tn.train(", "found = tn.diagnose(").replace("print(history)", ""), ns)
+    theirs = ns["found"].history
+    assert len(h.loss) <= 101 and h.steps_taken == theirs.steps_taken > 100
+    assert h.loss[0] == theirs.loss[0] and h.loss[-1] == theirs.loss[-1]
+    assert h.loss == [theirs.loss[s] for s in h.loss_steps] and h.loss_steps == sorted(set(h.loss_steps))
+    assert h.loss_summary() == theirs.loss_summary()
+    assert str(run.diagnosis()) == str(ns["found"])
+
+
+def test_the_loss_summary_reads_as_the_doctor_read_the_list():
+    from tinynet.metrics import LossSummary
+
+    losses = [0.7, 0.8, 0.6, 0.6, 0.9, 0.2, 0.3]
+    s = LossSummary.of(losses)
+    assert (s.count, s.first, s.last, s.lowest) == (7, 0.7, 0.3, 0.2)
+    assert s.rises == sum(b > a for a, b in zip(losses, losses[1:])) == 3

@@ -6,6 +6,8 @@ loop's measurement steps (``measured``, all of them at once).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -83,6 +85,35 @@ def unit_spread(layer: Any, be: Backend) -> float:
     one incoming weight (or of the bias). 0 when every unit computes the same function."""
     xp = be.xp
     return max(float(xp.max(xp.std(layer.W, axis=1))), float(xp.std(layer.b)) if hasattr(layer, "b") else 0.0)
+
+
+@dataclass
+class LossSummary:
+    """What the doctor reads of a run's per-step losses, kept as they come: how many, the
+    first, the last, how many steps rose over the step before, the lowest (min's own order)."""
+
+    count: int = 0
+    first: float = math.nan
+    last: float = math.nan
+    rises: int = 0
+    lowest: float = math.nan
+
+    def add(self, loss: float) -> None:
+        if self.count == 0:
+            self.first = self.lowest = loss
+        else:
+            self.rises += loss > self.last
+            if loss < self.lowest:
+                self.lowest = loss
+        self.last = loss
+        self.count += 1
+
+    @classmethod
+    def of(cls, losses: Sequence[float]) -> LossSummary:
+        summary = cls()
+        for loss in losses:
+            summary.add(loss)
+        return summary
 
 
 def fell(losses: Sequence[float]) -> float:

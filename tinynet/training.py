@@ -28,7 +28,7 @@ import numpy as np
 from .backend import Backend, dtype_name, host_rng
 from .data import Dataset
 from .losses import SoftmaxCrossEntropy
-from .metrics import first_step_at_or_below, measured
+from .metrics import LossSummary, first_step_at_or_below, measured
 from .model import Sequential, linear_layers
 from .optim import SGD
 from .training_checks import check_train, check_train_step
@@ -59,6 +59,10 @@ class History:
     @property
     def steps_taken(self) -> int:
         return len(self.loss)
+
+    def loss_summary(self) -> LossSummary:
+        """The per-step losses as the doctor reads them (count, first, last, rises, lowest)."""
+        return LossSummary.of(self.loss)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))

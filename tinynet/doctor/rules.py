@@ -1,5 +1,9 @@
 """From what the doctor saw to a diagnosis: the checks before the first step, then what the run
-showed, each finding with this run's numbers, most important first (finding.CAUSES)."""
+showed, each finding with this run's numbers, most important first (finding.CAUSES).
+
+Of a History's per-step losses the rules read only loss[0] (the first), loss[-1] (the last),
+steps_taken and loss_summary() (rises, lowest): a History may keep the losses between thinned
+(the lab's, on a run of a million steps), never those."""
 from __future__ import annotations
 
 import math
@@ -104,10 +108,11 @@ def _too_high(watch: Any, h: Any) -> Finding | None:
                        f"stopped as diverged at step {h.diverged_at} (not finite, or over 10 times its start): each "
                        f"step overshoots the minimum it aims at", fix)
     full_batch = watch.batch_size is None or (watch.data is not None and watch.batch_size >= len(watch.data.y_train))
-    if not full_batch or len(h.loss) < 10:
+    if not full_batch or h.steps_taken < 10:
         return None
-    rises = sum(b > a for a, b in zip(h.loss, h.loss[1:])) / (len(h.loss) - 1)
-    lowest = min(h.loss)
+    summary = h.loss_summary()  # read once: a long run's History may keep its losses thinned (the lab's)
+    rises = summary.rises / (summary.count - 1)
+    lowest = summary.lowest
     if rises > T.RISING_STEPS and h.loss[-1] > T.ABOVE_LOWEST * lowest:
         return Finding("lr_too_high", f"the full-batch loss rose at {rises:.0%} of the steps and ended at "
                        f"{h.loss[-1]:.3g}, {h.loss[-1] / lowest:.3g} times its lowest ({lowest:.3g}): the steps "
@@ -149,7 +154,7 @@ def _dead(watch: Any, h: Any) -> Finding | None:
 
 
 def _too_low(watch: Any, h: Any) -> Finding | None:
-    if h.diverged_at is not None or len(h.loss) < 2 or not watch.moved:
+    if h.diverged_at is not None or h.steps_taken < 2 or not watch.moved:
         return None
     lost = fell(h.loss)
     if lost >= T.FLAT:

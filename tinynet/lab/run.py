@@ -9,6 +9,7 @@ compares). What differs is only who holds the loop: the page steps it, pauses it
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,49 @@ from ..breakages import with_sigmoids
 from ..data import Dataset, make_dataset
 from ..doctor import Watcher
 from ..losses import SoftmaxCrossEntropy
-from ..metrics import measured
+from ..metrics import LossSummary, measured
 from ..model import create_model, linear_layers
 from ..optim import SGD
 from ..training import History, batches, diverged
 from .setup import Setup
+
+
+KEEP = 10_000  # the most per-step losses a run's History keeps: a run of a million steps holds no more
+
+
+class ThinnedHistory(History):
+    """tn.train's History, holding at most KEEP per-step losses: beyond that, every other one
+    is dropped, and from then on every 2nd, 4th, ... step's is kept (``loss_steps`` says which).
+    The first and the latest loss are always kept, and what the doctor reads of the rest (how
+    many, how many rose, the lowest) is counted as they come, exactly: its report is the one
+    tn.diagnose gives. A run of at most KEEP steps keeps every loss, as tn.train does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary = LossSummary()
+        self.loss_steps: list[int] = []  # the step of each loss kept
+        self.stride = 1
+
+    @property
+    def steps_taken(self) -> int:
+        return self.summary.count
+
+    def loss_summary(self) -> LossSummary:
+        return self.summary
+
+    def add_loss(self, loss: float) -> None:
+        step = self.summary.count
+        self.summary.add(loss)
+        if self.loss_steps and self.loss_steps[-1] % self.stride:  # the latest, kept only as the latest
+            self.loss.pop()
+            self.loss_steps.pop()
+        self.loss.append(loss)
+        self.loss_steps.append(step)
+        if len(self.loss) > KEEP:
+            self.stride *= 2
+            keep = [i for i, s in enumerate(self.loss_steps) if s % self.stride == 0 or i == len(self.loss_steps) - 1]
+            self.loss = [self.loss[i] for i in keep]
+            self.loss_steps = [self.loss_steps[i] for i in keep]
 
 
 class LabRun:
@@ -50,7 +89,9 @@ class LabRun:
         self.val_set = (self.be.asarray(data.x_val, dtype=dtype), self.be.asarray(data.y_val))
         self.eval_every = max(1, s.steps // 200)  # train's default
         self.order = batches(*self.train_set, s.batch, host_rng(s.seed, "train"), self.be)
-        self.history = History()
+        self.history = ThinnedHistory()
+        # (step, loss) not yet read by the page; bounded, should no page read them for a long time
+        self.fresh: deque[tuple[int, float]] = deque(maxlen=KEEP)
         self.steps_taken = 0  # steps whose update was made (a diverged run takes a few past its last loss)
         self.stopped = False  # diverged: stopped as train stops, at the end of that measurement interval
 
@@ -85,9 +126,10 @@ class LabRun:
         h = self.history
         if h.diverged_at is not None:
             return
-        h.loss.append(loss)
+        h.add_loss(loss)
+        self.fresh.append((h.steps_taken - 1, loss))
         if diverged(loss, h.loss[0]):
-            h.diverged_at = len(h.loss) - 1
+            h.diverged_at = h.steps_taken - 1
 
     def diagnosis(self) -> Any:
         """The doctor's report of the run so far; at its end, the report tn.diagnose gives."""

@@ -129,18 +129,17 @@ class Viewer:
         self.run = run
         self.loss = Thinned()
         self.val_loss = Thinned()
-        self.read = 0  # history.loss entries already in self.loss
 
     def curves(self) -> dict[str, Any]:
         """The curves, brought up to date: every new training loss, and the validation loss now."""
         h, run = self.run.history, self.run
-        for i in range(self.read, len(h.loss)):
-            self.loss.add(i, h.loss[i])
-        self.read = len(h.loss)
+        for step, value in run.fresh:
+            self.loss.add(step, value)
+        run.fresh.clear()
         if h.loss and len(run.data.y_val):
             with np.errstate(all="ignore"):
                 value = float(run.loss_fn.forward(run.model.forward(run.val_set[0]), run.val_set[1]))
-            self.val_loss.add(len(h.loss) - 1, value)
+            self.val_loss.add(h.steps_taken - 1, value)
         w = run.watch
         steps = h.eval_steps
         return {
