@@ -374,3 +374,24 @@ def test_the_loss_summary_reads_as_the_doctor_read_the_list():
     s = LossSummary.of(losses)
     assert (s.count, s.first, s.last, s.lowest) == (7, 0.7, 0.3, 0.2)
     assert s.rises == sum(b > a for a, b in zip(losses, losses[1:])) == 3
+
+
+def test_listening_beyond_this_machine_is_said_in_one_line_and_a_bad_port_refused():
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "tinynet.lab", "--no-browser", "--host", "0.0.0.0", "--port",
+                               str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warning = server.stderr.readline()
+        assert warning.strip() == "tinynet lab: listening on 0.0.0.0: anyone who can reach that address can use the lab"
+        assert server.stdout.readline().strip() == f"tinynet lab: http://0.0.0.0:{port}/ (Ctrl-C to stop)"
+    finally:
+        server.terminate()
+        server.wait(10)
+    bad = subprocess.run([sys.executable, "-m", "tinynet.lab", "--port", "99999"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "a port number from 1 to 65535" in bad.stderr
