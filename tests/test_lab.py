@@ -395,3 +395,19 @@ def test_listening_beyond_this_machine_is_said_in_one_line_and_a_bad_port_refuse
     bad = subprocess.run([sys.executable, "-m", "tinynet.lab", "--port", "99999"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "a port number from 1 to 65535" in bad.stderr
+
+
+def test_a_fifth_tab_is_told_why_it_gets_no_session(client):
+    from contextlib import ExitStack
+
+    from tinynet.lab.server import MAX_SESSIONS
+
+    url, origin = "ws://127.0.0.1:8765/ws", {"origin": "http://127.0.0.1:8765"}
+    with ExitStack() as tabs:
+        for _ in range(MAX_SESSIONS):
+            ws = tabs.enter_context(client.websocket_connect(url, headers=origin))
+            ws.send_text(json.dumps({"do": "setup", "fields": {"steps": "10"}}))
+            assert json.loads(ws.receive_text())["kind"] == "setup"
+        with client.websocket_connect(url, headers=origin) as fifth:
+            said = json.loads(fifth.receive_text())
+        assert said["kind"] == "error" and f"at most {MAX_SESSIONS} tabs" in said["message"]
