@@ -502,3 +502,28 @@ def test_a_file_that_is_no_python_script_is_one_line(source, says, tmp_path):
                          timeout=60)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "is not a Python script Python can run" in out.stderr and says in out.stderr
+
+
+class AlwaysDropout:
+    """A dropout left on: every forward draws a new mask."""
+
+    param_names = ()
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x):
+        self.mask = (self.rng.random(x.shape) > 0.5).astype(x.dtype) * 2
+        return x * self.mask
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+def test_a_random_layer_is_diagnosed_not_taken_for_a_loss_the_run_never_used():
+    """The Watcher compares its loss with the run's first only where the loss is reproducible:
+    a model that draws at random gives another value each time, whatever loss it used."""
+    m = tn.create_model([2, 32, 2], seed=0)
+    model = tn.Sequential(m.layers[0], m.layers[1], AlwaysDropout(), m.layers[2])
+    d = tn.diagnose(model, make_dataset("moons", 100, seed=3), steps=100, lr=0.1)
+    assert d.cause in CAUSES and d.history.steps_taken == 100

@@ -55,13 +55,16 @@ class Watcher:
 
     def _own_loss(self, model: Any, x: Any, labels: Any) -> float | None:
         """The loss this Watcher was given, on the whole training set at the first measurement:
-        with full batches it is the run's first loss, bit for bit, if the run used that loss."""
+        with full batches it is the run's first loss, bit for bit, if the run used that loss.
+        None where there is nothing to compare: a model or loss that draws at random (a dropout
+        left on gives another value each time) or one that raises (the exam names that)."""
+        loss_fn = self.loss_fn or SoftmaxCrossEntropy()
         try:
             with np.errstate(all="ignore"):
-                value = (self.loss_fn or SoftmaxCrossEntropy()).forward(model.forward(x), labels)
-            return float(value)
-        except Exception:  # a loss that cannot say: the exam has named what is wrong with it
+                once, again = (float(loss_fn.forward(model.forward(x), labels)) for _ in range(2))
+        except Exception:
             return None
+        return once if once == again or (math.isnan(once) and math.isnan(again)) else None
 
     def _movement(self, model: Any) -> None:
         """|W_now - W_then| / |W_now| over each weighted layer's parameters, since the last measurement."""
