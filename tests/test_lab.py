@@ -376,7 +376,7 @@ def test_the_loss_summary_reads_as_the_doctor_read_the_list():
     assert s.rises == sum(b > a for a, b in zip(losses, losses[1:])) == 3
 
 
-def test_listening_beyond_this_machine_is_said_in_one_line_and_a_bad_port_refused():
+def test_listening_beyond_this_machine_a_port_in_use_and_a_bad_port_are_each_one_line():
     import socket
     import subprocess
 
@@ -392,6 +392,13 @@ def test_listening_beyond_this_machine_is_said_in_one_line_and_a_bad_port_refuse
     finally:
         server.terminate()
         server.wait(10)
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # a port another program holds
+        port = taken.getsockname()[1]
+        busy = subprocess.run([sys.executable, "-m", "tinynet.lab", "--no-browser", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert busy.returncode == 1 and busy.stdout == "" and busy.stderr.splitlines() == [
+        f"tinynet lab: cannot listen on 127.0.0.1:{port} (Address already in use); another program may be using it: "
+        f"try --port {port + 1}"]
     bad = subprocess.run([sys.executable, "-m", "tinynet.lab", "--port", "99999"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "a port number from 1 to 65535" in bad.stderr

@@ -5,6 +5,8 @@ Prints its address in one line; Ctrl-C ends it in one line, exit 130.
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 import threading
 import webbrowser
@@ -40,20 +42,23 @@ def main(argv: list[str] | None = None) -> int:
               f"{INSTALL}", file=sys.stderr)
         return 2
     address = f"http://{args.host}:{args.port}/"
-    config = uvicorn.Config(create_app(args.host, args.port), host=args.host, port=args.port, log_level="warning",
-                            lifespan="off", ws="websockets-sansio")
-    server = uvicorn.Server(config)
+    try:  # bound here, before the address is printed: a port in use is one line, not uvicorn's log and exit 3
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        listening = socket.create_server((args.host, args.port), family=family)
+    except OSError as e:
+        print(f"tinynet lab: cannot listen on {args.host}:{args.port} ({os.strerror(e.errno) if e.errno else e}); another program may be "
+              f"using it: try --port {args.port + 1 if args.port < 65535 else 8765}", file=sys.stderr)
+        return 1
+    config = uvicorn.Config(create_app(args.host, args.port), log_level="warning", lifespan="off",
+                            ws="websockets-sansio")
     if args.host not in LOOPBACK:
         print(f"tinynet lab: listening on {args.host}: anyone who can reach that address can use the lab",
               file=sys.stderr)
     print(f"tinynet lab: {address} (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, [address]).start()
-    server.run()  # Ctrl-C and SIGTERM: uvicorn stops serving, then raises them again (cli.run: one line, 130)
-    if not server.started:
-        print(f"tinynet lab: could not serve on {args.host}:{args.port} (is the port in use? try --port)",
-              file=sys.stderr)
-        return 1
+    # Ctrl-C and SIGTERM: uvicorn stops serving, then raises them again (cli.run: one line, 130)
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
 
 
