@@ -62,6 +62,13 @@ def accuracy(out: Any, labels: Any, be: Backend) -> float:
     return float(xp.mean(xp.astype(predicted == labels, xp.float32)))
 
 
+def grid_around(x: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid coordinates (xs, ys), ``resolution`` each, covering 2-D points x (N, 2) with a
+    margin of 0.25: where a decision boundary is drawn."""
+    lo, hi = x.min(axis=0) - 0.25, x.max(axis=0) + 0.25
+    return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+
+
 def predict_grid(model: Any, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Predicted class on a grid of 2-D points, as a host array of shape (len(ys), len(xs))."""
     gx, gy = np.meshgrid(xs, ys)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .metrics import predict_grid
+from .metrics import grid_around, predict_grid
 from .model import linear_layers
 
 if TYPE_CHECKING:
@@ -63,8 +63,7 @@ def plot(history: Any, model: Any = None, data: Any = None) -> Figure:
 def draw_boundary(ax: Any, model: Any, data: Any) -> None:
     """The predicted class over a grid around the training points, and the points."""
     x, y = np.asarray(data.x_train, dtype=float), np.asarray(data.y_train)
-    lo, hi = x.min(axis=0) - 0.25, x.max(axis=0) + 0.25
-    xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
+    xs, ys = grid_around(x, GRID)
     classes = predict_grid(model, linear_layers(model)[0].backend, xs, ys)  # (GRID, GRID)
     ax.contourf(xs, ys, classes, alpha=0.3, cmap="coolwarm", levels=np.arange(classes.max() + 2) - 0.5)
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=10, edgecolors="k", linewidths=0.3)

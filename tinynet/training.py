@@ -161,10 +161,7 @@ def train(
         opt = SGD(model, lr=lr, momentum=momentum)
     if loss_fn is None:  # the labels were range-checked above, once, on the host: no device sync per step
         loss_fn = SoftmaxCrossEntropy(validate_labels=False)
-    first = linear_layers(model)[0]  # its weights say where the model computes, and in which dtype
-    be, dtype = first.backend, dtype_name(first.W.dtype)
-    train_set = (be.asarray(data.x_train, dtype=dtype), be.asarray(data.y_train))  # (N, D), (N,): on the device once
-    val_set = (be.asarray(data.x_val, dtype=dtype), be.asarray(data.y_val))
+    be, train_set, val_set = on_device(model, data)  # once, not per step
     eval_every = eval_every or max(1, steps // 200)
     order = batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
@@ -186,6 +183,15 @@ def train(
               f"{history.loss[0]:.4g}); the run stopped there. To see why, build the model afresh and call "
               f"tn.diagnose(model, data, ...) with the same arguments", file=sys.stderr)
     return history
+
+
+def on_device(model: Any, data: Dataset) -> tuple[Backend, tuple[Any, Any], tuple[Any, Any]]:
+    """The model's backend, and the training and validation sets on it, as (x (N, D), labels
+    (N,)) in the model's dtype: its first Linear's weights say where it computes, and how."""
+    first = linear_layers(model)[0]
+    be, dtype = first.backend, dtype_name(first.W.dtype)
+    return (be, (be.asarray(data.x_train, dtype=dtype), be.asarray(data.y_train)),
+            (be.asarray(data.x_val, dtype=dtype), be.asarray(data.y_val)))
 
 
 def train_step(model: Any, loss_fn: Any, opt: Any, x: Any, labels: Any) -> Any:

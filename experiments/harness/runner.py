@@ -38,7 +38,7 @@ import tinynet as tn
 from tinynet.breakages import Breakage
 from tinynet.cli import requested
 from tinynet.data import Dataset, make_dataset
-from tinynet.metrics import predict_grid
+from tinynet.metrics import grid_around, predict_grid
 from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
@@ -137,8 +137,7 @@ def broken(case: Broken, model: Any, data: Dataset, data_seed: int, options: dic
 
 def grid(data: Dataset, resolution: int = 120) -> tuple[np.ndarray, np.ndarray]:
     """Grid coordinates (xs, ys) covering the training points, with a margin."""
-    lo, hi = data.x_train.min(axis=0) - 0.25, data.x_train.max(axis=0) + 0.25
-    return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    return grid_around(data.x_train, resolution)
 
 
 def cores() -> int:

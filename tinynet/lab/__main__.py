@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
         listening = socket.create_server((args.host, args.port), family=family)
     except OSError as e:
-        print(f"tinynet lab: cannot listen on {args.host}:{args.port} ({os.strerror(e.errno) if e.errno else e}); another program may be "
-              f"using it: try --port {args.port + 1 if args.port < 65535 else 8765}", file=sys.stderr)
+        why = os.strerror(e.errno) if e.errno else str(e)
+        print(f"tinynet lab: cannot listen on {args.host}:{args.port} ({why}); another program may be using it: try "
+              f"--port {args.port + 1 if args.port < 65535 else 8765}", file=sys.stderr)
         return 1
     config = uvicorn.Config(create_app(args.host, args.port), log_level="warning", lifespan="off",
                             ws="websockets-sansio")

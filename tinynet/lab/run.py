@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import dtype_name, host_rng
+from ..backend import host_rng
 from ..breakages import with_sigmoids
 from ..data import Dataset, make_dataset
 from ..doctor import Watcher
 from ..losses import SoftmaxCrossEntropy
 from ..metrics import LossSummary, measured
-from ..model import create_model, linear_layers
+from ..model import create_model
 from ..optim import SGD
-from ..training import History, batches, diverged
+from ..training import History, batches, diverged, on_device
 from .setup import Setup
 
 
@@ -64,6 +64,24 @@ class ThinnedHistory(History):
             self.loss_steps = [self.loss_steps[i] for i in keep]
 
 
+def one_example(layers: list[Any], loss_fn: Any, x: Any, y: Any) -> tuple[list[Any], Any, list[Any], Any]:
+    """Forward and backward through the layers' own passes, on x (1, D) and y (1,): each
+    layer's output, the loss, dL/d(each layer's output) (what the layer after it passed back;
+    the last one's from the loss) and dL/dx. The page's network view and its worked step both
+    read a step this way; the layers keep what it leaves in them until the next step's forward."""
+    outs, out = [], x
+    for layer in layers:
+        out = layer.forward(out)
+        outs.append(out)
+    loss = loss_fn.forward(out, y)
+    grads: list[Any] = [None] * len(layers)
+    d = loss_fn.backward(1.0)  # dL/d(output), (1, C)
+    for k in range(len(layers) - 1, -1, -1):
+        grads[k] = d  # dL/d(out of layer k)
+        d = layers[k].backward(d)
+    return outs, loss, grads, d
+
+
 class LabRun:
     """The model, data and pieces of one Setup, and its loop, a step at a time."""
 
@@ -83,10 +101,7 @@ class LabRun:
         self.loss_fn = own_loss if own_loss is not None else SoftmaxCrossEntropy(validate_labels=False)
         self.opt = SGD(model, lr=s.run_lr, momentum=s.momentum)
         self.watch = Watcher(data, loss_fn=own_loss, lr=s.run_lr, batch_size=s.batch)  # as tn.diagnose builds it
-        first = linear_layers(model)[0]
-        self.be, dtype = first.backend, dtype_name(first.W.dtype)
-        self.train_set = (self.be.asarray(data.x_train, dtype=dtype), self.be.asarray(data.y_train))  # (N, D), (N,)
-        self.val_set = (self.be.asarray(data.x_val, dtype=dtype), self.be.asarray(data.y_val))
+        self.be, self.train_set, self.val_set = on_device(model, data)  # as train puts them there
         self.eval_every = max(1, s.steps // 200)  # train's default
         self.order = batches(*self.train_set, s.batch, host_rng(s.seed, "train"), self.be)
         self.history = ThinnedHistory()

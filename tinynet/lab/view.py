@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..layers import Linear
-from ..metrics import predict_grid
-from .run import LabRun
+from ..metrics import grid_around, predict_grid
+from .run import LabRun, one_example
 
 MAX_POINTS = 1000  # per curve
 DIAGRAM_WIDTH = 16  # the most units a column of the network diagram draws
@@ -83,17 +83,7 @@ def network(run: LabRun, example: int) -> dict[str, Any]:
     be, layers = run.be, run.model.layers
     x, labels = run.train_set
     x, labels = x[example:example + 1], labels[example:example + 1]  # (1, D), (1,)
-    outs, out = [], x
-    for layer in layers:
-        out = layer.forward(out)
-        outs.append(out)
-    run.loss_fn.forward(out, labels)
-    grads = [None] * len(layers)
-    d = run.loss_fn.backward(1.0)  # dL/d(output), (1, C)
-    for k in range(len(layers) - 1, -1, -1):
-        grads[k] = d  # dL/d(out of layer k)
-        d = layers[k].backward(d)
-    input_grad = d  # dL/dx
+    outs, _, grads, input_grad = one_example(layers, run.loss_fn, x, labels)
     columns = [{"name": "inputs x", "act": summary(be.to_numpy(x)[0]), "grad": summary(be.to_numpy(input_grad)[0])}]
     weights = []
     for k, layer in enumerate(layers):
@@ -110,9 +100,7 @@ def network(run: LabRun, example: int) -> dict[str, Any]:
 
 def boundary(run: LabRun) -> dict[str, Any]:
     """The predicted class over a grid around the training points (2-D data)."""
-    data = run.data
-    lo, hi = data.x_train.min(axis=0) - 0.25, data.x_train.max(axis=0) + 0.25
-    xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
+    xs, ys = grid_around(run.data.x_train, GRID)
     return {"x": xs.tolist(), "y": ys.tolist(), "z": predict_grid(run.model, run.be, xs, ys).tolist()}
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..gradcheck import EPS, H, NOISE_ULPS, TOL, numerical_gradient, relative_error
 from ..layers import Linear
 from ..losses import SoftmaxCrossEntropy
-from .run import LabRun
+from .run import LabRun, one_example
 from .view import finite
 
 SHOWN = 6  # entries of a vector written out; the rest are "..."
@@ -42,15 +42,6 @@ def float64_copy(run: LabRun) -> tuple[list[Any], Any]:
     return layers, type(run.loss_fn)()
 
 
-def forward(layers: list[Any], x: np.ndarray) -> list[np.ndarray]:
-    """Each layer's output, in order."""
-    outs = []
-    for layer in layers:
-        x = layer.forward(x)
-        outs.append(x)
-    return outs
-
-
 def checked(analytic: float, numeric: float, near_kink: bool, floor: float) -> dict[str, Any]:
     """Backprop's number against the centred difference, by tinynet.gradcheck's rule: relative
     error at most TOL, where the denominator is at least ``floor``, the size below which the
@@ -71,13 +62,7 @@ def noise_floor(loss: float, output: np.ndarray) -> float:
 
 def largest_gradient(layers: list[Any], k: int, x: np.ndarray, y: np.ndarray, loss_fn: Any) -> tuple[int, int]:
     """(i, j) of layer k's W whose gradient on this one example is largest in size."""
-    out = x.astype(np.float64)
-    for layer in layers:
-        out = layer.forward(out)
-    loss_fn.forward(out, y)
-    d = loss_fn.backward(1.0)
-    for layer in reversed(layers):
-        d = layer.backward(d)
+    one_example(layers, loss_fn, x.astype(np.float64), y)  # leaves each Linear's dW for this example
     i, j = np.unravel_index(int(np.argmax(np.abs(layers[k].dW))), layers[k].dW.shape)
     return int(i), int(j)
 
@@ -103,8 +88,9 @@ def worked_step(run: LabRun, example: int, layer: int, i: int | None = None, j: 
     y = run.data.y_train[example:example + 1]  # (1,)
     lines: list[dict[str, Any]] = [{"text": f"example {example}: x = {vector(x)}, class y = {int(y[0])}"}]
 
-    # Forward, layer by layer.
-    outs = forward(layers, x)
+    # Forward, layer by layer; backward from the loss (shown below, after the loss).
+    outs, loss, grads, _ = one_example(layers, loss_fn, x, y)
+    loss = float(loss)
     ins = [x] + outs[:-1]  # what each layer received
     for n, (lay, out) in enumerate(zip(layers, outs)):
         if isinstance(lay, Linear):
@@ -112,22 +98,17 @@ def worked_step(run: LabRun, example: int, layer: int, i: int | None = None, j: 
             lines.append({"text": f"{name} = a @ W{linears.index(n) + 1} + b{linears.index(n) + 1} = {vector(out)}"})
         else:
             lines.append({"text": f"{type(lay).__name__.lower()}(previous) = {vector(out)}"})
-    loss = float(loss_fn.forward(outs[-1], y))
     floor = noise_floor(loss, outs[-1])
     if isinstance(loss_fn, SoftmaxCrossEntropy):
         shifted = np.exp(outs[-1] - outs[-1].max())
         p = shifted / shifted.sum()
-        lines.append({"text": f"p = softmax(output) = {vector(p)}; L = -log p[y] = -log {p[0, y[0]]:.4g} = {loss:.6g}"})
+        own = p[0, y[0]]  # near 1 on a well-fit example: "-log 1" would read as a loss of 0
+        said = f"{own:.4g}" if own < 0.999 else f"(1 - {1 - own:.3g})"
+        lines.append({"text": f"p = softmax(output) = {vector(p)}; L = -log p[y] = -log {said} = {loss:.6g}"})
     else:
         lines.append({"text": f"L = {type(loss_fn).__name__}(output, y) = {loss:.6g} (the run's own loss)"})
 
-    # Backward: the loss's gradient, then each layer's.
-    dz = loss_fn.backward(1.0)  # (1, C): dL/d(output)
-    grads = [None] * len(layers)
-    d = dz
-    for n in range(len(layers) - 1, -1, -1):
-        grads[n] = d  # dL/d(out of layer n)
-        d = layers[n].backward(d)
+    dz = grads[-1]  # (1, C): dL/d(output), from the loss's backward
 
     def loss_from(n: int, a: np.ndarray) -> float:  # L with the output of layer n replaced by a
         out = a
