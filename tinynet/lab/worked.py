@@ -91,6 +91,9 @@ def worked_step(run: LabRun, example: int, layer: int, i: int | None = None, j: 
     # Forward, layer by layer; backward from the loss (shown below, after the loss).
     outs, loss, grads, _ = one_example(layers, loss_fn, x, y)
     loss = float(loss)
+    act = layers[k + 1] if k + 1 < len(layers) and not isinstance(layers[k + 1], Linear) else None
+    # The activation's own derivative at this example, f'(z), elementwise: its backward of a gradient of ones.
+    slope = None if act is None else act.backward(np.ones_like(outs[k + 1]))
     ins = [x] + outs[:-1]  # what each layer received
     for n, (lay, out) in enumerate(zip(layers, outs)):
         if isinstance(lay, Linear):
@@ -129,16 +132,9 @@ def worked_step(run: LabRun, example: int, layer: int, i: int | None = None, j: 
     z_name, w_name = f"z{layer + 1}", f"W{layer + 1}"
     zk = outs[k].copy()
     numeric_z = numerical_gradient(lambda: loss_from(k, zk), zk, indices=[(0, j)])
-    if k + 1 < len(layers) and not isinstance(layers[k + 1], Linear):  # an activation after it: one more link
-        act = layers[k + 1]
-        h = outs[k + 1]
-        dh = grads[k + 1][0, j]
-        local = g[0, j] / dh if dh != 0 else float("nan")
-        if dh != 0:
-            text = (f"dL/d{z_name}[{j}] = dL/dh[{j}] x {type(act).__name__.lower()}'({z_name}[{j}]) = "
-                    f"{dh:.6g} x {local:.4g} = {g[0, j]:.6g}  (h[{j}] = {h[0, j]:.4g})")
-        else:
-            text = f"dL/d{z_name}[{j}] = {g[0, j]:.6g} (dL/dh[{j}] is 0: nothing reaches it)"
+    if act is not None:  # an activation after it: one more link, dL/dz = dL/dh x f'(z)
+        text = (f"dL/d{z_name}[{j}] = dL/dh[{j}] x {type(act).__name__.lower()}'({z_name}[{j}]) = "
+                f"{grads[k + 1][0, j]:.6g} x {slope[0, j]:.4g} = {g[0, j]:.6g}  (h[{j}] = {outs[k + 1][0, j]:.4g})")
         lines.append({"text": text,
                       "check": checked(float(g[0, j]), float(numeric_z[0, j]), abs(zk[0, j]) < H, floor)})
     else:
