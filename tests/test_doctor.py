@@ -125,6 +125,18 @@ def test_inputs_in_other_units():
     assert d.cause == "unnormalised_inputs" and "standardise" in d.findings[0].fix
 
 
+def test_inputs_far_below_unit_scale_as_a_whole_but_not_one_blank_pixel():
+    """Real images have pixels blank in nearly every example (a digit's corners, root-mean-square
+    0.002): no finding, where the old per-feature rule called it unnormalised. All the inputs
+    1,000 times smaller is still one."""
+    data = make_dataset("digits", 400, seed=5)
+    d = tn.diagnose(tn.create_model([64, 48, 10], seed=5), data, steps=150, lr=0.3, progress=False)
+    assert "unnormalised_inputs" not in ids(d), str(d)
+    tiny = Dataset("tiny", data.x_train / 1000, data.y_train, data.x_val, data.y_val, n_classes=10)
+    d = tn.diagnose(tn.create_model([64, 48, 10], seed=5), tiny, steps=20, lr=0.3, progress=False)
+    assert d.cause == "unnormalised_inputs" and "all 64 features together" in d.findings[0].evidence
+
+
 def test_a_relu_after_the_last_layer_even_where_the_run_learns():
     model = tn.Sequential(*tn.create_model([2, 32, 32, 3], seed=8).layers, tn.ReLU())
     d = tn.diagnose(model, blobs(150, 8), steps=300, lr=0.1, progress=False)

@@ -111,7 +111,7 @@ def test_the_design_s_public_names_work_as_the_design_says():
 
     import tinynet.doctor
     import tinynet.testing
-    from tinynet.data import Dataset, make_dataset
+    from tinynet.data import Dataset, load_idx, make_dataset
 
     be = tn.get_backend("numpy")
     x = be.asarray([[1.0, -2.0], [0.0, 3.0]], dtype="float32")  # (N, 2) on the backend
@@ -135,6 +135,9 @@ def test_the_design_s_public_names_work_as_the_design_says():
     assert opt.lr == 0.1 and np.isfinite(float(loss))
     data = make_dataset("xor", 20, seed=0)
     assert isinstance(data, Dataset) and data.x_train.shape == (20, 2)
+    digits = make_dataset("digits", 20, seed=0)  # (N, 64), labels 0..9, from the package
+    assert digits.x_train.shape == (20, 64) and digits.n_classes == 10 and digits.y_train.max() <= 9
+    assert callable(load_idx)  # its files are written and read in tests/test_data.py
     hist = tn.train(model, data, steps=3, lr=0.1, progress=False)
     assert isinstance(hist, tn.History) and len(hist.loss) == 3
     d = tn.diagnose(tn.create_model([2, 4, 2], seed=0), data, steps=3, lr=0.1, progress=False)

@@ -199,21 +199,27 @@ def _loss_probes(exam: Exam, loss_fn: Any, out: Any, labels: Any, be: Backend) -
 
 
 def _input_scale(exam: Exam, x: np.ndarray) -> None:
+    """One feature far above unit scale, or all of them together far below it."""
     rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=0))  # (D,): each feature's size
     exam.checked.append("the inputs' scale")
-    used = rms[rms > 0]
-    if not used.size:
+    if not np.any(rms > 0):
         return
-    large, small = float(used.max()), float(used.min())
-    if large > T.FAR_FROM_UNIT or small < 1 / T.FAR_FROM_UNIT:
-        worst = large if large > T.FAR_FROM_UNIT else small
-        feature = int(np.flatnonzero(rms == worst)[0])
-        exam.add("unnormalised_inputs",
-                 f"input feature {feature} has a root-mean-square of {worst:.3g} (features range from {small:.3g} "
-                 f"to {large:.3g}); the first layer's gradient x.T @ dout scales with x, so its steps are "
-                 f"{worst:.3g} times what the learning rate was chosen for",
-                 "standardise each feature before training: x = (x - mean) / std, with the training set's mean "
-                 "and std (apply the same to validation data)")
+    overall = float(np.sqrt(np.mean(np.square(rms))))  # the size of a typical input, all features together
+    large = float(rms.max())
+    if large > T.FAR_FROM_UNIT:
+        feature = int(np.argmax(rms))
+        said = f"input feature {feature} has a root-mean-square of {large:.3g} (the features together {overall:.3g})"
+        worst = large
+    elif overall < 1 / T.FAR_FROM_UNIT:
+        said = f"the inputs have a root-mean-square of {overall:.3g}, all {len(rms)} features together"
+        worst = overall
+    else:
+        return
+    exam.add("unnormalised_inputs",
+             f"{said}; the first layer's gradient x.T @ dout scales with x, so its steps are "
+             f"{worst:.3g} times what the learning rate was chosen for",
+             "standardise each feature before training: x = (x - mean) / std, with the training set's mean "
+             "and std (apply the same to validation data)")
 
 
 def _identical_units(exam: Exam, model: Any, be: Backend) -> None:

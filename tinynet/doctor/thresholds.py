@@ -12,10 +12,15 @@ from __future__ import annotations
 # steps differ by rounding alone, a few parts in 10^8.
 IDENTICAL_UNITS = 1e-6
 
-# An input feature whose root-mean-square is more than 10 times from 1 is "far from unit
-# scale": the default initialisation (W ~ U(-1/sqrt(n_in), 1/sqrt(n_in))) assumes inputs of
-# about unit size, and the first layer's weight gradient, x.T @ dout, scales with x, so its
-# steps are 10 times (and its curvature 100 times) what the learning rate was chosen for.
+# Inputs more than 10 times from 1 are "far from unit scale": the default initialisation
+# (W ~ U(-1/sqrt(n_in), 1/sqrt(n_in))) assumes inputs of about unit size, and the first
+# layer's weight gradient, x.T @ dout, scales with x, so its steps are 10 times (and its
+# curvature 100 times) what the learning rate was chosen for. Read two ways, by what each does:
+# one feature 10 times too large sets the curvature the learning rate must fit, for the whole
+# layer, so the largest feature's root-mean-square is read; a feature too small only slows its
+# own weights, and in images most such features are pixels blank in nearly every example (a
+# digit's corners), which carry almost nothing to learn, so on the small side only the inputs
+# as a whole are read (the root-mean-square over every feature).
 FAR_FROM_UNIT = 10.0
 
 # A loss whose value at certain, correct logits stays above this share of ln C has a floor:
