@@ -1,10 +1,12 @@
 """Part 1: the checks one makes before trusting a training run (not in the log).
 
-The data, the share of its majority class, the untrained model's loss (for 2 balanced classes
-it should be close to ln 2 = 0.693: the model starts out unsure), and a full float64
-gradient check of the log's model [2, 500, 500, 2] on that data.
+The data, the share of its majority class, the untrained model's loss (for C classes it
+should be close to ln C, 0.693 for 2 and 2.303 for 10: the model starts out unsure), and a
+full float64 gradient check of the log's model [2, 500, 500, 2] on that data ([64, 500, 500,
+10] on digits).
 
-    python experiments/part1_sanity.py           # seconds
+    python experiments/part1_sanity.py                    # seconds
+    python experiments/part1_sanity.py --dataset digits   # the same on real digits
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np  # noqa: E402
 from experiments.harness import flags, output, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import N_EXAMPLES, Outcome, Run, model_for  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
 from tinynet import SoftmaxCrossEntropy, create_model, gradcheck, plots  # noqa: E402
@@ -37,6 +39,10 @@ class Sanity(NamedTuple):
     gradcheck: list[gradcheck.CheckResult]
     samples: int  # entries checked per tensor larger than this
 
+    @property
+    def classes(self) -> int:
+        return self.data.n_classes
+
     def runs(self) -> list[Run]:
         return []
 
@@ -44,10 +50,10 @@ class Sanity(NamedTuple):
 def sanity(args: Any, seed: Seed, samples: int) -> Sanity:
     be = args.be
     data = make_dataset(args.dataset, N_EXAMPLES, seed=seed.data, val_fraction=0.0)
-    model = create_model(list(MODEL), seed=seed.weights, backend=be)
+    model = create_model(list(model_for(args.dataset)), seed=seed.weights, backend=be)
     x = be.asarray(data.x_train, dtype="float32")
     y = be.asarray(data.y_train)
-    logits = model.forward(x)  # (N, 2)
+    logits = model.forward(x)  # (N, C)
     largest_logit = float(be.xp.max(be.xp.abs(logits)))
     loss = float(SoftmaxCrossEntropy().forward(logits, y))
     results = gradcheck.check_model(model, x, y, seed=seed.weights, max_entries=samples)
@@ -56,19 +62,20 @@ def sanity(args: Any, seed: Seed, samples: int) -> Sanity:
 
 def majority_share(labels: np.ndarray) -> float:
     """The share of the most common class: the accuracy of always answering it."""
-    counts = np.bincount(labels, minlength=2)
+    counts = np.bincount(labels)
     return float(counts.max() / counts.sum())
 
 
 # --- The claims, one seed at a time -----------------------------------------------------------
-def judge_ln2(p: Sanity) -> Verdict:
-    loss = p.loss
+def judge_ln_c(p: Sanity) -> Verdict:
+    loss, c = p.loss, p.classes
     return Verdict(
-        {"loss_at_init": loss, "ln2": math.log(2), "difference": loss - math.log(2),
+        {"loss_at_init": loss, "classes": c, "ln_c": math.log(c), "difference": loss - math.log(c),
          "tolerance": v.LN2_TOLERANCE, "largest_abs_logit": p.largest_logit},
-        v.loss_close_to_ln2(loss),
-        f"The untrained model's logits are all within {p.largest_logit:.3f} of 0, so softmax gives each "
-        f"class close to 1/2 and the loss is close to ln 2: measured {loss:.4f}, {loss - math.log(2):+.4f} from ln 2.")
+        v.loss_close_to_ln_c(loss, c),
+        f"The untrained model's logits are all within {p.largest_logit:.3f} of 0, so softmax gives each of the "
+        f"{c} classes close to 1/{c} and the loss is close to ln {c} = {math.log(c):.4f}: measured {loss:.4f}, "
+        f"{loss - math.log(c):+.4f} from ln {c}.")
 
 
 def judge_gradients(p: Sanity) -> Verdict:
@@ -84,8 +91,9 @@ def judge_gradients(p: Sanity) -> Verdict:
 
 
 CLAIMS = (
-    Claim("loss_at_init_ln2", "(not in the log) The untrained model's loss is close to ln 2.",
-          needs=lambda p: [], judge=lambda s, p, hist, args: judge_ln2(p), key="loss_at_init",
+    Claim("loss_at_init_ln2", "(not in the log) The untrained model's loss is close to ln C, a uniform guess "
+          "over C classes (ln 2 = 0.693 for two; 2.303 for digits' ten).",
+          needs=lambda p: [], judge=lambda s, p, hist, args: judge_ln_c(p), key="loss_at_init",
           any_length=True),
     Claim("gradients_match_finite_differences", "(not in the log) Backprop's gradients agree with finite "
           "differences.", needs=lambda p: [], judge=lambda s, p, hist, args: judge_gradients(p),
@@ -114,9 +122,11 @@ class Part1(study.Study):
              context: dict[str, Any]) -> list[str]:
         first = args.seeds[0]
         data, share = plans[first].data, context["majority_class_share"][str(first.seed)]
-        plots.dataset(data.x_train, data.y_train,
-                      f"{args.dataset}, seed {first.data}: {N_EXAMPLES} examples, majority class {share:.0%}",
-                      args.out / "dataset.png")
+        title = f"{args.dataset}, seed {first.data}: {N_EXAMPLES} examples, majority class {share:.0%}"
+        if data.image_shape is not None:
+            plots.image_examples(data.x_train, data.y_train, data.image_shape, title, args.out / "dataset.png")
+        else:
+            plots.dataset(data.x_train, data.y_train, title, args.out / "dataset.png")
         return ["dataset.png"]
 
     def print_runs(self, args: Any, plans: dict[Seed, Sanity], hist: dict, context: dict[str, Any]) -> None:
@@ -137,7 +147,7 @@ def plan(args: Any) -> dict[Seed, Sanity]:
 
 def config(args: Any) -> dict[str, Any]:
     """The study's settings, as results.json records them."""
-    return {"n_train": N_EXAMPLES, "model": MODEL}
+    return {"n_train": N_EXAMPLES, "model": model_for(args.dataset)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from experiments.harness import flags, study  # noqa: E402
 from experiments.harness import verdicts as v  # noqa: E402
 from experiments.harness.flags import Seed  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import N_EXAMPLES, Outcome, Run, model_for  # noqa: E402
 from tinynet.breakages import BREAKING_LR  # noqa: E402
 from experiments.harness.study import Claim  # noqa: E402
 from experiments.harness.verdicts import Verdict  # noqa: E402
@@ -131,7 +131,7 @@ def plan(args: Any) -> dict[Seed, OverfitRuns]:
     plans = {}
     for seed in args.seeds:
         same = dict(steps=args.steps, dataset=args.dataset, n=N_EXAMPLES)
-        by_width = {w: seed.run("main", lr=args.lr, sizes=(2, w, w, 2), **same) for w in widths}
+        by_width = {w: seed.run("main", lr=args.lr, sizes=(2, w, w, 2), **same) for w in widths}  # ends: the data's
         high_lr = seed.run(f"lr {BREAKING_LR:g}", lr=BREAKING_LR, **same)
         plans[seed] = OverfitRuns(widths=by_width, high_lr=high_lr)
     return plans
@@ -139,7 +139,7 @@ def plan(args: Any) -> dict[Seed, OverfitRuns]:
 
 def config(args: Any) -> dict[str, Any]:
     """The study's settings, as results.json records them."""
-    return {"n_train": N_EXAMPLES, "model": MODEL, "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
+    return {"n_train": N_EXAMPLES, "model": model_for(args.dataset), "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
             "lrs": [args.lr, BREAKING_LR], "full_batch": True}
 
 
@@ -173,6 +173,12 @@ def draw(args: Any, first: OverfitRuns, outcomes: dict[Run, Outcome]) -> list[st
                                     outcomes[main].boundary)], outcomes[main].grid,
                                   data.x_train, data.y_train, args.out / "boundary.png")
         figures.append("boundary.png")
+    if main in outcomes and outcomes[main].predicted is not None:
+        data = main.data()
+        plots.pictures([(f"seed {args.seeds[0].seed}, width {MAIN_WIDTH}", outcomes[main].first_layer,
+                         outcomes[main].predicted)], data.x_train, data.y_train, data.image_shape, data.n_classes,
+                       args.out / "pictures.png")
+        figures.append("pictures.png")
     return figures
 
 

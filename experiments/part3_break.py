@@ -36,7 +36,7 @@ sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))  # the reposit
 from experiments.harness import preamble  # noqa: E402 (first: from here on, Ctrl-C ends the script with one line)
 from experiments.harness import flags, report, study  # noqa: E402
 from experiments.harness.report import interrupted_at  # noqa: E402
-from experiments.harness.runner import MODEL, N_EXAMPLES, Outcome, Run  # noqa: E402
+from experiments.harness.runner import N_EXAMPLES, Outcome, Run, model_for  # noqa: E402
 from tinynet.breakages import BREAKING_LR  # noqa: E402
 from experiments.harness.seeds import Seed  # noqa: E402
 from experiments.harness.verdicts import Judged  # noqa: E402
@@ -131,7 +131,7 @@ def plan(args: Any) -> dict[Seed, BreakRuns]:
 
 def config(args: Any) -> dict[str, Any]:
     """The study's settings, as results.json records them."""
-    return {"n_train": N_EXAMPLES, "model": MODEL, "lr": args.lr, "breaking_lr": BREAKING_LR,
+    return {"n_train": N_EXAMPLES, "model": model_for(args.dataset), "lr": args.lr, "breaking_lr": BREAKING_LR,
             "cases": list(args.cases), "runs_per_seed": ["healthy", *args.cases],
             "broken": {case.name: case.broken for case in CASES if case.name in args.cases and not case.in_log}}
 

@@ -59,7 +59,8 @@ def test_interrupted_seeds_are_kept_but_not_counted_and_said_so():
 
 # --- verdict logic on synthetic histories, both outcomes ---------------------------------------
 def test_verdicts_on_synthetic_numbers():
-    assert verdicts.loss_close_to_ln2(math.log(2) + 0.01) and not verdicts.loss_close_to_ln2(1.0)
+    assert verdicts.loss_close_to_ln_c(math.log(2) + 0.01, 2) and not verdicts.loss_close_to_ln_c(1.0, 2)
+    assert verdicts.loss_close_to_ln_c(math.log(10) - 0.01, 10) and not verdicts.loss_close_to_ln_c(math.log(2), 10)
     assert verdicts.near_zero(0.01) and not verdicts.near_zero(0.2) and not verdicts.near_zero(float("nan"))
     assert verdicts.diverged_immediately(3) and not verdicts.diverged_immediately(5000)
     assert not verdicts.diverged_immediately(None)

@@ -39,6 +39,7 @@ from .checks import check_memory, is_positive_int, is_real
 from .idx import read_images_and_labels
 
 DATASETS = ("random", "xor", "moons", "digits")
+SHAPES = {"random": (2, 2), "xor": (2, 2), "moons": (2, 2), "digits": (64, 10)}  # (D features, C classes)
 DIGITS_FILE = "digits.npz"  # in tinynet/datasets/: images (1797, 8, 8) uint8 0..16, labels (1797,) uint8
 
 
@@ -122,6 +123,14 @@ def make_dataset(name: str, n: int, *, seed: int = 0, val_fraction: float = 0.2,
     if flip:
         y = np.where(rng.uniform(size=len(y)) < flip, 1 - y, y)
     return Dataset(name, x[:n], y[:n], x[n:], y[n:])
+
+
+def shape_of(name: str) -> tuple[int, int]:
+    """(D, C) of make_dataset(name, ...): the inputs each example has and the classes; a
+    network for it is [D, ..., C]."""
+    if not isinstance(name, str) or name not in SHAPES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)} (a string)")
+    return SHAPES[name]
 
 
 @functools.cache

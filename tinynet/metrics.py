@@ -69,13 +69,18 @@ def grid_around(x: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]
     return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
 
 
+def predict(model: Any, be: Backend, x: np.ndarray) -> np.ndarray:
+    """Predicted class of each row of host inputs x (N, D): a host array (N,) of ints."""
+    dtype = dtype_name(linear_layers(model)[0].W.dtype)
+    out = model.forward(be.asarray(x, dtype=dtype))  # (N, C)
+    return be.to_numpy(be.xp.argmax(out, axis=1))
+
+
 def predict_grid(model: Any, be: Backend, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Predicted class on a grid of 2-D points, as a host array of shape (len(ys), len(xs))."""
     gx, gy = np.meshgrid(xs, ys)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)  # (len(xs) * len(ys), 2)
-    dtype = dtype_name(linear_layers(model)[0].W.dtype)
-    out = model.forward(be.asarray(points, dtype=dtype))
-    return be.to_numpy(be.xp.argmax(out, axis=1)).reshape(gx.shape)
+    return predict(model, be, points).reshape(gx.shape)
 
 
 def own_output_at_zero(out: Any, labels: Any, be: Backend) -> float:

@@ -5,7 +5,10 @@
 
 Panels: the training loss at every step (log scale); training and validation accuracy at the
 measurement steps; each Linear layer's gradient norm (log scale); and, given the model and
-2-D data, the decision boundary over the training points. Built with Matplotlib's
+2-D data, the decision boundary over the training points. Given the model and image data
+(digits, MNIST: ``data.image_shape`` set), a second row in place of the boundary: the first
+layer's weights as images, the confusion matrix and the misclassified examples, on the
+validation set (the training set where there is none; tinynet/images.py draws them). Built with Matplotlib's
 object-oriented API (a Figure, no pyplot): it changes no backend and opens no window, and
 Jupyter draws the returned figure inline. Host data only.
 """
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .metrics import grid_around, predict_grid
+from . import images
+from .metrics import grid_around, predict, predict_grid
 from .model import linear_layers
 
 if TYPE_CHECKING:
@@ -34,9 +38,11 @@ def plot(history: Any, model: Any = None, data: Any = None) -> Figure:
     from matplotlib.figure import Figure  # here: import tinynet stays light
 
     boundary = model is not None and np.asarray(data.x_train).ndim == 2 and np.asarray(data.x_train).shape[1] == 2
+    pictures = model is not None and getattr(data, "image_shape", None) is not None
     panels = 4 if boundary else 3
-    fig = Figure(figsize=(3.6 * panels, 3.2), layout="constrained")
-    axes = fig.subplots(1, panels)
+    fig = Figure(figsize=(3.6 * panels, 6.8 if pictures else 3.2), layout="constrained")
+    top = fig.subfigures(2, 1, height_ratios=[1, 1.1]) if pictures else [fig]
+    axes = top[0].subplots(1, panels)
     loss = np.asarray(history.loss, dtype=float)
     axes[0].plot(np.arange(len(loss)), np.where(np.isfinite(loss), loss, np.nan), lw=1.2)
     axes[0].set(yscale="log", xlabel="step", title="training loss")
@@ -57,7 +63,24 @@ def plot(history: Any, model: Any = None, data: Any = None) -> Figure:
         draw_boundary(axes[3], model, data)
     for ax in axes:
         ax.grid(alpha=0.3)
+    if pictures:
+        draw_images(top[1], model, data)
     return fig
+
+
+def draw_images(fig: Any, model: Any, data: Any) -> None:
+    """First-layer weights, confusion matrix and mistakes, side by side in ``fig`` (a subfigure)."""
+    weights, matrix, wrong = fig.subfigures(1, 3, width_ratios=[1.2, 0.9, 1.2])
+    first = linear_layers(model)[0]
+    images.first_layer(weights, first.backend.to_numpy(first.W), data.image_shape, units=16, cols=4)
+    weights.suptitle("first layer's weights, unit by unit", fontsize=9)
+    held_out = len(data.y_val) > 0
+    x, y = (data.x_val, data.y_val) if held_out else (data.x_train, data.y_train)
+    guessed = predict(model, first.backend, np.asarray(x))
+    which = "validation" if held_out else "training"
+    images.confusion(matrix.subplots(), y, guessed, data.n_classes, title=f"{which} set: true vs predicted")
+    missed = images.misclassified(wrong, x, y, guessed, data.image_shape, count=16, cols=4)
+    wrong.suptitle(f"wrong: guess (true), {missed} of {len(y)}", fontsize=9)
 
 
 def draw_boundary(ax: Any, model: Any, data: Any) -> None:

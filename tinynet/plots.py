@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only: no window, works on machines without a disp
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import images  # noqa: E402
 from .files import write_atomically  # noqa: E402
 
 DPI = 80
@@ -86,6 +87,15 @@ def series(lines: dict[str, tuple[Sequence[int], Sequence[float]]], title: str, 
     save(fig, path)
 
 
+def image_examples(x: np.ndarray, y: np.ndarray, image_shape: tuple[int, int], title: str,
+                   path: pathlib.Path) -> None:
+    """The first 24 examples of image data, each with its label (where points cannot be drawn)."""
+    fig = plt.figure(figsize=(6, 3.2), layout="constrained")
+    images.examples(fig, x, y, image_shape)
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
 def dataset(x: np.ndarray, y: np.ndarray, title: str, path: pathlib.Path) -> None:
     fig, ax = plt.subplots(figsize=(4, 4))
     _points(ax, x, y)
@@ -102,6 +112,22 @@ def decision_boundaries(panels: list[tuple[str, np.ndarray]], grid: tuple[np.nda
         ax.contourf(xs, ys, classes, levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fdae6b"], alpha=0.6)
         _points(ax, x, y)
         ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+def pictures(panels: list[tuple[str, np.ndarray, np.ndarray]], x: np.ndarray, y: np.ndarray,
+             image_shape: tuple[int, int], classes: int, path: pathlib.Path) -> None:
+    """For image data, one row per model (title, first-layer W (D, H), predicted (N,)): 8 of its
+    first layer's units as images, its confusion matrix, and 8 examples it got wrong."""
+    fig = plt.figure(figsize=(11, 2.9 * len(panels)), layout="constrained")
+    rows = fig.subfigures(len(panels), 1, squeeze=False)[:, 0]
+    for row, (title, W, predicted) in zip(rows, panels):
+        weights, matrix, wrong = row.subfigures(1, 3, width_ratios=[1.3, 0.8, 1.3])
+        images.first_layer(weights, W, image_shape, units=8, cols=4)
+        images.confusion(matrix.subplots(), y, predicted, classes, title="training set")
+        missed = images.misclassified(wrong, x, y, predicted, image_shape, count=8, cols=4)
+        weights.suptitle(f"{title}: first layer", fontsize=9)
+        wrong.suptitle(f"wrong: guess (true), {missed} of {len(y)}", fontsize=9)
     save(fig, path)
 
 

@@ -37,12 +37,21 @@ from threadpoolctl import threadpool_limits
 import tinynet as tn
 from tinynet.breakages import Breakage
 from tinynet.cli import requested
-from tinynet.data import Dataset, make_dataset
-from tinynet.metrics import grid_around, predict_grid
+from tinynet.data import Dataset, make_dataset, shape_of
+from tinynet.metrics import grid_around, predict, predict_grid
+from tinynet.model import linear_layers
 from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
 N_EXAMPLES = 100  # the log's training set (Parts 1-3)
+
+
+def model_for(dataset: str, sizes: Sequence[int] = MODEL) -> tuple[int, ...]:
+    """``sizes`` with its ends made the data's: the first layer takes the data's D features,
+    the last gives its C classes. The log's (2, 500, 500, 2) is (64, 500, 500, 10) on digits
+    and itself on the 2-D sets."""
+    features, classes = shape_of(dataset)
+    return (features, *sizes[1:-1], classes)
 
 
 class Broken(Protocol):
@@ -64,7 +73,7 @@ class Run:
     data_seed: int  # of the dataset
     lr: float
     steps: int
-    sizes: tuple[int, ...] = MODEL
+    sizes: tuple[int, ...] = MODEL  # the hidden widths; the ends are the data's (``layers``)
     batch_size: int | None = None  # None: full batch, as in the log
     dataset: str = "xor"
     n: int = N_EXAMPLES  # training examples
@@ -79,6 +88,11 @@ class Run:
                             ones=self.ones, flip=self.flip)
 
     @property
+    def layers(self) -> tuple[int, ...]:
+        """The sizes the network is built with: ``sizes`` with the data's D and C at its ends."""
+        return model_for(self.dataset, self.sizes)
+
+    @property
     def label(self) -> str:
         """For progress bars and messages only: never parsed."""
         data = f" (data {self.data_seed})" if self.data_seed != self.weight_seed else ""
@@ -86,19 +100,23 @@ class Run:
 
     def cost(self) -> float:
         """Rough work of the run (multiply-adds), to start the longest runs first."""
-        per_example = sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+        per_example = sum(a * b for a, b in zip(self.layers, self.layers[1:]))
         return self.steps * min(self.n, self.batch_size or self.n) * per_example
 
 
 @dataclass
 class Outcome:
-    """What a run sends back: its history, the doctor's diagnosis, and the predicted class over
-    a grid if asked."""
+    """What a run sends back: its history, the doctor's diagnosis, and, if asked, the predicted
+    class over a grid (2-D data) or its first layer and predictions (images)."""
 
     history: History
     doctor: dict[str, Any] | None = None  # the doctor's diagnosis of the run: cause, findings
     boundary: np.ndarray | None = None  # (len(ys), len(xs)) predicted classes
     grid: tuple[np.ndarray, np.ndarray] | None = None  # (xs, ys)
+    # Image data in place of a boundary: the first layer's weights (D, H), and the predicted
+    # class of each training example (N,), host copies.
+    first_layer: np.ndarray | None = None
+    predicted: np.ndarray | None = None
 
 
 def execute(run: Run, backend: str, boundary: bool = False) -> Outcome:
@@ -110,7 +128,7 @@ def execute(run: Run, backend: str, boundary: bool = False) -> Outcome:
 def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
     be = tn.get_backend(backend)
     data = run.data()
-    model = tn.create_model(list(run.sizes), seed=run.weight_seed, backend=be)
+    model = tn.create_model(list(run.layers), seed=run.weight_seed, backend=be)
     options: dict[str, Any] = {}
     if run.case is not None:
         model, data = broken(run.case, model, data, run.data_seed, options)
@@ -120,8 +138,12 @@ def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
     history = found.history
     outcome = Outcome(history, doctor=found.as_dict())
     if boundary and history.eval_steps and history.diverged_at is None:
-        outcome.grid = grid(data)
-        outcome.boundary = predict_grid(model, be, *outcome.grid)
+        if data.n_features == 2:
+            outcome.grid = grid(data)
+            outcome.boundary = predict_grid(model, be, *outcome.grid)
+        elif data.image_shape is not None:  # the pictures a learner expects of images (tinynet/images.py)
+            outcome.first_layer = be.to_numpy(linear_layers(model)[0].W)
+            outcome.predicted = predict(model, be, data.x_train)
     return outcome
 
 

@@ -18,7 +18,9 @@ from tinynet.doctor.thresholds import FLAT  # "the loss remained flat": it fell 
 from tinynet.metrics import fell
 
 # --- Thresholds: the meaning of the log's words, in numbers ---------------------------------
-LN2_TOLERANCE = 0.05  # "loss at init close to ln 2": |loss - ln 2| <= 0.05
+# "loss at init close to ln C" (ln 2 for two classes): |loss - ln C| <= 0.05. Absolute, not a
+# share of ln C: the gap comes from the spread of the initial logits, whatever C is.
+LN2_TOLERANCE = 0.05
 NEAR_ZERO_LOSS = 0.05  # "near-zero training loss": final loss <= 0.05
 CONVERGED_LOSS = 0.10  # "converged" (Part 4 and the width sweep): training loss <= 0.10
 IMMEDIATE_STEPS = 100  # "diverged immediately": within the first 100 steps
@@ -206,8 +208,9 @@ def _list(items: Any) -> str:
 
 
 # --- Predicates: pure functions of measured numbers (unit-tested on synthetic histories) -----
-def loss_close_to_ln2(loss: float) -> bool:
-    return abs(loss - math.log(2)) <= LN2_TOLERANCE
+def loss_close_to_ln_c(loss: float, classes: int) -> bool:
+    """The loss of a model that gives each of C classes about 1/C: close to ln C."""
+    return abs(loss - math.log(classes)) <= LN2_TOLERANCE
 
 
 def near_zero(final_loss: float) -> bool:

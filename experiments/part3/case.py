@@ -16,6 +16,7 @@ from experiments.harness.seeds import Seed
 from experiments.harness.study import Claim
 from experiments.harness.verdicts import Verdict
 from tinynet.breakages import Breakage
+from tinynet.data import shape_of
 from tinynet.doctor import CAUSES
 from tinynet.training import History
 
@@ -31,6 +32,7 @@ class Trial(NamedTuple):
     healthy: History
     lr: float  # the broken run's learning rate
     healthy_lr: float
+    classes: int = 2  # C of the data: the loss floors that depend on it (ln C, ln(1 + (C - 1)/e))
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -54,7 +56,7 @@ class Case:
     key: str | None = None  # the measured number that the sentence across seeds quotes
     # The mechanism over the steps, for its figure case_<name>.png: (its run, healthy) -> (y label,
     # lines, a level to mark as (value, label) or None, log y).
-    plot: Callable[[History, History], tuple[str, Lines, Level, bool]] | None = field(repr=False, default=None)
+    plot: Callable[[Trial], tuple[str, Lines, Level, bool]] | None = field(repr=False, default=None)
     # One seed's story (measured, happened, seed number); by default "Seed s: " and the cause.
     explain: Callable[[Measured, bool, int], str] | None = field(repr=False, default=None)
     # The sentence across seeds (per-seed verdicts, seeds cut short, the study's context); by
@@ -107,7 +109,8 @@ class Case:
         asked for has no run, and its claim is not judged)."""
         def judge(seed: Seed, runs: Any, hist: dict[Run, History], args: Any) -> Verdict:
             run = runs.cases[self.name]
-            return self.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr), seed.seed)
+            classes = shape_of(run.dataset)[1]
+            return self.verdict(Trial(hist[run], hist[runs.healthy], run.lr, runs.healthy.lr, classes), seed.seed)
 
         return Claim(self.claim, self.says, needs=lambda runs: [runs.healthy, runs.cases.get(self.name)], judge=judge,
                      key=self.key, why=self.why, any_length=self.any_length)

@@ -25,9 +25,11 @@ from experiments.part3.log_cases import LR10, RELU_LAST
 from experiments.part3.measures import measure_symmetry
 from tinynet import breakages
 from tinynet.metrics import fell
-from tinynet.training import History
 
-SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)  # 2 classes: no loss below ln(1 + 1/e) = 0.313
+def softmax_twice_floor(classes: int) -> float:
+    """Probabilities fed to a second softmax give any class at most e / (e + C - 1): no loss
+    below ln(1 + (C - 1)/e), 0.313 for 2 classes, 1.46 for 10."""
+    return math.log(1 + (classes - 1) / math.e)
 # The spread a healthy start has, for the figure: the first layer's W ~ U(-1/sqrt(2), 1/sqrt(2)),
 # whose standard deviation is 1/sqrt(2) / sqrt(3) = 0.41.
 HEALTHY_SPREAD = 1 / math.sqrt(2) / math.sqrt(3)
@@ -58,7 +60,8 @@ def cause_constant(t: Trial, m: Measured, happened: bool) -> str:
     return f"No stall: {same}, yet the loss reached {m['final_loss']:.3g} (healthy: {m['healthy_final_loss']:.3g})."
 
 
-def plot_constant(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_constant(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     return ("spread between units' weights", {"constant init": (h.eval_steps, h.measured["unit_spread"])},
             (HEALTHY_SPREAD, f"a random start: {HEALTHY_SPREAD:.2f}"), False)
 
@@ -94,7 +97,8 @@ def cause_tiny_lr(t: Trial, m: Measured, happened: bool) -> str:
     return text + (", so it looks flat." if happened else ", enough to count as moving.")
 
 
-def plot_tiny_lr(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_tiny_lr(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     drop = [breakages.TINY_LR * sum(norms[i] ** 2 for norms in h.grad_norm.values()) for i in range(len(h.eval_steps))]
     return "lr x |gradient|^2: the loss's drop per step", {"lr 1e-05": (h.eval_steps, drop)}, None, True
 
@@ -131,7 +135,8 @@ def cause_unnormalised(t: Trial, m: Measured, happened: bool) -> str:
                    + (", not converged." if happened else ", converged all the same."))
 
 
-def plot_unnormalised(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_unnormalised(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h, g = t.broken, t.healthy
     return first_layer_norms_against_healthy(h, g, "inputs x 1000")
 
 
@@ -151,30 +156,34 @@ UNNORMALISED_INPUTS = Case(
 # --- softmax applied twice -------------------------------------------------------------------------
 def observe_softmax_twice(t: Trial) -> tuple[Measured, bool]:
     h, g = t.broken, t.healthy
-    return ({"final_loss": h.loss[-1], "loss_floor": SOFTMAX_TWICE_FLOOR,
-             "above_floor": h.loss[-1] - SOFTMAX_TWICE_FLOOR,
+    floor = softmax_twice_floor(t.classes)
+    return ({"final_loss": h.loss[-1], "loss_floor": floor, "above_floor": h.loss[-1] - floor,
              "final_train_accuracy": h.train_acc[-1], "healthy_final_loss": g.loss[-1],
              "converged_means_loss_at_most": v.CONVERGED_LOSS},
             not v.converged(h.loss[-1]))
 
 
 def cause_softmax_twice(t: Trial, m: Measured, happened: bool) -> str:
-    return (f"Probabilities fed to a second softmax give any class at most e/(e+1) = 73%, so no example's loss can go "
-            f"below ln(1 + 1/e) = {m['loss_floor']:.3f}: the loss ended at {m['final_loss']:.3g}, "
+    c = t.classes
+    return (f"Probabilities fed to a second softmax give any of {c} classes at most e/(e+{c - 1}) = "
+            f"{math.e / (math.e + c - 1):.0%}, so no example's loss can go below ln(1 + {c - 1}/e) = "
+            f"{m['loss_floor']:.3f}: the loss ended at {m['final_loss']:.3g}, "
             f"{m['above_floor']:.3g} above that floor, with {m['final_train_accuracy']:.0%} of the examples "
             f"classified correctly.")
 
 
-def plot_softmax_twice(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_softmax_twice(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     return ("training loss", {"softmax twice": loss_at_measurements(h)},
-            (SOFTMAX_TWICE_FLOOR, "the floor, ln(1 + 1/e) = 0.313"), False)
+            (softmax_twice_floor(t.classes), f"the floor, ln(1 + {t.classes - 1}/e) = {softmax_twice_floor(t.classes):.3f}"),
+            False)
 
 
 SOFTMAX_TWICE = Case(
     breakage=breakages.SOFTMAX_TWICE,
     role="softmax twice",
     claim="softmax_twice_never_converges",
-    says="(predicted) The loss never converges: it stays above ln(1 + 1/e) = 0.313.",
+    says="(predicted) The loss never converges: it stays above ln(1 + (C - 1)/e), 0.313 for two classes.",
     observe=observe_softmax_twice,
     cause=cause_softmax_twice,
     key="final_loss",
@@ -198,7 +207,8 @@ def cause_shuffled(t: Trial, m: Measured, happened: bool) -> str:
     return text + (": memorised, not learned." if happened else f": not yet memorised in {m['steps']} steps.")
 
 
-def plot_shuffled(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_shuffled(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     return "accuracy", {"train (shuffled labels)": (h.eval_steps, h.train_acc),
                         "validation (true labels)": (h.eval_steps, h.val_acc)}, (0.5, "chance"), False
 
@@ -233,7 +243,8 @@ def cause_sum(t: Trial, m: Measured, happened: bool) -> str:
                    f"{m['loss_when_stopped']:.3g} in {m['steps']} steps.")
 
 
-def plot_sum(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_sum(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h, g = t.broken, t.healthy
     return first_layer_norms_against_healthy(h, g, "summed loss")
 
 
@@ -266,7 +277,8 @@ def cause_sigmoid(t: Trial, m: Measured, happened: bool) -> str:
     return text + f"{moved} in {m['steps']} steps (to {m['final_loss']:.3g})" + (": flat." if happened else ".")
 
 
-def plot_sigmoid(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_sigmoid(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     return "gradient norm, per layer", {name: (h.eval_steps, norms) for name, norms in h.grad_norm.items()}, None, True
 
 

@@ -16,8 +16,9 @@ from matplotlib.ticker import MaxNLocator
 from experiments.harness.runner import N_EXAMPLES, Outcome, Run
 from experiments.harness.seeds import Seed
 from experiments.harness.verdicts import Judged, interval_text, k_of_n
-from experiments.part3.case import Case
+from experiments.part3.case import Case, Trial
 from tinynet import plots
+from tinynet.data import shape_of
 from tinynet.plots import plt, save
 
 
@@ -80,6 +81,12 @@ def relu_last_figures(case: Case, args: Any, plans: dict, outcomes: dict[Run, Ou
         plots.decision_boundaries([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", o.boundary) for r, o in panels],
                                   panels[0][1].grid, data.x_train, data.y_train, args.out / "boundaries.png")
         figures.append("boundaries.png")
+    drawn = [(r, outcomes[r]) for r in pair if outcomes[r].predicted is not None]
+    if len(drawn) == 2:
+        data = drawn[0][0].data()
+        plots.pictures([(f"{r.label}: loss {hist[r].loss[-1]:.3g}", o.first_layer, o.predicted) for r, o in drawn],
+                       data.x_train, data.y_train, data.image_shape, data.n_classes, args.out / "pictures.png")
+        figures.append("pictures.png")
     return figures
 
 
@@ -102,7 +109,7 @@ def relu_last_seeds(case: Case, args: Any, plans: dict, hist: dict, relu: Judged
         h = hist[plans[s].cases[case.name]]
         lines[f"seed {s.seed} ({'stalled' if relu.per_seed[s].reproduced else 'learned'})"] = (
             h.eval_steps, h.measured["stranded"])
-    plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln 2)",
+    plots.series(lines, "ReLU last: examples whose own logit is clipped to 0 (each keeps a loss >= ln C)",
                  "fraction of examples", args.out / "stranded.png", ylim=(-0.02, 1.02))
     return ["seeds.png", "stranded.png"]
 
@@ -119,13 +126,14 @@ def draw_case(args: Any, plans: dict, hist: dict, case: Case, judged: Judged) ->
     happened = [s for s in judged.counted if judged.per_seed[s].reproduced]
     ran_on = [s for s in happened if len(hist[plans[s].cases[case.name]].eval_steps) > 2]
     seed: Seed = (ran_on or happened or [next(iter(judged.per_seed))])[0]
-    broken, healthy = hist[plans[seed].cases[case.name]], hist[plans[seed].healthy]
-    ylabel, lines, level, logy = case.plot(broken, healthy)
+    run, healthy = plans[seed].cases[case.name], plans[seed].healthy
+    trial = Trial(hist[run], hist[healthy], run.lr, healthy.lr, shape_of(run.dataset)[1])
+    ylabel, lines, level, logy = case.plot(trial)
     said = "it happened" if happened else "it happened on no seed"
     name = f"case_{case.name}.png"
     case_figure(title=f"{case.broken}: seed {seed.seed} ({said}), {k_of_n(judged.k, judged.n)}",
-                losses={"healthy": healthy.loss, case.role: broken.loss},
-                marks={case.role: broken.diverged_at}, lines=lines, ylabel=ylabel, level=level,
+                losses={"healthy": trial.healthy.loss, case.role: trial.broken.loss},
+                marks={case.role: trial.broken.diverged_at}, lines=lines, ylabel=ylabel, level=level,
                 logy=logy, path=args.out / name)
     return name
 
@@ -146,7 +154,7 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
                  label="ReLU last: final loss (red: stalled, green: learned)")
     above = np.asarray(floors) > 0  # a floor of 0 (nothing stranded) has no place on a log axis
     left.hlines(np.asarray(floors)[above], x[above] - 0.3, x[above] + 0.3, colors="k", lw=1.5,
-                label="floor: ln 2 x share of examples stranded")
+                label="floor: ln C x share of examples stranded")
     for xi, (loss, d) in enumerate(zip(relu_last, dead)):
         if d:
             left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),

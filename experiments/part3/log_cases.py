@@ -18,11 +18,10 @@ from tinynet import breakages
 from tinynet.metrics import fell
 from tinynet.training import DIVERGENCE_FACTOR, History
 
-LN2 = math.log(2)
 TERMS = ("Terms: a ReLU after the last layer clips every logit <= 0 to exactly 0 and passes it no gradient. A "
          "stranded example is one whose own class's logit is clipped: nothing pushes that logit back up, and its "
-         "loss stays at ln 2 = 0.693 or more. A dead output unit is one clipped on every example: no gradient "
-         "reaches its weights at all. The loss floor is ln 2 times the share of examples stranded.")
+         "loss stays at ln C or more (ln 2 = 0.693 for two classes). A dead output unit is one clipped on every example: no gradient "
+         "reaches its weights at all. The loss floor is ln C times the share of examples stranded.")
 
 
 # --- the log's first failure: lr 10 ----------------------------------------------------------------
@@ -44,7 +43,8 @@ def cause_lr10(t: Trial, m: Measured, happened: bool) -> str:
     return text + ("." if happened else f", later than 'immediately' ({v.IMMEDIATE_STEPS} steps).")
 
 
-def plot_lr10(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_lr10(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     steps = list(range(len(h.loss)))  # every step it took: a run at lr 10 lasts only a few
     return ("training loss, step by step", {"lr 10": (steps, h.loss)},
             (DIVERGENCE_FACTOR * h.loss[0], f"diverged: {DIVERGENCE_FACTOR:g}x its start"), True)
@@ -74,7 +74,7 @@ def observe_relu_last(t: Trial) -> tuple[Measured, bool]:
              "dead_output_units_ever": sorted({u for units in m["dead_units"] for u in units}),
              "revived_output_units": revived_units(h.eval_steps, m["dead_units"]),
              "stranded_at_init": m["stranded"][0], "stranded_at_end": m["stranded"][-1],
-             "loss_floor_at_end": LN2 * m["stranded"][-1], "logits_clipped_at_end": m["logits_clipped"][-1],
+             "loss_floor_at_end": math.log(t.classes) * m["stranded"][-1], "logits_clipped_at_end": m["logits_clipped"][-1],
              "flat_means_fell_less_than": v.FLAT,
              "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
             v.stopped_learning(h.loss, t.healthy.loss[-1]))
@@ -107,7 +107,7 @@ def explain_relu_last(m: Measured, stalled: bool, seed: int) -> str:
         holds = " that holds it up" if stalled and m["loss_floor_at_end"] > v.CONVERGED_LOSS else ""
         text += (f" At the end {m['stranded_at_end']:.0%} of the examples had their own class's logit clipped to 0: "
                  f"the ReLU passes such a logit no gradient, so each of these examples keeps a loss of at least "
-                 f"ln 2, a floor of {m['loss_floor_at_end']:.3g} under the mean loss{holds}.")
+                 f"ln C, a floor of {m['loss_floor_at_end']:.3g} under the mean loss{holds}.")
     else:
         text += " At the end no example had its own class's logit clipped to 0, so nothing held the loss up."
     if m["dead_output_units_at_end"]:
@@ -159,7 +159,8 @@ def why_relu_last(per_seed: dict[Any, Verdict], cut: list, context: dict[str, An
     return " ".join(parts)
 
 
-def plot_relu_last(h: History, g: History) -> tuple[str, Lines, Level, bool]:
+def plot_relu_last(t: Trial) -> tuple[str, Lines, Level, bool]:
+    h = t.broken
     return ("share of examples stranded", {"ReLU last": (h.eval_steps, h.measured["stranded"])}, None, False)
 
 

@@ -7,8 +7,9 @@ A ReLU after the last Linear clips every logit <= 0 to exactly 0 and passes it n
 
 - A *stranded* example is one whose own class's logit is clipped: nothing pushes that logit
   up (only changes made for other examples can bring it back), and while it stays at 0 the
-  example's loss is at least ln 2 (the other logits are 0 or above). The run's mean loss
-  cannot fall below ln 2 times the share of examples stranded: the loss floor.
+  example's loss is at least ln C (the other C - 1 logits are 0 or above; ln 2 for two
+  classes). The run's mean loss cannot fall below ln C times the share of examples
+  stranded: the loss floor.
 - A *dead output unit* is one clipped on every example: no example sends it any gradient,
   so its weights stop changing (the layers below still change, and can revive it).
 - The *push that passes*: the loss sends each example's own logit a gradient that pushes it
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import tinynet as tn
-from experiments.harness.runner import MODEL, N_EXAMPLES
+from experiments.harness.runner import N_EXAMPLES, model_for
 from tinynet.breakages import relu_after_last
 from tinynet.backend import backend_of
 from tinynet.data import make_dataset
@@ -105,7 +106,7 @@ def initialisations(args: Any) -> dict[str, Any]:
             weights = i if args.weight_seed is None else args.weight_seed
             data = make_dataset(args.dataset, N_EXAMPLES, seed=i if args.data_seed is None else args.data_seed,
                                 val_fraction=0.0)
-            model = relu_after_last(tn.create_model(list(MODEL), seed=weights, backend=args.be))
+            model = relu_after_last(tn.create_model(list(model_for(args.dataset)), seed=weights, backend=args.be))
             n_dead, share = at_initialisation(model, data.x_train, data.y_train)
             dead.append(n_dead)
             stranded.append(share)
