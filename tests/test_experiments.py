@@ -77,6 +77,30 @@ def test_quick_run_writes_the_promised_results(part, tmp_path, capsys):
     assert all(fig in printed for fig in results["figures"]), "the summary lists the figures it wrote"
 
 
+@pytest.mark.parametrize("part", list(SCRIPTS))
+def test_quick_run_on_digits(part, tmp_path, capsys):
+    """Real data: every part on 64 features and 10 classes, the model [64, 500, 500, 10], the
+    claims that depend on C judged against it, and pictures of images where a boundary was."""
+    cases = ["--cases", "all"] if part == "part3_break" else []
+    assert SCRIPTS[part].main(["--quick", "--dataset", "digits", "--seed", "0", *cases, "--out", str(tmp_path)]) == 0
+    every_case = {**CLAIMS, "part3_break": [case.claim for case in CASES]}
+    results = check_results(tmp_path, part, every_case)
+    assert results["config"]["dataset"] == "digits" and results["config"]["model"] == [64, 500, 500, 10]
+    by_id = {c["id"]: c for c in results["claims"]}
+    if part == "part1_sanity":
+        measured = by_id["loss_at_init_ln2"]["per_seed"][0]["measured"]
+        assert measured["classes"] == 10 and measured["ln_c"] == pytest.approx(np.log(10))
+        assert by_id["loss_at_init_ln2"]["reproduced_in"] == 1  # about 2.30, not 0.69
+    if part in ("part2_overfit", "part3_break"):
+        assert "pictures.png" in results["figures"] and "boundary.png" not in results["figures"]
+    if part == "part3_break":
+        twice = by_id["softmax_twice_never_converges"]["per_seed"][0]["measured"]
+        assert twice["loss_floor"] == pytest.approx(np.log(1 + 9 / np.e))  # ln(1 + (C - 1)/e), 1.46 for 10
+    if part == "part4_scale":
+        assert results["config"]["n_train"] == 1437 and results["config"]["n_val"] == 359  # every digit but one
+        assert "1,797" in by_id["time_per_step_grows"]["per_seed"][0]["explanation"]
+
+
 @pytest.mark.parametrize("part", ["part3_break", "part4_scale"])  # Part 4: what .ci/gpu runs on CuPy
 def test_quick_run_on_the_strict_backend(part, tmp_path):
     """Every Part 3 case too: the user-written layers and losses, the data transforms and the

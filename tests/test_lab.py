@@ -57,6 +57,35 @@ def test_the_address_round_trips_the_set_up():
     assert Setup.from_query({}) == Setup()
 
 
+def test_digits_set_their_own_inputs_classes_and_most_examples():
+    with pytest.raises(FieldError, match=r"the inputs \(64 for digits\) and the last the classes \(10\), "
+                                         r"e.g. 64,16,16,10; got 2,16,16,2"):
+        Setup.from_query({"dataset": "digits"})
+    assert Setup.from_query({"dataset": "digits", "layers": "64,8,10", "case": "sigmoid_deep"}).run_layers == \
+        (64, 100, 100, 100, 100, 10)  # a deeper net's sizes, with the data's ends
+    with pytest.raises(FieldError, match="digits has 1,797 images, so at most 1,497 training examples") as e:
+        Setup.from_query({"dataset": "digits", "layers": "64,8,10", "examples": "1498"})
+    assert e.value.field == "examples"
+    assert Setup.from_query({"dataset": "digits", "layers": "64,8,10", "examples": "1198",
+                             "case": "labels_shuffled"}).examples == 1198  # 1,198 + 599 held out: all of them
+
+
+def test_image_data_shows_weights_confusion_and_mistakes_in_place_of_the_boundary():
+    from tinynet.lab.view import TILES, WRONG, boundary, points
+    run = run_all(Setup.from_query({"dataset": "digits", "layers": "64,40,10", "steps": "40", "examples": "300"}))
+    shown = boundary(run)
+    assert shown["kind"] == "images" and shown["shape"] == [8, 8] and shown["set"] == "validation"
+    W = run.model.layers[0].W
+    assert len(shown["weights"]) == TILES and shown["weights"][5] == pytest.approx(W[:, 5].tolist())
+    guessed = np.argmax(run.model.forward(np.asarray(run.data.x_val, np.float32)), axis=1)
+    matrix = np.array(shown["confusion"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 60 and np.trace(matrix) == shown["right"]
+    assert shown["right"] == np.sum(guessed == run.data.y_val)
+    assert 0 < len(shown["wrong"]) <= WRONG and all(e["guess"] != e["true"] for e in shown["wrong"])
+    assert points(run) is None and len(json.dumps(shown)) < 40_000
+    assert boundary(run_all(Setup.from_query({"steps": "5"})))["kind"] == "boundary"
+
+
 def test_a_case_sets_what_it_breaks_and_the_page_says_so():
     assert Setup(case="lr10").run_lr == 10.0 and Setup(case="lr10").lr == 0.1
     assert Setup(case="sigmoid_deep").run_layers == (2, 100, 100, 100, 100, 2)
@@ -71,6 +100,7 @@ def test_a_case_sets_what_it_breaks_and_the_page_says_so():
     {"steps": "150", "case": "relu_last", "activation": "sigmoid"},
     {"steps": "120", "case": "labels_shuffled", "init": "he"},
     {"steps": "120", "case": "sum_not_mean", "seed": "3"},
+    {"steps": "60", "dataset": "digits", "layers": "64,32,10", "batch": "50", "case": "sigmoid_deep"},
 ])
 def test_the_as_python_script_gives_the_page_s_losses_bit_for_bit(fields, tmp_path):
     """The script runs in a child process, on the public API alone; its losses, measurements

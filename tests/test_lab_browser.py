@@ -140,6 +140,26 @@ def test_softmax_twice_makes_the_doctor_name_it(lab, page, tmp_path):
     assert screenshot(page, tmp_path, "lab_softmax_twice.png").stat().st_size < 200_000
 
 
+def test_digits_bring_their_ends_and_pictures_in_place_of_the_boundary(lab, page, tmp_path):
+    address, _ = lab
+    page.goto(address + "?steps=300&lr=0.5&layers=2,32,2")
+    page.get_by_test_id("status").filter(has_text="step 0").wait_for()
+    page.get_by_test_id("dataset").select_option("digits")  # the layers' ends follow: 64 inputs, 10 classes
+    page.wait_for_function("() => location.search.includes('dataset=digits')")
+    assert page.get_by_test_id("layers").input_value() == "64,32,10"
+    assert page.get_by_test_id("error").inner_text() == ""
+    page.get_by_test_id("train").click()
+    page.get_by_test_id("status").filter(has_text="finished").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    pictures = page.get_by_test_id("pictures")
+    assert pictures.locator("canvas").count() >= 16  # the first layer's 16 units, and any mistakes
+    assert "right" in page.locator("#boundary-title").inner_text()
+    right, of = map(int, re.search(r"(\d+) of (\d+) right", page.locator("#boundary-title").inner_text()).groups())
+    assert of == 20 and right > 2  # 300 steps at lr 0.5 learn digits well above chance (2 of 20)
+    assert "make_dataset('digits', 100" in page.get_by_test_id("python").inner_text()
+    assert screenshot(page, tmp_path, "lab_digits.png").stat().st_size < 200_000
+
+
 def test_a_bad_layer_size_shows_an_error_and_the_page_keeps_working(lab, page):
     address, _ = lab
     page.goto(address + "?steps=500")

@@ -68,3 +68,40 @@ def test_a_run_that_stopped_in_its_first_steps_gets_an_inset_of_them(monkeypatch
     inset = drawn[0].axes[0].child_axes
     assert len(inset) == 1 and inset[0].get_title() == "the first 5 steps" and len(inset[0].lines) == 2
     assert drawn[1].axes[0].child_axes == []
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    data = make_dataset("digits", 300, seed=2)
+    model = tn.create_model([64, 24, 10], seed=2)
+    return tn.train(model, data, steps=60, lr=0.5, progress=False), model, data
+
+
+def test_image_data_gets_weights_confusion_and_mistakes_in_place_of_a_boundary(digits_run):
+    hist, model, data = digits_run
+    fig = hist.plot(model, data)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "decision boundary" not in titles and "validation set: true vs predicted" in titles
+    first = model.layers[0].W
+    tiles = [ax for ax in fig.axes if ax.get_title().startswith("unit ")]
+    assert len(tiles) == 16
+    np.testing.assert_allclose(tiles[3].images[0].get_array(), np.asarray(first)[:, 3].reshape(8, 8), rtol=1e-6)
+    guessed = np.argmax(model.forward(np.asarray(data.x_val, np.float32)), axis=1)
+    matrix = next(ax for ax in fig.axes if ax.get_title() == "validation set: true vs predicted").images[0].get_array()
+    assert matrix.sum() == len(data.y_val) and np.trace(matrix) == np.sum(guessed == data.y_val)
+    wrong = [ax for ax in fig.axes if "(" in ax.get_title() and ax.images]
+    assert len(wrong) == min(16, np.sum(guessed != data.y_val))
+    for ax in wrong:  # "guess (true)", never a right one
+        guess, true = ax.get_title().replace("(", "").replace(")", "").split()
+        assert guess != true
+
+
+def test_the_image_helpers_count_and_refuse():
+    from matplotlib.figure import Figure
+
+    from tinynet import images
+    counts = images.confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3)
+    assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]  # rows: the true class
+    with pytest.raises(ValueError, match="W has 10 rows, but images of 8 x 8 have 64 pixels"):
+        images.first_layer(Figure(), np.zeros((10, 4)), (8, 8))
+    assert images.misclassified(Figure(), np.zeros((2, 4)), np.array([1, 0]), np.array([1, 0]), (2, 2)) == 0

@@ -40,6 +40,7 @@ from .idx import read_images_and_labels
 
 DATASETS = ("random", "xor", "moons", "digits")
 SHAPES = {"random": (2, 2), "xor": (2, 2), "moons": (2, 2), "digits": (64, 10)}  # (D features, C classes)
+DIGITS_EXAMPLES = 1797
 DIGITS_FILE = "digits.npz"  # in tinynet/datasets/: images (1797, 8, 8) uint8 0..16, labels (1797,) uint8
 
 
@@ -131,6 +132,14 @@ def shape_of(name: str) -> tuple[int, int]:
     if not isinstance(name, str) or name not in SHAPES:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)} (a string)")
     return SHAPES[name]
+
+
+def with_ends(sizes: Any, name: str) -> tuple[int, ...]:
+    """Layer sizes with the first made dataset ``name``'s D and the last its C: (2, 100, 2)
+    is (64, 100, 10) for digits. A way to break training declared once with 2-D sizes (a
+    deeper net) then fits every data set."""
+    features, classes = shape_of(name)
+    return (features, *tuple(sizes)[1:-1], classes)
 
 
 @functools.cache

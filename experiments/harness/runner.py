@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 import tinynet as tn
 from tinynet.breakages import Breakage
 from tinynet.cli import requested
-from tinynet.data import Dataset, make_dataset, shape_of
+from tinynet.data import Dataset, make_dataset, with_ends
 from tinynet.metrics import grid_around, predict, predict_grid
 from tinynet.model import linear_layers
 from tinynet.training import History
@@ -50,8 +50,7 @@ def model_for(dataset: str, sizes: Sequence[int] = MODEL) -> tuple[int, ...]:
     """``sizes`` with its ends made the data's: the first layer takes the data's D features,
     the last gives its C classes. The log's (2, 500, 500, 2) is (64, 500, 500, 10) on digits
     and itself on the 2-D sets."""
-    features, classes = shape_of(dataset)
-    return (features, *sizes[1:-1], classes)
+    return with_ends(sizes, dataset)
 
 
 class Broken(Protocol):

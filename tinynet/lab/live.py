@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..model import linear_layers
 from .run import LabRun
-from .setup import FieldError, Setup, as_python
+from .setup import SHAPES, FieldError, Setup, as_python
 from .view import Viewer, boundary, network, points
 from .worked import worked_step
 
@@ -119,7 +119,8 @@ class Session:
         self.example = 0
         self.send({"kind": "setup", "id": asked if isinstance(asked, int) else None, "fields": setup.query(),
                    "overrides": setup.overrides,
-                   "python": as_python(setup), "points": points(run), "broken": getattr(setup.breakage, "broken", "")})
+                   "python": as_python(setup), "points": points(run), "broken": getattr(setup.breakage, "broken", ""),
+                   "shapes": SHAPES})
         self.next_doctor = 0.0
         self._update(force=True)
 

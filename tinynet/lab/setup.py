@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..breakages import BY_NAME
-from ..data import DATASETS
+from ..data import DATASETS, DIGITS_EXAMPLES, most_examples, shape_of, with_ends
 from ..layers import INIT_SCHEMES
 
 ACTIVATIONS = ("relu", "sigmoid")  # sigmoid: tinynet.breakages.Sigmoid, a layer as a learner writes it
@@ -27,8 +27,7 @@ MAX_WIDTH = 4096
 # full-batch forward pass, have to fit a laptop with room to spare; 20 M parameters is 80 MB of
 # float32 weights, and a step of such a model is already seconds on a CPU.
 MAX_PARAMETERS = 20_000_000
-INPUTS = 2  # every data set make_dataset offers is 2-D ...
-CLASSES = 2  # ... with two classes
+SHAPES = {name: shape_of(name) for name in DATASETS}  # (inputs, classes): (2, 2), digits (64, 10)
 
 
 class FieldError(ValueError):
@@ -71,7 +70,10 @@ class Setup:
 
     @property
     def run_layers(self) -> tuple[int, ...]:
-        return tuple(self.overrides.get("sizes", self.layers))
+        """The fields' layers, or the case's (a deeper net), given the data's inputs and classes."""
+        if "sizes" in self.overrides:
+            return with_ends(self.overrides["sizes"], self.dataset)
+        return self.layers
 
     @property
     def val_fraction(self) -> float:
@@ -110,10 +112,16 @@ class Setup:
         """What depends on more than one field: the layer sizes against the data, the batch
         against the examples, the model's size."""
         layers = self.run_layers
-        if layers[0] != INPUTS or layers[-1] != CLASSES:
-            raise FieldError("layers", f"layers: the first size is the inputs ({INPUTS}: every data set is 2-D) and "
-                                       f"the last the classes ({CLASSES}), e.g. 2,16,16,2; got "
+        inputs, classes = SHAPES[self.dataset]
+        if layers[0] != inputs or layers[-1] != classes:
+            raise FieldError("layers", f"layers: the first size is the inputs ({inputs} for {self.dataset}) and the "
+                                       f"last the classes ({classes}), e.g. {inputs},16,16,{classes}; got "
                                        f"{','.join(map(str, layers))}")
+        if self.dataset == "digits" and self.examples > most_examples(DIGITS_EXAMPLES, self.val_fraction):
+            most = most_examples(DIGITS_EXAMPLES, self.val_fraction)
+            raise FieldError("examples", f"examples: digits has {DIGITS_EXAMPLES:,} images, so at most {most:,} "
+                                         f"training examples (with {self.val_fraction:.0%} as many more held out "
+                                         f"for validation); got {self.examples:,}")
         if self.batch is not None and self.batch > self.examples:
             raise FieldError("batch", f"batch: at most the {self.examples} training examples, or full; "
                                       f"got {self.batch}")

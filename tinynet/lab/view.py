@@ -7,7 +7,9 @@ whatever the model and however long the run.
 - the network: each unit's activation on one chosen example and its gradient dL/d(unit),
   each edge's weight; a layer wider than the diagram (DIAGRAM_WIDTH units) is summarised by
   histograms of HISTOGRAM_BINS bins;
-- the decision boundary for 2-D data on a GRID x GRID grid.
+- the decision boundary for 2-D data on a GRID x GRID grid; for images in its place (digits)
+  the first layer's weights of TILES units as images, the validation set's confusion matrix
+  and up to WRONG misclassified examples (tinynet/images.py draws the same for a notebook).
 
 Read between steps, on host copies (be.to_numpy): a forward and backward pass on the chosen
 example, which overwrite what the layers kept of the last step. The next step's forward
@@ -19,14 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from ..images import confusion_matrix
 from ..layers import Linear
-from ..metrics import grid_around, predict_grid
+from ..metrics import grid_around, predict, predict_grid
+from ..model import linear_layers
 from .run import LabRun, one_example
 
 MAX_POINTS = 1000  # per curve
 DIAGRAM_WIDTH = 16  # the most units a column of the network diagram draws
 HISTOGRAM_BINS = 20
 GRID = 32  # the decision boundary's grid, per side
+TILES = 16  # first-layer units drawn as images
+WRONG = 8  # misclassified examples shown
 
 
 class Thinned:
@@ -99,13 +105,37 @@ def network(run: LabRun, example: int) -> dict[str, Any]:
 
 
 def boundary(run: LabRun) -> dict[str, Any]:
-    """The predicted class over a grid around the training points (2-D data)."""
+    """The predicted class over a grid around the training points (2-D data), or, for images,
+    what shows a learner what the net sees (``pictures``)."""
+    if run.data.image_shape is not None:
+        return pictures(run)
     xs, ys = grid_around(run.data.x_train, GRID)
-    return {"x": xs.tolist(), "y": ys.tolist(), "z": predict_grid(run.model, run.be, xs, ys).tolist()}
+    return {"kind": "boundary", "x": xs.tolist(), "y": ys.tolist(),
+            "z": predict_grid(run.model, run.be, xs, ys).tolist()}
 
 
-def points(run: LabRun) -> dict[str, list]:
-    """The training points and labels, for the boundary's scatter (sent once per set-up)."""
+def pictures(run: LabRun) -> dict[str, Any]:
+    """Image data: TILES first-layer units' weights (each a list of D numbers, an image read row
+    by row), the confusion matrix (C x C counts, rows the true class) and up to WRONG examples
+    got wrong, on the validation set (the training set where there is none)."""
+    data, first = run.data, linear_layers(run.model)[0]
+    x, y = (data.x_val, data.y_val) if len(data.y_val) else (data.x_train, data.y_train)
+    with np.errstate(all="ignore"):  # a diverged run's NaN logits: argmax still gives a class
+        guessed = predict(run.model, run.be, x)
+    W = run.be.to_numpy(first.W)  # (D, H)
+    wrong = np.flatnonzero(guessed != y)[:WRONG]
+    return {"kind": "images", "shape": list(data.image_shape), "set": "validation" if len(data.y_val) else "training",
+            "weights": [[finite(v) for v in W[:, j]] for j in range(min(TILES, W.shape[1]))],
+            "confusion": confusion_matrix(y, guessed, data.n_classes).tolist(),
+            "wrong": [{"pixels": x[i].tolist(), "guess": int(guessed[i]), "true": int(y[i])} for i in wrong],
+            "right": int(np.sum(guessed == y)), "of": int(len(y))}
+
+
+def points(run: LabRun) -> dict[str, list] | None:
+    """The training points and labels, for the boundary's scatter (sent once per set-up); None
+    for images, which are not points in a plane."""
+    if run.data.n_features != 2:
+        return None
     return {"x": run.data.x_train[:, 0].tolist(), "y": run.data.x_train[:, 1].tolist(),
             "label": run.data.y_train.tolist()}
 

@@ -43,6 +43,7 @@ function onSetup(m) {
   $("error").textContent = "";
   $("worked-step").textContent = 'Press "work it out": one step on the example above, every gradient checked by finite differences.';
   points = m.points;
+  shapes = m.shapes;
 }
 
 function line(series, name, extra) { return Object.assign({ x: series.x, y: series.y, name, mode: "lines", type: "scatter" }, extra || {}); }
@@ -68,6 +69,9 @@ function draw(m) {
 }
 
 function drawBoundary(b) {
+  if (b.kind === "images") { drawPictures(b); return; }
+  $("boundary-title").textContent = "Decision boundary";
+  $("pictures").innerHTML = "";
   const traces = [{ x: b.x, y: b.y, z: b.z, type: "heatmap", zmin: 0, zmax: 1, showscale: false, hoverinfo: "skip",
     colorscale: [[0, "#bbdefb"], [1, "#ffe0b2"]] }];
   if (points) for (const cls of [0, 1]) {
@@ -76,6 +80,38 @@ function drawBoundary(b) {
       name: `class ${cls}`, marker: { size: 5, color: cls ? "#e65100" : "#0d47a1" } });
   }
   Plotly.react("boundary", traces, Object.assign({}, LAYOUT, { showlegend: false }), CONFIG);
+}
+
+// Image data (digits): the confusion matrix in the boundary's place, and below it the first
+// layer's weights as images (blue +, red -) and the examples the net got wrong, as canvases.
+function drawPictures(b) {
+  $("boundary-title").textContent = `${b.set} set: true class (rows) against predicted, ${b.right} of ${b.of} right`;
+  const z = b.confusion, classes = z.map((_, i) => i);
+  Plotly.react("boundary", [{ z, x: classes, y: classes, type: "heatmap", colorscale: "Blues", reversescale: true, showscale: false,
+    text: z.map((row) => row.map((n) => (n ? String(n) : ""))), texttemplate: "%{text}", hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>" }],
+    Object.assign({}, LAYOUT, { showlegend: false, yaxis: { autorange: "reversed", dtick: 1 }, xaxis: { dtick: 1, title: { text: "predicted", font: { size: 10 } } } }), CONFIG);
+  const box = $("pictures");
+  box.innerHTML = "";
+  const caption = (text) => { const p = document.createElement("div"); p.className = "caption"; p.textContent = text; box.appendChild(p); };
+  caption("first layer: each unit's weights as an image (blue +, red -, as the edges)");
+  const scale = maxAbs(b.weights.flat().filter((v) => v !== null));
+  b.weights.forEach((w, j) => box.appendChild(tile(w, b.shape, (v) => colour(v, scale), `unit ${j}`)));
+  caption(b.wrong.length ? "got wrong: guess (true)" : "none got wrong");
+  b.wrong.forEach((e) => box.appendChild(tile(e.pixels, b.shape, (v) => { const a = Math.round(255 * (1 - Math.max(0, Math.min(1, v)))); return `rgb(${a},${a},${a})`; }, `${e.guess} (${e.true})`)));
+}
+
+function tile(values, shape, paint, title) {
+  const [h, w] = shape, px = Math.max(2, Math.floor(40 / Math.max(h, w)));
+  const c = document.createElement("canvas");
+  c.width = w * px; c.height = h * px; c.title = title;
+  const g = c.getContext("2d");
+  values.forEach((v, k) => { g.fillStyle = v === null ? "#ccc" : paint(v); g.fillRect((k % w) * px, Math.floor(k / w) * px, px, px); });
+  const fig = document.createElement("figure");
+  fig.appendChild(c);
+  const cap = document.createElement("figcaption");
+  cap.textContent = title;
+  fig.appendChild(cap);
+  return fig;
 }
 
 // The network diagram: our own small drawing (SVG). A column of at most 16 units draws each
@@ -165,6 +201,12 @@ function onWorked(m) {
   }
 }
 
+// A new data set brings its own inputs and classes: the layers' ends follow it (2,16,16,2 -> 64,16,16,10).
+let shapes = {};  // each data set's [inputs, classes], as the server sends them
+field("dataset").addEventListener("change", () => {
+  const ends = shapes[field("dataset").value], sizes = field("layers").value.split(",");
+  if (ends && sizes.length >= 2) { sizes[0] = ends[0]; sizes[sizes.length - 1] = ends[1]; field("layers").value = sizes.join(","); }
+});
 for (const name of FIELDS) field(name).addEventListener("change", () => setup(fields()));
 for (const name of ["train", "pause", "step", "reset"]) $(name).addEventListener("click", () => send({ do: name }));
 $("example").addEventListener("change", () => send({ do: "example", example: parseInt($("example").value, 10) }));
