@@ -111,6 +111,8 @@ def test_the_tutorial_runs_end_to_end(tmp_path):
     assert "diverged at step" in done.stdout and "stranded" in done.stdout
     assert "tinynet doctor: wrong_gradient" in done.stdout and "layers[1] MySigmoid()" in done.stdout
     assert (tmp_path / "losses.png").exists() and (tmp_path / "stranded.png").exists()
+    accuracy = float(re.search(r"digits: .* validation accuracy ([\d.]+)%", done.stdout).group(1))
+    assert accuracy >= 95.0  # the section's promise: your own network on real digits, 95% or better
     assert f"figure: {tmp_path / 'losses.png'}" in done.stdout  # a script names them; a notebook shows them
 
 
