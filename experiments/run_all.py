@@ -168,7 +168,7 @@ def render(out: pathlib.Path, log_dir: pathlib.Path) -> str:
         for c in res["claims"]:
             lines.append(summary_row(part, c))
     lines += ["", "## How a verdict is reached", "", v.VERDICT_RULE, "", v.INTERVAL_MEANING, "", "## Which data", "",
-              DATA_NOTE, "",
+              DIGITS_NOTE if first["dataset"] == "digits" else DATA_NOTE, "",
               "## Thresholds", "",
               "Fixed in `experiments/harness/verdicts.py` before the full run, from what the log's words mean:",
               ""]
@@ -283,7 +283,17 @@ DATA_NOTE = (
     "and a linear model cannot, so that Part 2's \"overfit\" and Part 4's \"learning the underlying pattern\" "
     "both have a meaning. The log's own Part 4 numbers (about 64% validation accuracy, close to the baseline) "
     "say something about its data: Part 4's diagnosis reruns the main configuration with the label structures "
-    "and class balances those numbers imply, one change at a time. Every script takes `--dataset random|xor|moons`.")
+    "and class balances those numbers imply, one change at a time. Every script takes `--dataset random|xor|moons|"
+    "digits`; the digits run is docs/experiments_log_digits.md, its write-up docs/digits.md.")
+
+DIGITS_NOTE = (
+    "This run is on real data: the 1,797 8x8 handwritten digits shipped with tinynet (64 inputs, 10 classes; "
+    "`make_dataset(\"digits\")`), not the log's synthetic data. The log's model gets the data's ends, "
+    "[64, 500, 500, 10]; every threshold keeps its value, and the three numbers that depend on the number of "
+    "classes C are computed from it (the loss at initialisation against ln C, the ReLU-last floor of ln C per "
+    "stranded example, the softmax-twice floor ln(1 + (C - 1)/e)). Part 4 trains on 1,437 digits, and its "
+    "diagnosis tries the changes that mean something with ten learnable classes. docs/digits.md states the "
+    "predictions written before this run and reads it claim by claim.")
 
 
 if __name__ == "__main__":
