@@ -226,3 +226,14 @@ def test_the_lab_s_cost_is_measured_against_train_and_diagnose(capsys):
         if "lab / train" in line:
             lab_over_train = float(line.split()[1])
             assert 0 < lab_over_train < 10
+
+
+def test_bench_step_times_digits_model_and_its_floor(tmp_path):
+    """--inputs 64 --classes 10: the step of [64, 500, 500, 10], its floor doing the same
+    arithmetic (the two agree on the updated weights, tested above for the 2-D model)."""
+    bench = runpy.run_path(str(BENCH), run_name="bench_step")
+    out = tmp_path / "bench.json"
+    assert bench["main"](["--inputs", "64", "--classes", "10", "--width", "16", "--sizes", "30", "--dtypes", "float32",
+                          "--repeats", "2", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["model"] == [64, 16, 16, 10] and report["results"][0]["step_over_floor"] > 0

@@ -17,6 +17,7 @@ elementwise passes (floor / bound).
     python experiments/bench/bench_step.py --backend cupy       # on a GPU, timed with synchronisation
     python experiments/bench/bench_step.py --sizes 100 --repeats 50 --out runs/bench.json
     python experiments/bench/bench_step.py --width 1000 --sizes 1000   # hidden layers 1000 wide
+    python experiments/bench/bench_step.py --inputs 64 --classes 10 --sizes 1437   # digits' [64, 500, 500, 10]
 
 Where PyTorch is installed, its step on the same model is timed too, as a peer: on the CPU
 beside NumPy, on the GPU (CUDA) beside CuPy. On a GPU, where a call returns before its
@@ -287,13 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[100, 1000, 10000], help="batch sizes N")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--width", type=positive_int, default=MODEL[1], help="units in each of the two hidden layers")
+    parser.add_argument("--inputs", type=positive_int, default=MODEL[0], help="features per example (digits: 64)")
+    parser.add_argument("--classes", type=positive_int, default=MODEL[-1], help="classes (digits: 10)")
     parser.add_argument("--repeats", type=positive_int, default=30, help="timed rounds per case (median reported)")
     parser.add_argument("--loop", type=positive_int, default=None,
                         help="also time this many steps back to back (default 200 on cupy, 0: off, elsewhere)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_step.json"))
     args = parser.parse_args(argv)
-    if args.repeats < 1 or min(args.sizes) < 1 or args.width < 1:
-        parser.error("--repeats, --sizes and --width must be positive")
+    if args.classes < 2:
+        parser.error("--classes must be at least 2")
     if args.loop is not None and args.loop < 0:
         parser.error("--loop must be 0 (off) or a positive number of steps")
     try:
@@ -302,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e).replace("backend='numpy'", "--backend numpy"))
     loop = (200 if be.name == "cupy" else 0) if args.loop is None else args.loop
 
-    sizes = [MODEL[0], args.width, args.width, MODEL[-1]]
+    sizes = [args.inputs, args.width, args.width, args.classes]
     info = machine(be)
     print(f"model {sizes}, backend {be.name}, {info['cpus']} CPUs, BLAS {info['blas']}")
     rows = []
