@@ -139,7 +139,8 @@ def plan(args: Any) -> dict[Seed, OverfitRuns]:
 
 def config(args: Any) -> dict[str, Any]:
     """The study's settings, as results.json records them."""
-    return {"n_train": N_EXAMPLES, "model": model_for(args.dataset), "widths": list(QUICK_WIDTHS if args.quick else WIDTHS),
+    widths = list(QUICK_WIDTHS if args.quick else WIDTHS)
+    return {"n_train": N_EXAMPLES, "model": model_for(args.dataset), "widths": widths,
             "lrs": [args.lr, BREAKING_LR], "full_batch": True}
 
 

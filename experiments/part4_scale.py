@@ -259,8 +259,8 @@ class Part4(study.Study):
     claims = CLAIMS
 
     def title(self, args: Any) -> str:
-        return (f"Part 4: scaling to {examples(args.dataset):,} examples ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}; "
-                f"{args.varied} vary)")
+        seeds = f"{len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}"
+        return f"Part 4: scaling to {examples(args.dataset):,} examples ({seeds}; {args.varied} vary)"
 
     def context(self, args: Any, plans: dict[Seed, ScaleRuns], hist: dict[Run, History]) -> dict[str, Any]:
         """Each run's majority baseline, and the diagnosis once the lr sweep finished on a seed."""
@@ -314,9 +314,10 @@ def figures_for(args: Any, first: ScaleRuns, hist: dict, baseline: dict, timing:
     if first.main in hist:
         h = hist[first.main]
         plots.series({"train": (h.eval_steps, h.train_acc), "validation": (h.eval_steps, h.val_acc)},
-                     f"Part 4: accuracy, {examples(args.dataset)} examples ({args.dataset}), lr {first.main.lr:g}, seed {seed}", "accuracy",
-                     args.out / "accuracy.png", ylim=(0.3, 1.02), hline=baseline[first.main],
-                     hline_label="majority baseline")
+                     f"Part 4: accuracy, {examples(args.dataset)} examples ({args.dataset}), lr {first.main.lr:g}, "
+                     f"seed {seed}", "accuracy", args.out / "accuracy.png",
+                     ylim=(min(0.3, min(h.train_acc + h.val_acc) - 0.02), 1.02),  # digits start near 10%
+                     hline=baseline[first.main], hline_label="majority baseline")
         figures.append("accuracy.png")
     sweep = {f"lr {lr:g}": hist[r] for lr, r in first.sweep.items() if r in hist}
     if sweep:

@@ -207,10 +207,15 @@ def test_the_user_losses_pass_the_checker(loss, be):
 
 
 def test_softmax_twice_cannot_go_below_its_floor():
-    """Even with logits that make the model sure and right, the loss stays at ln(1 + 1/e)."""
+    """Even with logits that make the model sure and right, the loss stays at ln(1 + (C - 1)/e):
+    ln(1 + 1/e) for two classes, ln(1 + 9/e) for ten."""
     be = tn.get_backend("numpy")
-    loss = user.SoftmaxTwiceCrossEntropy().forward(be.asarray(np.array([[50.0, -50.0]])), be.asarray([0]))
-    assert float(loss) == pytest.approx(cases.SOFTMAX_TWICE_FLOOR, rel=1e-9)
+    for classes in (2, 10):
+        sure = np.full((1, classes), -50.0)
+        sure[0, 0] = 50.0
+        loss = user.SoftmaxTwiceCrossEntropy().forward(be.asarray(sure), be.asarray([0]))
+        assert float(loss) == pytest.approx(cases.softmax_twice_floor(classes), rel=1e-9)
+    assert cases.softmax_twice_floor(2) == pytest.approx(np.log(1 + 1 / np.e))
 
 
 def test_sum_not_mean_is_the_mean_times_n():

@@ -39,7 +39,6 @@ from tinynet.breakages import Breakage
 from tinynet.cli import requested
 from tinynet.data import Dataset, make_dataset, with_ends
 from tinynet.metrics import grid_around, predict, predict_grid
-from tinynet.model import linear_layers
 from tinynet.training import History
 
 MODEL = (2, 500, 500, 2)  # the log's create_model()
@@ -141,7 +140,8 @@ def _execute(run: Run, backend: str, boundary: bool) -> Outcome:
             outcome.grid = grid(data)
             outcome.boundary = predict_grid(model, be, *outcome.grid)
         elif data.image_shape is not None:  # the pictures a learner expects of images (tinynet/images.py)
-            outcome.first_layer = be.to_numpy(linear_layers(model)[0].W)
+            first = next(layer for layer in model.layers if isinstance(layer, tn.Linear))
+            outcome.first_layer = be.to_numpy(first.W)
             outcome.predicted = predict(model, be, data.x_train)
     return outcome
 

@@ -174,9 +174,9 @@ def cause_softmax_twice(t: Trial, m: Measured, happened: bool) -> str:
 
 def plot_softmax_twice(t: Trial) -> tuple[str, Lines, Level, bool]:
     h = t.broken
+    floor = softmax_twice_floor(t.classes)
     return ("training loss", {"softmax twice": loss_at_measurements(h)},
-            (softmax_twice_floor(t.classes), f"the floor, ln(1 + {t.classes - 1}/e) = {softmax_twice_floor(t.classes):.3f}"),
-            False)
+            (floor, f"the floor, ln(1 + {t.classes - 1}/e) = {floor:.3f}"), False)
 
 
 SOFTMAX_TWICE = Case(

@@ -19,9 +19,10 @@ from tinynet.metrics import fell
 from tinynet.training import DIVERGENCE_FACTOR, History
 
 TERMS = ("Terms: a ReLU after the last layer clips every logit <= 0 to exactly 0 and passes it no gradient. A "
-         "stranded example is one whose own class's logit is clipped: nothing pushes that logit back up, and its "
-         "loss stays at ln C or more (ln 2 = 0.693 for two classes). A dead output unit is one clipped on every example: no gradient "
-         "reaches its weights at all. The loss floor is ln C times the share of examples stranded.")
+         "stranded example is one whose own class's logit is clipped: nothing pushes that logit back up, and "
+         "its loss stays at ln C or more (ln 2 = 0.693 for two classes). A dead output unit is one clipped on every "
+         "example: no gradient reaches its weights at all. The loss floor is ln C times the share of examples "
+         "stranded.")
 
 
 # --- the log's first failure: lr 10 ----------------------------------------------------------------
@@ -74,7 +75,8 @@ def observe_relu_last(t: Trial) -> tuple[Measured, bool]:
              "dead_output_units_ever": sorted({u for units in m["dead_units"] for u in units}),
              "revived_output_units": revived_units(h.eval_steps, m["dead_units"]),
              "stranded_at_init": m["stranded"][0], "stranded_at_end": m["stranded"][-1],
-             "loss_floor_at_end": math.log(t.classes) * m["stranded"][-1], "logits_clipped_at_end": m["logits_clipped"][-1],
+             "loss_floor_at_end": math.log(t.classes) * m["stranded"][-1],
+             "logits_clipped_at_end": m["logits_clipped"][-1],
              "flat_means_fell_less_than": v.FLAT,
              "high_means_above_while_healthy_at_most": v.CONVERGED_LOSS},
             v.stopped_learning(h.loss, t.healthy.loss[-1]))
