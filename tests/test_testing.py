@@ -35,6 +35,7 @@ class TanhWrongSign(Tanh):
 
 class LeakyReLU:
     param_names = ()
+    kink = "mask"  # declared; with expose_mask=False there is no mask to read
 
     def __init__(self, slope=0.1, expose_mask=True):
         self.slope, self.expose_mask = slope, expose_mask

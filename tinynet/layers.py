@@ -3,8 +3,10 @@
 Batches are rows: an input of N examples with D features has shape (N, D), and a layer's
 output is ``out``. A layer keeps what its backward pass needs in forward, in ``cache``;
 backward takes the upstream gradient ``dout`` = dL/dout and returns dL/dx, storing parameter
-gradients on the layer. A layer with a kink (ReLU at 0) also exposes the branch each entry
-took as ``mask``, which the gradient checker reads to skip entries that straddle it. Each
+gradients on the layer. A layer with a kink (ReLU at 0) also keeps the branch each entry took
+as ``mask`` and declares it (``kink = "mask"``), so that the gradient checker skips entries
+that straddle it. ``training`` is set by model.train() / model.eval(); these layers compute
+the same in both modes. Each
 method opens with one call that checks its input; the math follows. The derivations are in
 docs/backprop.md.
 
@@ -56,6 +58,7 @@ class Linear:
     """
 
     param_names = ("W", "b")
+    training = True  # model.train() / model.eval() set it; a Linear is the same in both
 
     def __init__(
         self,
@@ -122,11 +125,13 @@ class ReLU:
     """out = max(x, 0), elementwise. The gradient at exactly 0 is taken to be 0.
 
     After forward, ``mask`` (same shape as x, bool) says which inputs were > 0: the branch
-    each entry took at the kink, which the gradient checker reads. ``cache`` holds it with
-    x's dtype, for backward.
+    each entry took at the kink, declared to the gradient checker by ``kink = "mask"``.
+    ``cache`` holds it with x's dtype, for backward.
     """
 
     param_names = ()
+    kink = "mask"  # the attribute holding the branch each entry took: the checker reads it
+    training = True
 
     def __init__(self) -> None:
         self.mask: Any = None

@@ -15,7 +15,7 @@ import numpy as np
 from .backend import Backend, dtype_name
 from .layers import Linear, ReLU
 from .losses import label_mask
-from .model import layer_label, linear_layers
+from .model import evaluating, layer_label, linear_layers
 
 
 def measured(model: Any, be: Backend, train_set: tuple[Any, Any], val_set: tuple[Any, Any]) -> dict[str, Any]:
@@ -28,8 +28,9 @@ def measured(model: Any, be: Backend, train_set: tuple[Any, Any], val_set: tuple
     """
     taken: dict[str, Any] = {"grad_norm": gradient_norms(model, be), "relu_zero": relu_zero_fractions(model, be)}
     (x, labels), (x_val, labels_val) = train_set, val_set
-    taken["train_acc"] = accuracy(model.forward(x), labels, be)
-    taken["val_acc"] = accuracy(model.forward(x_val), labels_val, be) if labels_val.shape[0] else float("nan")
+    with evaluating(model):  # a dropout passes its input on: the accuracy of the model, not of one draw
+        taken["train_acc"] = accuracy(model.forward(x), labels, be)
+        taken["val_acc"] = accuracy(model.forward(x_val), labels_val, be) if labels_val.shape[0] else float("nan")
     return taken
 
 
@@ -72,7 +73,8 @@ def grid_around(x: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]
 def predict(model: Any, be: Backend, x: np.ndarray) -> np.ndarray:
     """Predicted class of each row of host inputs x (N, D): a host array (N,) of ints."""
     dtype = dtype_name(linear_layers(model)[0].W.dtype)
-    out = model.forward(be.asarray(x, dtype=dtype))  # (N, C)
+    with evaluating(model):
+        out = model.forward(be.asarray(x, dtype=dtype))  # (N, C)
     return be.to_numpy(be.xp.argmax(out, axis=1))
 
 

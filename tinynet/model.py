@@ -1,6 +1,7 @@
 """Sequential models: layers applied in order, gradients passed back in reverse."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -15,7 +16,14 @@ class Sequential:
 
     forward:  x (N, D_0) -> layer 0 -> ... -> layer k -> out (N, D_k)
     backward: dL/dout (N, D_k) -> layer k.backward -> ... -> layer 0.backward -> dL/dx (N, D_0)
+
+    model.train() / model.eval() (PyTorch's words) set ``training`` on the model and on each
+    layer: a random layer (dropout) draws at random only while training is True. tn.train
+    trains in training mode; its measurements, validation and the doctor's probes run in
+    eval mode.
     """
+
+    training = True
 
     def __init__(self, *layers: Any) -> None:
         for i, layer in enumerate(layers):
@@ -43,6 +51,23 @@ class Sequential:
     def __repr__(self) -> str:
         return "Sequential(" + ", ".join(layer_name(layer) for layer in self.layers) + ")"
 
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode (mode=True) or eval mode (False), for the model and each layer; returns
+        the model. A layer that cannot take the attribute (its class forbids it) is left as it is."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"Sequential.train: mode must be True or False, got {mode!r} (model.eval() for False)")
+        self.training = bool(mode)
+        for layer in self.layers:
+            try:
+                layer.training = bool(mode)
+            except AttributeError:  # __slots__ or a read-only property: the layer has no mode to set
+                pass
+        return self
+
+    def eval(self) -> Sequential:
+        """Eval mode: every layer deterministic (a dropout passes its input on); returns the model."""
+        return self.train(False)
+
     def forward(self, x: Any) -> Any:
         """x: (N, D_0) -> output of the last layer: (N, D_k)."""
         for layer in self.layers:
@@ -61,6 +86,21 @@ class Sequential:
                 raise TypeError(f"{layer_label(i, self.layers[i])}.backward returned None; it must return "
                                 f"dL/dx for the layer before it (end it with `return dx`)")
         return dout
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[Any]:
+    """A Sequential in eval mode inside the block, and back in the mode it was in after. Any
+    other model (a learner's own class, whose train() may mean something else) is used as it is."""
+    if not isinstance(model, Sequential):
+        yield model
+        return
+    was = bool(getattr(model, "training", True))
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
 
 
 def parameters(model: Any) -> Iterator[tuple[str, Any, str]]:

@@ -165,6 +165,8 @@ def train(
     eval_every = eval_every or max(1, steps // 200)
     order = batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
+    if isinstance(model, Sequential):
+        model.train()  # the steps in training mode (a dropout draws); the measurements switch to eval mode
     with _Run(history, steps, desc, progress, be, loss_fn) as run:  # the bar, the losses' way to the host, Ctrl-C
         for step, (x, labels) in zip(range(steps), order):
             logits = model.forward(x)  # (B, C)

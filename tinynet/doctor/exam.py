@@ -8,7 +8,12 @@ Run once, at the first measurement (before any update), on the whole training se
 - the inputs' scale, feature by feature;
 - identical units in a hidden layer;
 - whether the labels can be predicted from the inputs at all (nearest neighbours);
-- a finite-difference check, on a few rows, of every layer and loss that is not tinynet's own.
+- a finite-difference check, on a few rows, of every layer and loss that is not tinynet's own;
+  a layer that draws at random (two forwards on the same input differ) is checked in training
+  mode with its randomness held still (randomness.py), and is a finding if it still draws in
+  eval mode, where tinynet measures.
+
+The checks run in eval mode (the Watcher puts the model there), as every measurement does.
 
 Each check that a learner's own code breaks (it raises, or returns the wrong shape) becomes a
 finding, never a traceback from the doctor.
@@ -27,6 +32,7 @@ from ..metrics import own_output_at_zero, unit_spread
 from ..model import layer_label, layer_name, parameters
 from . import thresholds as T
 from .finding import Finding
+from .randomness import held_still, mode, random_in
 
 
 def own_code(obj: Any) -> bool:
@@ -285,11 +291,40 @@ def _own_code(exam: Exam, model: Any, loss_fn: Any, x: Any, outs: list[Any], lab
     inputs = [x, *outs[:-1]]
     for i, layer in enumerate(model.layers):
         if own_code(layer) and layer_label(i, layer) != exam.broken_gradient:  # named already, at its NaN
-            _check(exam, layer_label(i, layer), lambda: gradcheck.check_layer(layer, float64(inputs[i]),
-                                                                              max_entries=20))
+            _check_layer(exam, layer_label(i, layer), layer, float64(inputs[i]))
     if loss_fn is not None and own_code(loss_fn):
         _check(exam, layer_name(loss_fn), lambda: gradcheck.check_loss(loss_fn, float64(outs[-1]),
                                                                        labels[:rows], max_entries=20))
+
+
+def _check_layer(exam: Exam, where: str, layer: Any, x: Any) -> None:
+    """A learner's layer against finite differences on x (rows, D) float64. A layer that draws at
+    random is checked in training mode with the mask it drew held still; one that draws in eval
+    mode too is a finding (tinynet measures in eval mode: its numbers would be noise)."""
+    try:
+        at_eval = random_in(layer, x)  # the model is in eval mode here
+        with mode(layer, True):
+            in_training = random_in(layer, x)
+    except Exception:  # the check below runs it again, and names what it raises
+        at_eval = in_training = 0.0
+    if at_eval:
+        exam.add("random_at_evaluation", f"{where}: in eval mode (model.eval(), as tinynet measures accuracy and "
+                 f"validation) two forward passes on the same input gave different outputs in {at_eval:.0%} of "
+                 f"the entries: it draws at random when it should not, so every accuracy, validation number and "
+                 f"prediction of this model is noisy",
+                 f"in {layer_name(layer)}.forward, draw only while self.training is True and return the input "
+                 f"unchanged otherwise (model.train() and model.eval() set it; tinynet trains in training mode and "
+                 f"measures in eval mode)")
+    if not (at_eval or in_training):
+        _check(exam, where, lambda: gradcheck.check_layer(layer, x, max_entries=20))
+        return
+    with mode(layer, True), held_still(layer):
+        if random_in(layer, x):  # drawn from somewhere the doctor cannot put back: no function to check
+            exam.checked.append(f"{where}: draws at random from a source the doctor cannot hold still; its backward "
+                                f"was not checked (check it with its mask fixed: tinynet.testing)")
+            return
+        _check(exam, f"{where} (random: checked with the mask it drew held still)",
+               lambda: gradcheck.check_layer(layer, x, max_entries=20))
 
 
 def _check(exam: Exam, where: str, run: Any) -> None:

@@ -12,6 +12,7 @@ CAUSES = (
     "softmax_twice",  # the model outputs probabilities, or the loss floors above 0: softmax applied twice
     "output_relu",  # a ReLU, or any clipping, after the last layer with weights: logits cannot go negative
     "loss_summed",  # the loss sums over the batch where the mean belongs
+    "random_at_evaluation",  # a layer draws at random in eval mode, where tinynet measures
     "symmetric_init",  # units in a layer start identical and stay identical
     "unnormalised_inputs",  # input features far from unit scale
     "unlearnable_labels",  # the labels carry no signal the inputs can predict

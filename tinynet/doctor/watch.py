@@ -21,9 +21,10 @@ from ..backend import backend_of
 from ..checks import check_batch_size, check_measure, is_real
 from ..layers import ReLU
 from ..losses import SoftmaxCrossEntropy
-from ..model import layer_label
+from ..model import evaluating, layer_label
 from ..metrics import own_output_at_zero
 from .exam import Exam, examine, relative_spread, weighted
+from .randomness import untouched
 
 
 class Watcher:
@@ -46,11 +47,16 @@ class Watcher:
         self._last: dict[str, Any] = {}  # the weights at the last measurement
 
     def __call__(self, model: Any, x: Any, labels: Any) -> dict[str, Any]:
-        if self.exam is None:
-            self.exam = examine(model, x, labels, self.loss_fn)
-            self.first_loss = self._own_loss(model, x, labels)
-        self._movement(model)
-        self._units(model, x, labels)
+        # In eval mode, as every measurement; and drawing nothing from the run's random
+        # generators (a dropout's), so that the run's numbers are tn.train's.
+        with untouched(model):
+            if self.exam is None:
+                with evaluating(model):
+                    self.exam = examine(model, x, labels, self.loss_fn)
+                self.first_loss = self._own_loss(model, x, labels)  # in the run's own mode: the loss it trained on
+            with evaluating(model):
+                self._movement(model)
+                self._units(model, x, labels)
         return {} if self.measure is None else self.measure(model, x, labels)
 
     def _own_loss(self, model: Any, x: Any, labels: Any) -> float | None:

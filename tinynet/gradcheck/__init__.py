@@ -21,9 +21,11 @@ backprop does. So eps is at least NOISE_ULPS * u * S / (h * tol), computed for e
 (reported as ``noise_floor``); below it the comparison is absolute, |a - n| <= tol * floor.
 S is sum|g * out| for a layer, and |g| (1 + |loss| + max|logits|) for a loss.
 
-Kinks: a layer with a non-differentiable point exposes the branch each unit took as a
-boolean ``mask`` (ReLU does). An entry whose +h or -h evaluation flips any mask is
-skipped and counted, since the difference quotient there straddles two branches.
+Kinks: a layer with a non-differentiable point keeps the branch each unit took in a boolean
+attribute and declares its name, ``kink = "mask"`` (ReLU does). An entry whose +h or -h
+evaluation flips any declared branch is skipped and counted, since the difference quotient
+there straddles two branches. An attribute not declared is never read as a kink's branch (a
+dropout's mask is no kink).
 
 Parameters are cast to float64 for the check; afterwards every layer is put back exactly
 as it was (parameters, gradients, cached state).
@@ -279,9 +281,11 @@ class _Problem:
         return float(self.upstream * self.loss_fn.forward(out, self.labels))
 
     def branches(self) -> list[np.ndarray]:
-        """Host copies of every layer's ``mask`` (the branch each unit took at its kink)."""
-        return [self.be.to_numpy(layer.mask) for layer in layers_of(self.model)
-                if getattr(layer, "mask", None) is not None]
+        """Host copies of the branch each unit took at its kink, in every layer that declares
+        one (``kink = "mask"``: the name of the attribute holding it)."""
+        held = [getattr(layer, layer.kink, None) for layer in layers_of(self.model)
+                if isinstance(getattr(layer, "kink", None), str)]
+        return [self.be.to_numpy(branch) for branch in held if branch is not None]
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def with_hint(r: CheckResult, n_rows: int, kinks_declared: bool, ignores_dout: b
         if not hint and few and not kinks_declared:
             hint = ("if the layer has a kink (as ReLU has at 0) and x comes within h = 1e-5 of it, the finite "
                     "difference straddles two branches: store the branch each entry took as self.mask (a bool "
-                    "array) in forward, and the checker skips the entries whose steps cross it")
+                    "array) in forward and declare it in the class (kink = \"mask\"), and the checker skips the "
+                    "entries whose steps cross it")
         elif not hint and not few:
             hint = (f"{r.failing} of {r.checked} entries disagree, not a few near a kink: the formula itself is off "
                     f"(a factor or a term missing)")

@@ -94,7 +94,7 @@ class LabRun:
         options: dict[str, Any] = {}
         if s.breakage is not None:
             model, data, options = s.breakage.apply(model, data, s.seed)
-        self.model: Any = model
+        self.model: Any = model.train()  # as train: the steps in training mode, the measurements in eval mode
         self.data: Dataset = data
         own_loss = options.get("loss_fn")  # a breakage's loss, as the learner wrote it; None: tinynet's
         # train's default loss: the labels were checked once, on the host, by make_dataset

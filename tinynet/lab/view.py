@@ -24,7 +24,7 @@ import numpy as np
 from ..images import confusion_matrix
 from ..layers import Linear
 from ..metrics import grid_around, predict, predict_grid
-from ..model import linear_layers
+from ..model import evaluating, linear_layers
 from .run import LabRun, one_example
 
 MAX_POINTS = 1000  # per curve
@@ -156,7 +156,8 @@ class Viewer:
         run.fresh.clear()
         if h.loss and len(run.data.y_val):
             with np.errstate(all="ignore"):
-                value = float(run.loss_fn.forward(run.model.forward(run.val_set[0]), run.val_set[1]))
+                with evaluating(run.model):
+                    value = float(run.loss_fn.forward(run.model.forward(run.val_set[0]), run.val_set[1]))
             self.val_loss.add(h.steps_taken - 1, value)
         w = run.watch
         steps = h.eval_steps
