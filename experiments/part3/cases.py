@@ -202,7 +202,8 @@ def observe_shuffled(t: Trial) -> tuple[Measured, bool]:
 
 def cause_shuffled(t: Trial, m: Measured, happened: bool) -> str:
     text = (f"With the labels shuffled there is no pattern to learn: the model fit {m['final_train_accuracy']:.0%} of "
-            f"its training labels and {m['final_val_accuracy']:.0%} of fresh examples (chance: about 50%), a gap of "
+            f"its training labels and {m['final_val_accuracy']:.0%} of fresh examples (chance: about "
+            f"{1 / t.classes:.0%}), a gap of "
             f"{m['gap']:.0%}")
     return text + (": memorised, not learned." if happened else f": not yet memorised in {m['steps']} steps.")
 
