@@ -54,6 +54,8 @@ class Exam:
         self.clipping: tuple[int, int] | None = None  # (last weighted layer, first layer after it)
         self.unpredictable: str | None = None  # the neighbours' evidence, where labels look unlearnable
         self.n_classes = 0
+        self.neighbours: tuple[float, int] | None = None  # (leave-one-out k-NN training accuracy, examples it read)
+        self.activations: list[str] = []  # the type of each layer without weights between two with weights
         self.broken_gradient = ""  # where a backward made NaN or inf from finite numbers: what followed is its doing
 
     def add(self, cause: str, evidence: str, fix: str) -> None:
@@ -72,6 +74,8 @@ def examine(model: Any, x: Any, labels: Any, loss_fn: Any) -> Exam:
     out = outs[-1]
     exam.n_classes = int(out.shape[1])
     _structure(exam, model, outs, labels, be)
+    at = [i for i, layer in enumerate(model.layers) if weighted(layer)]
+    exam.activations = [type(layer).__name__ for layer in model.layers[at[0]:at[-1]] if not weighted(layer)] if at else []
     _loss_probes(exam, loss_fn or SoftmaxCrossEntropy(), out, labels, be)
     host_x, host_labels = be.to_numpy(x), be.to_numpy(labels)
     _input_scale(exam, host_x)
@@ -273,6 +277,7 @@ def _neighbours(exam: Exam, x: np.ndarray, labels: np.ndarray) -> None:
     nearest = np.argsort(distance, axis=1, kind="stable")[:, :T.NEIGHBOURS]
     votes = np.apply_along_axis(np.bincount, 1, labels[nearest], minlength=int(labels.max()) + 1)
     accuracy = float(np.mean(votes.argmax(axis=1) == labels))
+    exam.neighbours = (accuracy, n)
     baseline = float(np.bincount(labels).max() / n)
     exam.checked.append("whether the inputs predict the labels")
     if accuracy <= baseline + T.NEAR_BASELINE:

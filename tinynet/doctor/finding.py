@@ -17,9 +17,11 @@ CAUSES = (
     "unnormalised_inputs",  # input features far from unit scale
     "unlearnable_labels",  # the labels carry no signal the inputs can predict
     "lr_too_high",  # steps overshoot: the loss diverges or oscillates
-    "vanishing_gradients",  # the first layer's gradient orders of magnitude below the last layer's
+    "weights_collapsed",  # the weights shrank toward 0 (weight decay too strong): no signal, no gradient
+    "vanishing_gradients",  # the gradient shrinks layer by layer through saturating activations
     "dead_relus",  # most hidden ReLU units output 0 for every example
     "lr_too_low",  # steps too small for the weights: the loss barely moves
+    "too_small",  # the model fits its training data far worse than the data allows: underfitting
     "no_steps",  # the run took no step (stopped before its first): nothing was measured, nothing can be said
     "healthy",  # the run was watched and nothing found
 )

@@ -28,14 +28,17 @@ def diagnosis(watch: Any, history: Any) -> Diagnosis:
     found = [_what_it_cost(f, watch, history) for f in exam.findings]
     # A backward that made NaN from finite numbers explains what the run did next (it diverges,
     # its NaN weights pass nothing): the rules that read the run would blame the learning rate.
-    rules = (_unlearnable,) if exam.broken_gradient else (_unlearnable, _too_high, _vanishing, _dead)
+    rules = (_unlearnable,) if exam.broken_gradient else (_unlearnable, _too_high, _small_gradient, _dead)
     for rule in rules:
         finding = rule(watch, history)
-        if finding is not None:
+        if finding is not None and finding.id not in [f.id for f in found]:  # a small gradient may be dead units
             found.append(finding)
-    if not found:  # a flat loss with any finding above is explained by it: tiny steps follow tiny gradients
-        finding = _too_low(watch, history)
-        found += [finding] if finding is not None else []
+    # A flat loss, or a poor fit, with any finding above is explained by it: tiny steps follow
+    # tiny gradients, and a network that cannot learn fits nothing.
+    for rule in (_too_low, _too_small):
+        if not found:
+            finding = rule(watch, history)
+            found += [finding] if finding is not None else []
     found.sort(key=lambda f: CAUSES.index(f.id))  # stable: within one cause, in the order found
     checked = exam.checked + ["the loss curve, gradient norms per layer, weight updates and dead units at "
                               f"{len(history.eval_steps)} measurements"]
@@ -120,7 +123,10 @@ def _too_high(watch: Any, h: Any) -> Finding | None:
     return None
 
 
-def _vanishing(watch: Any, h: Any) -> Finding | None:
+def _small_gradient(watch: Any, h: Any) -> Finding | None:
+    """The first layer's gradient far below the last one's, explained by its cause: no unit
+    passes it (dead ReLUs), the weights collapsed toward 0, or it shrinks layer by layer
+    through saturating activations (vanishing gradients). Its size alone names none of them."""
     names = list(h.grad_norm)
     if len(names) < 2:
         return None
@@ -133,24 +139,83 @@ def _vanishing(watch: Any, h: Any) -> Finding | None:
     at_start, typical = ratios[0], statistics.median(ratios)
     if not min(at_start, typical) < T.VANISHING_RATIO:
         return None
+    got = (f"{names[0]} got no gradient at all" if min(at_start, typical) == 0 else
+           f"the gradient norm of {names[0]} was {min(at_start, typical):.2g} times that of {names[-1]}")
+    collapsed = _collapsed(watch, h, got)  # first: shrunken weights also leave units at exactly 0
+    if collapsed is not None:
+        return collapsed
+    dead = _dead(watch, h, why=got)
+    if dead is not None:
+        return dead
+    factors = [_factor(h.grad_norm[a][0], h.grad_norm[b][0]) for a, b in zip(names, names[1:])]
+    saturating = [name for name in watch.exam.activations if name != "ReLU"]
+    fix = ("use ReLU (not sigmoid or tanh) in the hidden layers, an initialisation scaled to each layer "
+           "(init='he' for ReLU), or fewer layers") if saturating else (
+           "an initialisation scaled to each layer (init='he' for ReLU), or fewer layers")
+    through = f" through {', '.join(dict.fromkeys(saturating))}" if saturating else ""
     return Finding("vanishing_gradients",
-                   f"the gradient norm of {names[0]} was {at_start:.2g} times that of {names[-1]} at the start "
-                   f"({first[0]:.2g} against {last[0]:.2g}; median over the run {typical:.2g}): on its way back "
-                   f"through {len(names) - 1} layers the gradient shrinks, and the first layers barely learn",
-                   "use ReLU (not sigmoid or tanh) in the hidden layers, an initialisation scaled to each layer "
-                   "(init='he' for ReLU), or fewer layers")
+                   f"{got} at the start or typically over the run (at the start {first[0]:.2g} against {last[0]:.2g}; "
+                   f"median ratio {typical:.2g}): on its way back{through} the gradient shrinks layer by layer, by "
+                   f"{', '.join(factors)} from each Linear layer to the one before (at the start), and the first "
+                   f"layers barely learn", fix)
 
 
-def _dead(watch: Any, h: Any) -> Finding | None:
-    dead = {name: series[-1] for name, series in watch.dead.items() if series and series[-1] > T.MOSTLY_DEAD}
+def _factor(below: float, above: float) -> str:
+    """How a gradient norm changed from one Linear layer to the one before it, in words."""
+    if above == 0:
+        return "nothing (no gradient reached it)"
+    return "nothing (no gradient at all)" if below == 0 else f"{below / above:.2g}x"
+
+
+def _collapsed(watch: Any, h: Any, got: str) -> Finding | None:
+    """Weights that shrank toward 0 over the run: every signal and every gradient shrinks with them."""
+    shrunk = _shrunk(watch)
+    if not shrunk:
+        return None
+    said = ", ".join(f"{name} from {watch.norms[name][0]:.3g} to {watch.norms[name][-1]:.2g}" for name in shrunk)
+    return Finding("weights_collapsed",
+                   f"the weights shrank toward 0 over the run ({said}: below {T.COLLAPSED:g} of their start), so "
+                   f"every activation and every gradient shrank with them: {got}; {_ending(h)}",
+                   "if you decay the weights (weight decay, L2), make it weaker by factors of 10: a decay of lambda "
+                   "shrinks every weight by lr x lambda of itself each step; otherwise check what your optimizer "
+                   "does to the weights besides following the gradient")
+
+
+def _shrunk(watch: Any) -> dict[str, float]:
+    """{layer: its weights' size at the end over at the start}, for layers that collapsed."""
+    return {name: norms[-1] / norms[0] for name, norms in watch.norms.items()
+            if len(norms) > 1 and norms[0] > 0 and norms[-1] < T.COLLAPSED * norms[0]}
+
+
+def _dead(watch: Any, h: Any, why: str = "") -> Finding | None:
+    """Most units of a hidden ReLU layer output 0 for every example at the end (or, explaining a
+    gradient that did not arrive, ``why``, at the start), and what put them there: the
+    initialisation (dead before any step) or the run (a large step)."""
+    dead = {name: series for name, series in watch.dead.items()
+            if series and (max(series[0], series[-1]) if why else series[-1]) > T.MOSTLY_DEAD}
     if not dead:
         return None
-    said = ", ".join(f"{share:.0%} of the units behind {name}" for name, share in dead.items())
-    start = ", ".join(f"{watch.dead[name][0]:.0%}" for name in dead)
-    return Finding("dead_relus", f"{said} output 0 for every training example at the end (at the start: {start}): "
-                   f"a dead unit passes no gradient, so nothing can revive it",
-                   "lower the learning rate (large steps push units below 0 for good), start biases at 0 or a small "
-                   "positive value, or use init='he'")
+    name, series = max(dead.items(), key=lambda item: item[1][-1])
+    at_start, at_end = series[0], series[-1]
+    if at_start > T.MOSTLY_DEAD:
+        origin = (f"dead from the start ({at_start:.0%} before any step): the initial weights and biases put every "
+                  f"example below 0 there")
+        fix = ("start the biases at 0 or a small positive value, and draw the weights scaled to the layer "
+               "(init='he', or tn.create_model's default): a unit must see some example above 0 to learn")
+    elif _shrunk(watch):
+        origin = (f"silenced as the weights shrank toward 0 ({at_start:.0%} at the start; see weights_collapsed): "
+                  f"inputs of 0 leave a ReLU at exactly 0")
+        fix = "stop the weights collapsing (weights_collapsed): the units come back with weights of some size"
+    else:
+        origin = (f"killed by the run ({at_start:.0%} at the start): steps too large pushed them below 0 for every "
+                  f"example")
+        fix = "lower the learning rate (large steps push units below 0 for good), or use init='he'"
+    others = [f"{n} ({s[-1]:.0%})" for n, s in dead.items() if n != name]
+    also = f"; also {', '.join(others)}" if others else ""
+    starved = f": {why}" if why else ""
+    return Finding("dead_relus", f"{at_end:.0%} of the units behind {name} output 0 for every training example at the "
+                   f"end, {origin}{also}; a dead unit passes no gradient back, so the layers before it learn "
+                   f"nothing through it{starved}", fix)
 
 
 def _too_low(watch: Any, h: Any) -> Finding | None:
@@ -169,3 +234,21 @@ def _too_low(watch: Any, h: Any) -> Finding | None:
                    f"weights of the layer that moved most by {statistics.median(per_step):.2g} of their size "
                    f"(median): steps this small take a very long time to get anywhere",
                    f"raise the learning rate{lr} by factors of 10 until the loss falls clearly")
+
+
+def _too_small(watch: Any, h: Any) -> Finding | None:
+    """Underfitting: the run's training accuracy ended far below what the data allows, read
+    from the training set itself (its examples' nearest neighbours), with nothing else wrong."""
+    known = watch.exam.neighbours
+    if known is None or h.diverged_at is not None or not h.train_acc or not math.isfinite(h.train_acc[-1]):
+        return None
+    allowed, n = known
+    fit = h.train_acc[-1]
+    noise = math.sqrt(allowed * (1 - allowed) / n + fit * (1 - fit) / n)  # the gap's standard error
+    if allowed - fit < max(T.UNDERFIT, T.GAP_ERRORS * noise):
+        return None
+    return Finding("too_small", f"training accuracy ended at {fit:.0%}, where each training example's "
+                   f"{T.NEIGHBOURS} nearest neighbours predict {allowed:.0%} of the labels: the data allows more "
+                   f"than this run learned, and nothing else was found wrong; {_ending(h)}",
+                   "give the model more room or time: wider or more hidden layers, more steps, or a larger learning "
+                   "rate if the loss was still falling slowly")

@@ -91,3 +91,18 @@ VANISHING_RATIO = 1e-3
 
 # Dead ReLUs: "most" units of a hidden layer output 0 for every training example.
 MOSTLY_DEAD = 0.50
+
+# Collapsed weights: a layer's weights (all its parameters, as one vector) ended below this
+# share of their size at the start. Every activation scales with the weights before it, and
+# every gradient with the weights after it: at 1/1000 of their start, in a net of two or more
+# layers, the signal and the gradient are a million times smaller, and the updates with them.
+# The same reading of "orders of magnitude" as VANISHING_RATIO.
+COLLAPSED = 1e-3
+
+# Underfitting: what the data allows is read from the training set itself, as the share of
+# examples whose 5 nearest neighbours predict their label (leave-one-out, exam.py): a model
+# flexible enough to fit its data does at least that well on it (a lookup of neighbours is a
+# model too). The run fit its training data far worse when its training accuracy ended more
+# than 10 points below it (the NEAR_BASELINE reading of "close", doubled: a gap no one calls
+# close), and the gap stands out of the two accuracies' sampling noise by GAP_ERRORS.
+UNDERFIT = 0.10

@@ -42,6 +42,7 @@ class Watcher:
         self.moved: dict[str, list[float]] = {}  # layer label -> |change| / |weights| since the last measurement
         self.dead: dict[str, list[float]] = {}  # hidden ReLU label -> share of units dead on every example
         self.spread: dict[str, list[float]] = {}  # layer label -> relative spread between units (identical ones)
+        self.norms: dict[str, list[float]] = {}  # layer label -> |weights| (all its parameters) at each measurement
         self.own_output_at_zero: list[float] = []  # with a clipping layer: share of examples whose own output is 0
         self.first_loss: float | None = None  # its loss on the training set at the first measurement
         self._last: dict[str, Any] = {}  # the weights at the last measurement
@@ -81,6 +82,7 @@ class Watcher:
             params = [getattr(layer, name) for name in layer.param_names]
             xp = backend_of(params[0]).xp
             size = math.sqrt(sum(float(xp.sum(p * p)) for p in params))
+            self.norms.setdefault(label, []).append(size)
             before = self._last.get(label)
             if before is not None and size > 0:
                 change = math.sqrt(sum(float(xp.sum((p - q) ** 2)) for p, q in zip(params, before)))
