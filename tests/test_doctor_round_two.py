@@ -91,3 +91,96 @@ def test_healthy_runs_of_other_shapes_stay_healthy(setup):
     data = rings(400, 2) if name == "rings" else make_dataset(name, 400, seed=3)
     d = tn.diagnose(tn.create_model(sizes, seed=3), data, seed=3, progress=False, **setup)
     assert d.cause == "healthy", str(d)
+
+
+class OneHotLoss:
+    """A learner's cross-entropy with the classic slip: np.eye(C)[labels] is float64."""
+
+    def forward(self, logits, labels):
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        self.p = shifted / shifted.sum(axis=1, keepdims=True)
+        self.onehot = np.eye(logits.shape[1])[labels]  # float64, whatever the logits are
+        return float(-np.mean(np.log(self.p[np.arange(len(labels)), labels])))
+
+    def backward(self, dout=1.0):
+        return dout * (self.p - self.onehot) / len(self.p)
+
+
+class WideTanh:
+    """A learner's activation that returns float64 for float32 input."""
+
+    param_names = ()
+
+    def forward(self, x):
+        self.out = np.tanh(x.astype(np.float64))
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out ** 2)
+
+
+def test_a_dtype_slip_is_named_on_the_learner_s_own_class_and_method():
+    from tinynet.checks import DtypeSlip
+    data = make_dataset("moons", 60, seed=8)
+    with pytest.raises(DtypeSlip, match=r"^OneHotLoss.backward returned float64 for float32 logits: build the "
+                                        r"one-hot.*dtype=logits.dtype"):
+        tn.train(tn.create_model([2, 12, 2], seed=8), data, steps=3, lr=0.1, loss_fn=OneHotLoss())
+    with pytest.raises(DtypeSlip, match=r"^layers\[1\] WideTanh\(\).forward returned float64 for float32 input"):
+        tn.diagnose(tn.Sequential(tn.Linear(2, 12, seed=1), WideTanh(), tn.Linear(12, 2, seed=2)), data, steps=3,
+                    lr=0.1, progress=False)
+
+
+def run_doctor(tmp_path, source: str):
+    import subprocess
+    import sys
+    script = tmp_path / "mine.py"
+    script.write_text(source)
+    return subprocess.run([sys.executable, "-m", "tinynet.doctor", str(script)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_through_the_doctor_a_dtype_slip_is_one_line(tmp_path):
+    import inspect
+    script = ("import numpy as np\nimport tinynet as tn\nfrom tinynet.data import make_dataset\n\n"
+              + inspect.getsource(OneHotLoss)
+              + "\ntn.train(tn.create_model([2, 8, 2]), make_dataset('xor', 40), steps=5, lr=0.1, loss_fn=OneHotLoss())\n")
+    done = run_doctor(tmp_path, script)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+    assert "train call 1 stopped: OneHotLoss.backward returned float64 for float32 logits" in done.stderr
+
+
+LOOP = """
+import tinynet as tn
+from tinynet.data import make_dataset
+
+model = tn.create_model([2, 64, 64, 2], seed=5)
+loss_fn, opt = tn.SoftmaxCrossEntropy(), tn.SGD(model, lr={lr})
+data = make_dataset("moons", 80, seed=5)
+x, y = data.x_train.astype("float32"), data.y_train
+for step in range(60):  # the README's loop, by hand
+    loss = loss_fn.forward(model.forward(x), y)
+    model.backward(loss_fn.backward())
+    opt.step()
+print("done", float(loss))
+"""
+
+
+def test_a_hand_written_loop_that_diverged_is_said_to_have_diverged(tmp_path):
+    done = run_doctor(tmp_path, LOOP.format(lr=10.0))
+    assert done.returncode == 0 and "done" in done.stdout
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and "nothing to diagnose" not in line
+    assert "its own loop, not tn.train (60 SGD steps)" in line and "diverged at step" in line
+    assert "lower the learning rate (now 10)" in line and "tn.train(model, data" in line
+    calm = run_doctor(tmp_path, LOOP.format(lr=0.05)).stderr.strip()
+    assert "its own loop" in calm and "diverged" not in calm and "tn.train(model, data" in calm
+
+
+def test_a_hand_written_loop_under_the_doctor_gives_the_same_numbers(tmp_path):
+    import subprocess
+    import sys
+    script = tmp_path / "loop.py"
+    script.write_text(LOOP.format(lr=0.05))
+    plain = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120).stdout
+    assert run_doctor(tmp_path, LOOP.format(lr=0.05)).stdout == plain

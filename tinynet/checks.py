@@ -22,6 +22,19 @@ import numpy as np
 from .backend import Backend, backend_of, dtype_name
 
 
+class DtypeSlip(TypeError):
+    """A learner's layer or loss returned an array of another dtype than the one it was given
+    (a float64 one-hot against float32 logits): raised at the place it happened, naming the
+    learner's own class and method."""
+
+
+def check_same_dtype(who: str, method: str, given: Any, returned: Any, fix: str, what: str = "input") -> None:
+    """``returned`` must have ``given``'s dtype; who.method is named where it does not."""
+    had, got = getattr(given, "dtype", None), getattr(returned, "dtype", None)
+    if had is not None and got is not None and had != got:
+        raise DtypeSlip(f"{who}.{method} returned {dtype_name(got)} for {dtype_name(had)} {what}: {fix}")
+
+
 def is_real(value: Any) -> bool:
     """A real number of any kind (Python, NumPy, a 0-d array), but not a bool: True as a
     learning rate or a probability is almost surely a slip."""

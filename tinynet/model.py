@@ -7,8 +7,13 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .backend import Backend, host_rng
-from .checks import is_positive_int
+from .checks import check_same_dtype, is_positive_int
 from .layers import Linear, ReLU
+
+
+# What a layer that changed the dtype should do instead.
+SAME_DTYPE = ("keep the dtype it is given: make any array it builds with dtype=x.dtype (or dout.dtype), "
+              "e.g. xp.zeros(shape, dtype=x.dtype)")
 
 
 class Sequential:
@@ -69,9 +74,12 @@ class Sequential:
         return self.train(False)
 
     def forward(self, x: Any) -> Any:
-        """x: (N, D_0) -> output of the last layer: (N, D_k)."""
-        for layer in self.layers:
-            x = layer.forward(x)
+        """x: (N, D_0) -> output of the last layer: (N, D_k). A layer that returns another dtype
+        than it was given is named (checks.DtypeSlip): the layer after it would refuse the input."""
+        for i, layer in enumerate(self.layers):
+            out = layer.forward(x)
+            check_same_dtype(layer_label(i, layer), "forward", x, out, SAME_DTYPE)
+            x = out
         return x
 
     def backward(self, dout: Any) -> Any:
@@ -81,7 +89,8 @@ class Sequential:
         (docs/backprop.md, section 4): each layer's backward, from the last to the first.
         """
         for i in reversed(range(len(self.layers))):
-            dout = self.layers[i].backward(dout)
+            given, dout = dout, self.layers[i].backward(dout)
+            check_same_dtype(layer_label(i, self.layers[i]), "backward", given, dout, SAME_DTYPE)
             if dout is None and i > 0:  # the layer below would be blamed for it: name this one
                 raise TypeError(f"{layer_label(i, self.layers[i])}.backward returned None; it must return "
                                 f"dL/dx for the layer before it (end it with `return dx`)")

@@ -31,7 +31,7 @@ from .losses import SoftmaxCrossEntropy
 from .metrics import LossSummary, first_step_at_or_below, measured
 from .model import Sequential, linear_layers
 from .optim import SGD
-from .training_checks import check_train, check_train_step
+from .training_checks import check_train, check_train_step, dtype_named
 
 DIVERGENCE_FACTOR = 10.0  # a finite loss above 10x its first value counts as diverged
 
@@ -165,13 +165,14 @@ def train(
     eval_every = eval_every or max(1, steps // 200)
     order = batches(*train_set, batch_size, host_rng(seed, "train"), be)
     history = History()
+    step_loss = dtype_named(loss_fn)  # a learner's loss: a backward in another dtype is named on its class
     if isinstance(model, Sequential):
         model.train()  # the steps in training mode (a dropout draws); the measurements switch to eval mode
     with _Run(history, steps, desc, progress, be, loss_fn) as run:  # the bar, the losses' way to the host, Ctrl-C
         for step, (x, labels) in zip(range(steps), order):
             logits = model.forward(x)  # (B, C)
-            loss = loss_fn.forward(logits, labels)  # (): the mean loss over the batch
-            model.backward(loss_fn.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
+            loss = step_loss.forward(logits, labels)  # (): the mean loss over the batch
+            model.backward(step_loss.backward(1.0))  # from dL/dL = 1, every layer stores its gradients
             if step % eval_every == 0 or step == steps - 1:  # measured before the update
                 history.record(step, measured(model, be, train_set, val_set),
                                {} if measure is None else measure(model, *train_set))

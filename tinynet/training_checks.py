@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .backend import dtype_name
-from .checks import check_batch_size, check_label_range, check_measure, is_positive_int, is_real
+from .checks import check_batch_size, check_label_range, check_measure, check_same_dtype, is_positive_int, is_real
 from .data import Dataset
 from .model import Sequential, linear_layers
 
@@ -119,6 +119,31 @@ STEP_ARGUMENTS = {
     "loss_fn": (("forward", "backward"), "tn.SoftmaxCrossEntropy()"),
     "opt": (("step",), "tn.SGD(model, lr=...)"),
 }
+
+
+class DtypeNamed:
+    """A learner's loss as train calls it: the same forward and backward, and a backward that
+    returns another dtype than the logits' (a float64 one-hot against float32 logits, the
+    classic slip) is named on the learner's own class, where the layer below would refuse it."""
+
+    def __init__(self, loss_fn: Any) -> None:
+        self.loss_fn, self.logits = loss_fn, None
+
+    def forward(self, logits: Any, labels: Any) -> Any:
+        self.logits = logits
+        return self.loss_fn.forward(logits, labels)
+
+    def backward(self, dout: Any) -> Any:
+        dlogits = self.loss_fn.backward(dout)
+        check_same_dtype(type(self.loss_fn).__name__, "backward", self.logits, dlogits,
+                         "build the one-hot, and any array it makes, with the logits' dtype, e.g. "
+                         "xp.eye(C, dtype=logits.dtype)[labels]", what="logits")
+        return dlogits
+
+
+def dtype_named(loss_fn: Any) -> Any:
+    """tinynet's own loss as it is; a learner's, its dtype slips named (DtypeNamed)."""
+    return loss_fn if type(loss_fn).__module__.startswith("tinynet.") else DtypeNamed(loss_fn)
 
 
 def check_train_step(model: Any, loss_fn: Any, opt: Any) -> None:

@@ -10,6 +10,7 @@ import runpy
 import sys
 from typing import Any
 
+from ..checks import DtypeSlip
 from ..cli import Parser, run
 
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     import tinynet
     import tinynet.training
     from . import watched
+    from .loop import OwnLoop
 
     real = tinynet.training.train
     calls = 0
@@ -42,16 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     def train(model: Any, data: Any, **options: Any) -> Any:  # what the script calls as tn.train
         nonlocal calls
         options.pop("quiet", None)  # the script's own wish: the doctor's report says where a run diverged anyway
-        d = watched(real, model, data, **options)
         calls += 1
+        try:
+            d = watched(real, model, data, **options)
+        except DtypeSlip as e:  # the learner's layer or loss, named: one line, not a traceback through the doctor
+            print(f"tinynet doctor: train call {calls} stopped: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
         print(f"\n--- tinynet doctor: train call {calls} ---\n{d}\n", flush=True)
         return d.history
 
     sys.argv, sys.path[0:0] = [str(path), *script_args], [str(path.resolve().parent)]
     tinynet.train = tinynet.training.train = train
     code = 0
+    loop = OwnLoop()  # a script that trains with its own loop: what the doctor can still see of it
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        with loop.watching():
+            runpy.run_path(str(path), run_name="__main__")
     except SystemExit as e:  # the script's own exit: its code, and its message as Python prints it
         if e.code is not None and not isinstance(e.code, int):
             print(e.code, file=sys.stderr)
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         tinynet.train = tinynet.training.train = real
     if not calls:
-        print("tinynet doctor: the script made no tn.train call; nothing to diagnose", file=sys.stderr)
+        print(loop.report(), file=sys.stderr)
     return code
 
 
