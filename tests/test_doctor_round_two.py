@@ -143,7 +143,8 @@ def test_through_the_doctor_a_dtype_slip_is_one_line(tmp_path):
     import inspect
     script = ("import numpy as np\nimport tinynet as tn\nfrom tinynet.data import make_dataset\n\n"
               + inspect.getsource(OneHotLoss)
-              + "\ntn.train(tn.create_model([2, 8, 2]), make_dataset('xor', 40), steps=5, lr=0.1, loss_fn=OneHotLoss())\n")
+              + "\ntn.train(tn.create_model([2, 8, 2]), make_dataset('xor', 40), steps=5, lr=0.1, "
+                "loss_fn=OneHotLoss())\n")
     done = run_doctor(tmp_path, script)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line

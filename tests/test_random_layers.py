@@ -19,7 +19,8 @@ class Dropout:
     param_names = ()
 
     def __init__(self, p=0.5, seed=0, obeys_eval=True, forgets_mask=False):
-        self.p, self.rng, self.obeys_eval, self.forgets_mask = p, np.random.default_rng(seed), obeys_eval, forgets_mask
+        self.p, self.rng = p, np.random.default_rng(seed)
+        self.obeys_eval, self.forgets_mask = obeys_eval, forgets_mask
         self.training = True
 
     def forward(self, x):
@@ -64,7 +65,8 @@ def test_train_steps_in_training_mode_and_measures_in_eval_mode():
 
     hist = tn.train(model, data, steps=60, lr=0.1, eval_every=10, progress=False, measure=both)
     assert modes and all(modes) and model.training  # the steps in training mode, and left there
-    assert hist.train_acc == pytest.approx(hist.measured["at_eval"], abs=1e-6)  # the recorded accuracy is the deterministic model's
+    # the recorded accuracy is the deterministic model's
+    assert hist.train_acc == pytest.approx(hist.measured["at_eval"], abs=1e-6)
     assert hist.measured["one_draw"] != hist.measured["at_eval"]  # with 80% dropped, one draw's is another
     again = tn.train(model_with(Dropout(p=0.8, seed=3)), data, steps=60, lr=0.1, eval_every=10, progress=False,
                      measure=both)

@@ -75,7 +75,8 @@ def examine(model: Any, x: Any, labels: Any, loss_fn: Any) -> Exam:
     exam.n_classes = int(out.shape[1])
     _structure(exam, model, outs, labels, be)
     at = [i for i, layer in enumerate(model.layers) if weighted(layer)]
-    exam.activations = [type(layer).__name__ for layer in model.layers[at[0]:at[-1]] if not weighted(layer)] if at else []
+    between = model.layers[at[0]:at[-1]] if at else []  # the activations a gradient passes on its way back
+    exam.activations = [type(layer).__name__ for layer in between if not weighted(layer)]
     _loss_probes(exam, loss_fn or SoftmaxCrossEntropy(), out, labels, be)
     host_x, host_labels = be.to_numpy(x), be.to_numpy(labels)
     _input_scale(exam, host_x)

@@ -52,7 +52,8 @@ class OwnLoop:
         how = ("for the full diagnosis, train with tn.train(model, data, steps=..., lr=...) (it takes the same "
                "model, loss and optimizer), or call tn.diagnose the same way")
         if not self.steps:
-            return f"tinynet doctor: the script made no tn.train call and took no tinynet SGD step; nothing to diagnose: {how}"
+            return (f"tinynet doctor: the script made no tn.train call and took no tinynet SGD step; nothing to "
+                    f"diagnose: {how}")
         said = f"the script trained with its own loop, not tn.train ({self.steps} SGD steps)"
         if not self.losses:
             return f"tinynet doctor: {said}, with a loss of its own the doctor cannot read: {how}"
