@@ -461,12 +461,15 @@ def test_diagnosis_changes_one_thing_from_the_main_run():
 
 
 # --- the committed log --------------------------------------------------------------------------
-def test_committed_log_is_exactly_what_the_committed_results_say():
-    results_dir, log = ROOT / "docs" / "results", ROOT / "docs" / "experiments_log.md"
+@pytest.mark.parametrize("results, log, dataset", [("results", "experiments_log.md", "xor"),
+                                                   ("results_digits", "experiments_log_digits.md", "digits")])
+def test_committed_log_is_exactly_what_the_committed_results_say(results, log, dataset):
+    results_dir, log = ROOT / "docs" / results, ROOT / "docs" / log
     text = log.read_text()
     readme = (ROOT / "README.md").read_text()
     assert run_all.render(results_dir, log.parent) == text, \
-        "docs/experiments_log.md is stale: run run_all.py --log-only"
+        f"docs/{log.name} is stale: run run_all.py --log-only --out docs/{results} --log docs/{log.name}"
+    assert json.loads((results_dir / "part1_sanity" / "results.json").read_text())["config"]["dataset"] == dataset
     every_case = {**CLAIMS, "part3_break": [case.claim for case in CASES]}  # --cases all
     for part, ids in every_case.items():
         results = check_results(results_dir / part, part, every_case)
