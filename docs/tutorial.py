@@ -370,7 +370,7 @@ print(f"digits: loss {read.loss[0]:.3f} (ln 10 = {math.log(10):.3f}) -> {read.lo
 
 # %% [markdown]
 # On images, the figure shows what a boundary cannot: each first-layer unit's 64 incoming
-# weights drawn as an 8x8 image (red: ink there pushes the unit up; blue: down), the
+# weights drawn as an 8x8 image (blue: ink there pushes the unit up; red: down), the
 # confusion matrix of the validation set, and the digits the network got wrong, with its
 # guess and the truth.
 

@@ -3,7 +3,8 @@ where a decision boundary cannot be drawn (it needs 2-D inputs).
 
     examples        the inputs themselves, each with its label
     first_layer     each first-layer unit's incoming weights W[:, j] drawn as an image: the
-                    pattern of ink that turns the unit on (red) or off (blue)
+                    pattern of ink that turns the unit on (blue) or off (red), the colours
+                    of the lab's network diagram
     confusion       how often each true class (row) was predicted as each class (column)
     misclassified   the examples the model got wrong, with its guess and the truth
 
@@ -37,15 +38,15 @@ def examples(fig: Any, x: np.ndarray, y: np.ndarray, image_shape: tuple[int, int
 
 def first_layer(fig: Any, W: np.ndarray, image_shape: tuple[int, int], units: int = 16, cols: int = 8) -> None:
     """Units 0..units-1 of a first layer W (D, n_out): column j reshaped to (height, width).
-    One colour scale, symmetric about 0, for every tile, so tiles compare: red is a weight
-    that pushes the unit up where there is ink, blue one that pushes it down."""
+    One colour scale, symmetric about 0, for every tile, so tiles compare: blue is a weight
+    that pushes the unit up where there is ink, red one that pushes it down."""
     W = np.asarray(W, dtype=float)
     if W.shape[0] != image_shape[0] * image_shape[1]:
         raise ValueError(f"first_layer: W has {W.shape[0]} rows, but images of {image_shape[0]} x "
                          f"{image_shape[1]} have {image_shape[0] * image_shape[1]} pixels")
     shown = W[:, :units].T.reshape(-1, *image_shape)  # (units, height, width)
     limit = float(np.abs(shown).max()) or 1.0
-    _tiles(fig, shown, [f"unit {j}" for j in range(len(shown))], cols, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    _tiles(fig, shown, [f"unit {j}" for j in range(len(shown))], cols, cmap="RdBu", vmin=-limit, vmax=limit)
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:

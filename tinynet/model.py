@@ -78,7 +78,8 @@ class Sequential:
         than it was given is named (checks.DtypeSlip): the layer after it would refuse the input."""
         for i, layer in enumerate(self.layers):
             out = layer.forward(x)
-            check_same_dtype(layer_label(i, layer), "forward", x, out, SAME_DTYPE)
+            if getattr(out, "dtype", None) != getattr(x, "dtype", None):  # named only then: no string per step
+                check_same_dtype(layer_label(i, layer), "forward", x, out, SAME_DTYPE)
             x = out
         return x
 
@@ -90,7 +91,8 @@ class Sequential:
         """
         for i in reversed(range(len(self.layers))):
             given, dout = dout, self.layers[i].backward(dout)
-            check_same_dtype(layer_label(i, self.layers[i]), "backward", given, dout, SAME_DTYPE)
+            if getattr(dout, "dtype", None) != getattr(given, "dtype", None):
+                check_same_dtype(layer_label(i, self.layers[i]), "backward", given, dout, SAME_DTYPE)
             if dout is None and i > 0:  # the layer below would be blamed for it: name this one
                 raise TypeError(f"{layer_label(i, self.layers[i])}.backward returned None; it must return "
                                 f"dL/dx for the layer before it (end it with `return dx`)")

@@ -158,7 +158,7 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
     for xi, (loss, d) in enumerate(zip(relu_last, dead)):
         if d:
             left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),
-                          textcoords="offset points", xytext=(6, 4), fontsize=8)
+                          textcoords="offset points", xytext=(6, 4 if xi % 2 == 0 else -12), fontsize=8)
     left.set_yscale("log")
     top = max(max(relu_last), max(healthy))
     left.set_ylim(top=top * 2)  # room above the highest point for its label

@@ -139,8 +139,9 @@ def _small_gradient(watch: Any, h: Any) -> Finding | None:
     at_start, typical = ratios[0], statistics.median(ratios)
     if not min(at_start, typical) < T.VANISHING_RATIO:
         return None
-    got = (f"{names[0]} got no gradient at all" if min(at_start, typical) == 0 else
-           f"the gradient norm of {names[0]} was {min(at_start, typical):.2g} times that of {names[-1]}")
+    when = "at the start" if at_start <= typical else "over the run (median)"
+    got = (f"{names[0]} got no gradient at all {when}" if min(at_start, typical) == 0 else
+           f"the gradient norm of {names[0]} was {min(at_start, typical):.2g} times that of {names[-1]} {when}")
     collapsed = _collapsed(watch, h, got)  # first: shrunken weights also leave units at exactly 0
     if collapsed is not None:
         return collapsed
@@ -154,17 +155,16 @@ def _small_gradient(watch: Any, h: Any) -> Finding | None:
            "an initialisation scaled to each layer (init='he' for ReLU), or fewer layers")
     through = f" through {', '.join(dict.fromkeys(saturating))}" if saturating else ""
     return Finding("vanishing_gradients",
-                   f"{got} at the start or typically over the run (at the start {first[0]:.2g} against {last[0]:.2g}; "
-                   f"median ratio {typical:.2g}): on its way back{through} the gradient shrinks layer by layer, by "
-                   f"{', '.join(factors)} from each Linear layer to the one before (at the start), and the first "
-                   f"layers barely learn", fix)
+                   f"{got} (at the start {first[0]:.2g} against {last[0]:.2g}; median ratio {typical:.2g}): on its "
+                   f"way back{through}, from each Linear layer to the one before, the gradient norm was multiplied "
+                   f"by {', '.join(factors)} (at the start), and the first layers barely learn", fix)
 
 
 def _factor(below: float, above: float) -> str:
     """How a gradient norm changed from one Linear layer to the one before it, in words."""
     if above == 0:
         return "nothing (no gradient reached it)"
-    return "nothing (no gradient at all)" if below == 0 else f"{below / above:.2g}x"
+    return "0 (no gradient at all)" if below == 0 else f"{below / above:.2g}"
 
 
 def _collapsed(watch: Any, h: Any, got: str) -> Finding | None:
