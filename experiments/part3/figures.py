@@ -157,8 +157,9 @@ def seed_study(*, seeds: Sequence[int], healthy: Sequence[float], relu_last: Seq
                 label="floor: ln C x share of examples stranded")
     for xi, (loss, d) in enumerate(zip(relu_last, dead)):
         if d:
-            left.annotate(f"{d} unit dead" if d == 1 else f"{d} units dead", (xi + 0.12, loss),
-                          textcoords="offset points", xytext=(6, 4 if xi % 2 == 0 else -12), fontsize=8)
+            # centred over its own marker, so that neighbouring seeds' labels never meet
+            left.annotate(f"{d} dead unit" if d == 1 else f"{d} dead units", (xi + 0.12, loss),
+                          textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
     left.set_yscale("log")
     top = max(max(relu_last), max(healthy))
     left.set_ylim(top=top * 2)  # room above the highest point for its label
